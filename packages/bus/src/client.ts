@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { contracts as sharedContracts, type Contracts, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
+import { ErrorCodes, Timeout, errorFromInfo, BadMessage } from './errors';
+import { BusNames } from './subjects';
+
+export interface RdmpClientOptions {
+  names?: BusNames;
+  contracts?: Contracts;
+  /** Per request; a submit is resent with the same id this many times on a timeout. */
+  requestTimeoutMs?: number;
+  retries?: number;
+}
+
+export type Command = Omit<SubmitRequest, 'id'> & { id?: string };
+
+export interface Receipt {
+  taskId: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface Outcome {
+  taskId: string;
+  endpoint: string;
+  status: 'completed' | 'failed';
+  revision?: number;
+  result?: Record<string, unknown>;
+  error?: TaskStatusEvent['error'];
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  /** For a broadcast task: how many endpoints must finish. Default 1. */
+  endpoints?: number;
+}
+
+const TERMINAL = new Set(['completed', 'failed']);
+
+/** The sending side of RDMP: submit commands, query and await their outcome, follow events. */
+export class RdmpClient {
+  readonly names: BusNames;
+  private readonly contracts: Contracts;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly opts: RdmpClientOptions = {},
+  ) {
+    this.names = opts.names ?? new BusNames();
+    this.contracts = opts.contracts ?? sharedContracts();
+  }
+
+  /**
+   * Sends a command; resolves once the service persisted it as a task. Throws the error class of
+   * the refusal (BadMessage, UnknownKind, Forbidden, ...) when refused. Resending is safe.
+   */
+  async submit(service: string, command: Command): Promise<Receipt> {
+    const req = { ...command, id: command.id ?? randomUUID() };
+    const checked = this.contracts.check('SubmitRequest', req);
+    if (!checked.ok) throw new BadMessage(checked.error);
+    return this.submitRaw(service, JSON.stringify(req), req.id);
+  }
+
+  /** Sends bytes as they are (tests use it to send what the typed API would refuse). */
+  async submitRaw(service: string, data: string | Uint8Array, taskId = 'unknown'): Promise<Receipt> {
+    const retries = this.opts.retries ?? 2;
+    let lastErr: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      try {
+        const m = await this.nc.request(this.names.submit(service), data, { timeout: this.opts.requestTimeoutMs ?? 5_000 });
+        const reply = this.contracts.check('SubmitReply', m.json());
+        if (!reply.ok) throw new BadMessage({ ...reply.error, message: `service "${service}" sent an invalid reply: ${reply.error.message}` });
+        const r = reply.value;
+        if (!r.ok) throw errorFromInfo(r.error);
+        return { taskId: r.taskId, seq: r.seq, duplicate: r.duplicate };
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        lastErr = err;
+      }
+    }
+    throw new Timeout({ code: ErrorCodes.Timeout, message: `service "${service}" did not accept task ${taskId} after ${retries + 1} attempts: ${(lastErr as Error).message}` }, { cause: lastErr });
+  }
+
+  async status(service: string, taskId: string): Promise<TaskStatusReply> {
+    const m = await this.nc.request(this.names.taskStatus(service), JSON.stringify({ taskId }), { timeout: this.opts.requestTimeoutMs ?? 5_000 });
+    const body = m.json<{ error?: TaskStatusEvent['error'] }>();
+    if (body.error) throw errorFromInfo(body.error);
+    return this.contracts.assert('TaskStatusReply', body);
+  }
+
+  /**
+   * Resolves with the outcome once the task is terminal (on `endpoints` endpoints, for a
+   * broadcast task). Subscribes before asking, so an outcome cannot slip between the two.
+   */
+  async wait(service: string, taskId: string, opts: WaitOptions = {}): Promise<Outcome[]> {
+    const need = opts.endpoints ?? 1;
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const done = new Map<string, Outcome>();
+    const sub = this.nc.subscribe(this.names.taskEvents(service, taskId));
+    const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
+    try {
+      const known = await this.status(service, taskId);
+      for (const r of known.records) {
+        if (TERMINAL.has(r.status)) done.set(r.endpoint, { taskId, ...r, status: r.status as Outcome['status'] });
+      }
+      if (done.size < need) {
+        for await (const m of sub) {
+          const ev = this.contracts.check('TaskStatusEvent', m.json());
+          if (!ev.ok || !TERMINAL.has(ev.value.status)) continue;
+          const e = ev.value;
+          done.set(e.endpoint, {
+            taskId,
+            endpoint: e.endpoint,
+            status: e.status as Outcome['status'],
+            ...(e.revision !== undefined ? { revision: e.revision } : {}),
+            ...(e.result ? { result: e.result } : {}),
+            ...(e.error ? { error: e.error } : {}),
+          });
+          if (done.size >= need) break;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      sub.unsubscribe();
+    }
+    if (done.size < need) {
+      throw new Timeout({ code: ErrorCodes.Timeout, message: `task ${taskId} on "${service}": ${done.size} of ${need} endpoint(s) finished within ${timeoutMs} ms`, details: { finished: [...done.keys()] } });
+    }
+    return [...done.values()];
+  }
+
+  /** submit + wait for a queued task; throws the task's error class when it failed. */
+  async run(service: string, command: Command, opts: WaitOptions = {}): Promise<Outcome> {
+    const receipt = await this.submit(service, command);
+    const [outcome] = await this.wait(service, receipt.taskId, opts);
+    if (outcome!.status === 'failed') throw errorFromInfo(outcome!.error ?? { code: ErrorCodes.HandlerFailed, message: 'failed' });
+    return outcome!;
+  }
+
+  /** Status events of one service's tasks (or all), until the iterator is returned. */
+  async *events(service = '*'): AsyncGenerator<TaskStatusEvent> {
+    const sub = this.nc.subscribe(this.names.taskEvents(service, '*'));
+    try {
+      for await (const m of sub) {
+        const ev = this.contracts.check('TaskStatusEvent', m.json());
+        if (ev.ok) yield ev.value;
+      }
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string };
+  // nats.js: a request with no reply in time; "no responders" means nothing listens (yet).
+  return e?.name === 'TimeoutError' || /timeout|no responders/i.test(String(e?.message ?? ''));
+}

@@ -1,0 +1,54 @@
+/**
+ * Every subject and stream name of the bus, derived from one prefix so that test runs and
+ * clusters sharing a NATS server stay apart.
+ */
+export class BusNames {
+  readonly streamPrefix: string;
+
+  constructor(readonly prefix: string = 'sdmi') {
+    if (!/^[a-z][a-z0-9_]{0,31}$/.test(prefix)) {
+      throw new Error(`bus prefix "${prefix}" must be 1-32 chars of a-z, 0-9, _ starting with a letter`);
+    }
+    this.streamPrefix = prefix.toUpperCase();
+  }
+
+  /** Request/reply: submit a command to a service. */
+  submit(service: string): string {
+    return `${this.prefix}.cmd.${service}`;
+  }
+  /** Request/reply: ask a service about a task. */
+  taskStatus(service: string): string {
+    return `${this.prefix}.q.${service}.task`;
+  }
+  /** Queued tasks of a service, in the work-queue stream. */
+  queued(service: string): string {
+    return `${this.prefix}.task.${service}.q`;
+  }
+  /** Broadcast tasks of a service, in the broadcast stream: every endpoint consumes them. */
+  broadcast(service: string): string {
+    return `${this.prefix}.task.${service}.b`;
+  }
+  /** Status events of one task; `*` for any. */
+  taskEvents(service: string, taskId = '*'): string {
+    return `${this.prefix}.evt.task.${service}.${taskId}`;
+  }
+  /** Messages found in a task stream that are not tasks at all. */
+  rejected(service: string): string {
+    return `${this.prefix}.evt.rejected.${service}`;
+  }
+  get tasksStream(): string {
+    return `${this.streamPrefix}_TASKS`;
+  }
+  get broadcastStream(): string {
+    return `${this.streamPrefix}_BCAST`;
+  }
+  get eventsStream(): string {
+    return `${this.streamPrefix}_EVENTS`;
+  }
+  durableQueued(service: string): string {
+    return `${service}-q`.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+  durableBroadcast(service: string, endpoint: string): string {
+    return `${service}-b-${endpoint}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+}

@@ -1,0 +1,441 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { contracts as sharedContracts, type Contracts, type ErrorInfo, type SubmitReply, type Task, type TaskStatusEvent } from '@sdmi/contracts';
+import type { Pool } from 'pg';
+import pino, { type Logger } from 'pino';
+import { ErrorCodes, toErrorInfo } from './errors';
+import { isTransaction, TaskModes, type Handler, type JsonObject, type TaskMode, type TypedTask } from './handlers';
+import { KeyedQueue } from './keyed-queue';
+import { migrate } from './migrate';
+import { TaskStore } from './store';
+import { ensureConsumer, ensureStreams } from './streams';
+import { BusNames } from './subjects';
+import { TransactionRunner, type StepEvent } from './transaction';
+
+export type Authorize = (task: Task) => ErrorInfo | void | Promise<ErrorInfo | void>;
+
+export interface RdmpWorkerOptions {
+  nc: NatsConnection;
+  pool: Pool;
+  /** The service kind whose tasks this worker executes. */
+  service: string;
+  /** This instance's id; names its broadcast consumer and its broadcast task records. */
+  endpoint?: string;
+  handlers: readonly Handler[];
+  names?: BusNames;
+  contracts?: Contracts;
+  log?: Logger;
+  /** How many resource keys are worked on at once. */
+  concurrency?: number;
+  /** Consume queued tasks (one endpoint of the service executes each). Default true. */
+  queued?: boolean;
+  /** Consume broadcast tasks (every endpoint executes each). Default false. */
+  broadcast?: boolean;
+  maxPayloadBytes?: number;
+  ackWaitMs?: number;
+  maxAckPending?: number;
+  /** Until the security issue lands, everything is allowed. */
+  authorize?: Authorize;
+  /** Fault injection for tests. */
+  faults?: {
+    /** Skip the ack after the effect committed, as a crash there would: JetStream redelivers. */
+    loseAck?: (task: Task) => boolean;
+    afterStep?: (task: Task, step: StepEvent) => void;
+  };
+}
+
+const DEFAULT_MAX_PAYLOAD = 256 * 1024;
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+interface Held {
+  msg: JsMsg;
+  endpoint: string;
+}
+
+/**
+ * The receiving side of RDMP for one service instance: validates and persists submitted commands
+ * (the gateway), consumes them from JetStream, and executes them exactly once, strictly in order
+ * per resource key and in parallel across keys. Multi-step tasks run as transactions with
+ * compensation; start() first finishes whatever a crash left open.
+ */
+export class RdmpWorker {
+  readonly names: BusNames;
+  readonly endpoint: string;
+  private readonly contracts: Contracts;
+  private readonly log: Logger;
+  private readonly handlers = new Map<string, Handler>();
+  private readonly payloadSchemaIds = new Map<string, string>();
+  private readonly queue: KeyedQueue<Held>;
+  private readonly held = new Set<JsMsg>();
+  private readonly inFlight = new Set<string>();
+  private readonly stores = new Map<string, TaskStore>();
+  private readonly runners = new Map<string, TransactionRunner>();
+  private readonly subs: Subscription[] = [];
+  private readonly iterators: ConsumerMessages[] = [];
+  private readonly loops: Promise<void>[] = [];
+  private js!: JetStreamClient;
+  private keepAlive?: NodeJS.Timeout;
+  private stopping = false;
+
+  constructor(private readonly opts: RdmpWorkerOptions) {
+    this.names = opts.names ?? new BusNames();
+    this.endpoint = opts.endpoint ?? `${opts.service}-${randomUUID().slice(0, 8)}`;
+    this.contracts = opts.contracts ?? sharedContracts();
+    this.log = (opts.log ?? pino({ level: 'silent' })).child({ component: 'rdmp', service: opts.service, endpoint: this.endpoint });
+    for (const h of opts.handlers) {
+      if (this.handlers.has(h.kind)) throw new Error(`two handlers for kind "${h.kind}"`);
+      this.handlers.set(h.kind, h);
+      this.payloadSchemaIds.set(h.kind, typeof h.payloadSchema === 'string' ? h.payloadSchema : this.contracts.addSchema(h.payloadSchema));
+      if (!this.contracts.has(this.payloadSchemaIds.get(h.kind)!)) throw new Error(`kind "${h.kind}": payload schema ${String(h.payloadSchema)} is not loaded`);
+    }
+    this.queue = new KeyedQueue<Held>(opts.concurrency ?? 16, (_key, held) => this.execute(held));
+  }
+
+  get service(): string {
+    return this.opts.service;
+  }
+
+  /** Kinds this worker executes. */
+  get kinds(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /**
+   * Migrates the database, ensures streams and consumers, finishes open transactions, then
+   * starts consuming. Does not answer submit/status requests: see serve() or the handlers.
+   */
+  async start(): Promise<void> {
+    const { nc, pool } = this.opts;
+    await migrate(pool);
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, this.names);
+    this.js = jetstream(nc);
+    const ackWaitMs = this.opts.ackWaitMs ?? 30_000;
+    const maxAckPending = this.opts.maxAckPending ?? 1_000;
+    const consumers: Array<{ stream: string; durable: string; endpoint: string; filter: string; newOnly: boolean }> = [];
+    if (this.opts.queued ?? true) {
+      consumers.push({ stream: this.names.tasksStream, durable: this.names.durableQueued(this.service), endpoint: '', filter: this.names.queued(this.service), newOnly: false });
+    }
+    if (this.opts.broadcast) {
+      consumers.push({ stream: this.names.broadcastStream, durable: this.names.durableBroadcast(this.service, this.endpoint), endpoint: this.endpoint, filter: this.names.broadcast(this.service), newOnly: true });
+    }
+    for (const c of consumers) {
+      await ensureConsumer(jsm, { stream: c.stream, durable: c.durable, filterSubject: c.filter, ackWaitMs, maxAckPending, deliverNewOnly: c.newOnly });
+    }
+    // Recovery before consuming: redelivered messages of recovered tasks then find them terminal.
+    for (const c of consumers) await this.recover(c.endpoint);
+    for (const c of consumers) {
+      const consumer = await this.js.consumers.get(c.stream, c.durable);
+      const iter = await consumer.consume({ max_messages: Math.min(maxAckPending, 512) });
+      this.iterators.push(iter);
+      this.loops.push(this.intake(iter, c.endpoint));
+    }
+    // Messages waiting behind a busy key must not time out into a redelivery.
+    this.keepAlive = setInterval(() => {
+      for (const m of this.held) m.working();
+    }, Math.max(500, Math.floor(ackWaitMs / 3)));
+    this.keepAlive.unref();
+    this.log.info({ kinds: this.kinds, consumers: consumers.map((c) => c.durable) }, 'rdmp worker started');
+  }
+
+  /** Answers submit and task-status requests on plain core-NATS queue subscriptions. */
+  serve(): void {
+    const { nc } = this.opts;
+    const reply = (m: Msg, handler: (data: Uint8Array) => Promise<unknown>) => {
+      handler(m.data)
+        .then((r) => m.respond(JSON.stringify(r)))
+        .catch((err: unknown) => {
+          this.log.error({ err }, 'request handler failed');
+          m.respond(JSON.stringify({ ok: false, error: toErrorInfo(err, ErrorCodes.Unavailable) }));
+        });
+    };
+    this.subs.push(nc.subscribe(this.names.submit(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleSubmit(d)) }));
+    this.subs.push(nc.subscribe(this.names.taskStatus(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleStatusQuery(d)) }));
+  }
+
+  /**
+   * Gateway: validates a SubmitRequest (size, JSON, envelope, kind, payload, authorization) and
+   * persists it as a Task in the stream, deduplicated by its id. Refusals change nothing.
+   */
+  async handleSubmit(data: Uint8Array): Promise<SubmitReply> {
+    const max = this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
+    if (data.length > max) {
+      return refuse({ code: ErrorCodes.PayloadTooLarge, message: `command is ${data.length} bytes; the limit is ${max} bytes`, path: '/', rule: 'maxBytes', details: { size: data.length, limit: max } });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch (err) {
+      return refuse({ code: ErrorCodes.NotJson, message: `command is not JSON: ${(err as Error).message}`, path: '/', rule: 'json' });
+    }
+    const env = this.contracts.check('SubmitRequest', body);
+    if (!env.ok) return refuse(env.error);
+    const req = env.value;
+    const mode: TaskMode = req.mode ?? TaskModes.Queued;
+    const task: Task = {
+      id: req.id,
+      service: this.service,
+      kind: req.kind,
+      key: req.key,
+      payload: req.payload,
+      principal: req.principal ?? { id: 'anonymous' },
+      mode,
+      submittedAt: new Date().toISOString(),
+      ...(req.expectedRevision !== undefined ? { expectedRevision: req.expectedRevision } : {}),
+    };
+    const refusal = await this.admit(task);
+    if (refusal) return refuse(refusal);
+    const subject = mode === TaskModes.Broadcast ? this.names.broadcast(this.service) : this.names.queued(this.service);
+    try {
+      const ack = await this.js.publish(subject, JSON.stringify(this.contracts.assert('Task', task)), { msgID: task.id });
+      this.emit(task, '', 'pending', {});
+      return { ok: true, taskId: task.id, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      return refuse({ code: ErrorCodes.Unavailable, message: `could not persist task ${task.id}: ${(err as Error).message}; resend it with the same id` });
+    }
+  }
+
+  async handleStatusQuery(data: Uint8Array): Promise<unknown> {
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch (err) {
+      return { error: { code: ErrorCodes.NotJson, message: `query is not JSON: ${(err as Error).message}`, path: '/', rule: 'json' } };
+    }
+    const q = this.contracts.check('TaskStatusQuery', body);
+    if (!q.ok) return { error: q.error };
+    return this.contracts.assert('TaskStatusReply', await this.store('').statusOf(q.value.taskId));
+  }
+
+  /** Stops consuming, waits for tasks already running, and unsubscribes. Unacked work is redelivered. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const s of this.subs) s.unsubscribe();
+    for (const it of this.iterators) await it.close().catch(() => undefined);
+    await Promise.allSettled(this.loops);
+    await this.queue.idle();
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.log.info('rdmp worker stopped');
+  }
+
+  // --- execution ---------------------------------------------------------------------------
+
+  /** Checks kind, mode, payload and authorization; what it returns is why the task is refused. */
+  private async admit(task: Task): Promise<ErrorInfo | undefined> {
+    const handler = this.handlers.get(task.kind);
+    if (!handler) {
+      return { code: ErrorCodes.UnknownKind, message: `service "${this.service}" has no command kind "${task.kind}"; it knows: ${this.kinds.join(', ') || 'none'}`, path: '/kind', rule: 'knownKind', details: { known: this.kinds } };
+    }
+    const modes = handler.modes ?? [TaskModes.Queued];
+    if (!modes.includes(task.mode)) {
+      return { code: ErrorCodes.SchemaViolation, message: `/mode "${task.mode}" is not allowed for kind "${task.kind}"; allowed: ${modes.join(', ')}`, path: '/mode', rule: 'allowedMode' };
+    }
+    const payload = this.contracts.checkId(this.payloadSchemaIds.get(task.kind)!, task.payload, '/payload');
+    if (!payload.ok) return payload.error;
+    const denied = await (this.opts.authorize?.(task) ?? undefined);
+    if (denied) return { ...denied, code: ErrorCodes.Forbidden };
+    return undefined;
+  }
+
+  private async intake(iter: ConsumerMessages, endpoint: string): Promise<void> {
+    for await (const msg of iter) {
+      if (this.stopping) break;
+      let task: Task;
+      try {
+        const parsed = this.contracts.check('Task', JSON.parse(msg.string()));
+        if (!parsed.ok) throw Object.assign(new Error(parsed.error.message), { info: parsed.error });
+        task = parsed.value;
+      } catch (err) {
+        // Not a task at all: nothing to execute or record; say so once and drop it for good.
+        const info = (err as { info?: ErrorInfo }).info ?? { code: ErrorCodes.NotJson, message: `stream message ${msg.seq} is not JSON: ${(err as Error).message}` };
+        this.log.warn({ seq: msg.seq, err: info }, 'rejected a stream message that is not a valid task');
+        this.opts.nc.publish(this.names.rejected(this.service), JSON.stringify({ seq: msg.seq, subject: msg.subject, error: info }));
+        msg.term();
+        continue;
+      }
+      const flightKey = `${task.id}/${endpoint}`;
+      if (this.inFlight.has(flightKey)) continue; // a redelivery of a message we still hold
+      this.inFlight.add(flightKey);
+      this.held.add(msg);
+      this.queue.push(task.key, { msg, endpoint });
+    }
+  }
+
+  /** Runs one held message to a terminal, persisted outcome; retries infrastructure errors in place so order holds. */
+  private async execute(held: Held): Promise<void> {
+    const { msg, endpoint } = held;
+    const task = JSON.parse(msg.string()) as Task;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.executeOnce(task, msg.seq, endpoint);
+        break;
+      } catch (err) {
+        if (this.stopping) {
+          this.log.warn({ taskId: task.id, err }, 'stopping with a task unfinished; it will be redelivered');
+          this.release(task, msg, endpoint, false);
+          return;
+        }
+        const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
+        this.log.error({ taskId: task.id, err, attempt, delay }, 'task execution hit an infrastructure error; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    const ack = !(this.opts.faults?.loseAck?.(task) ?? false);
+    this.release(task, msg, endpoint, ack);
+  }
+
+  private release(task: Task, msg: JsMsg, endpoint: string, ack: boolean): void {
+    if (ack) msg.ack();
+    this.held.delete(msg);
+    this.inFlight.delete(`${task.id}/${endpoint}`);
+  }
+
+  private async executeOnce(task: Task, seq: number, endpoint: string): Promise<void> {
+    const store = this.store(endpoint);
+    const handler = this.handlers.get(task.kind);
+    const refusal = await this.admit(task);
+    const db = await this.opts.pool.connect();
+    let outcome: { status: 'completed' | 'failed'; revision?: number; result?: JsonObject | null; error?: ErrorInfo } | 'duplicate' | 'transaction';
+    try {
+      await db.query('BEGIN');
+      const created = await store.insert(db, task, seq, refusal ? 'failed' : 'executing', refusal);
+      if (!created) {
+        await db.query('ROLLBACK');
+        outcome = 'duplicate';
+      } else if (refusal) {
+        await db.query('COMMIT');
+        outcome = { status: 'failed', error: refusal };
+      } else {
+        const current = await store.lockRevision(db, task.key);
+        if (task.expectedRevision !== undefined && task.expectedRevision !== current) {
+          const error: ErrorInfo = {
+            code: ErrorCodes.RevisionConflict,
+            message: `task expected revision ${task.expectedRevision} of "${task.key}" but it is at revision ${current}; read it again and resubmit`,
+            path: '/expectedRevision',
+            rule: 'revision',
+            details: { expected: task.expectedRevision, actual: current },
+          };
+          await store.fail(db, task.id, error);
+          await db.query('COMMIT');
+          outcome = { status: 'failed', error };
+        } else if (isTransaction(handler!)) {
+          await store.insertSteps(db, task.id, handler.steps(task as TypedTask<unknown>).map((s) => s.name));
+          await db.query('COMMIT');
+          outcome = 'transaction';
+        } else {
+          this.emit(task, endpoint, 'executing', {});
+          await db.query('SAVEPOINT apply');
+          try {
+            const result = (await handler!.apply({ task: task as TypedTask<unknown>, db, endpoint, log: this.log })) ?? null;
+            await db.query('RELEASE SAVEPOINT apply');
+            const revision = await store.complete(db, task, result);
+            await db.query('COMMIT');
+            outcome = { status: 'completed', revision, result };
+          } catch (err) {
+            await db.query('ROLLBACK TO SAVEPOINT apply');
+            const error = toErrorInfo(err);
+            await store.fail(db, task.id, error);
+            await db.query('COMMIT');
+            outcome = { status: 'failed', error };
+          }
+        }
+      }
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
+    if (outcome === 'duplicate') {
+      // Re-announce the recorded outcome: the first announcement may have died with a crash.
+      const row = await store.get(this.opts.pool, task.id);
+      if (row?.status === 'completed' || row?.status === 'failed') this.emitRow(task, endpoint, row);
+      else if (row?.status === 'executing') await this.runTransaction(task, endpoint, row.phase);
+      return;
+    }
+    if (outcome === 'transaction') {
+      this.emit(task, endpoint, 'executing', {});
+      await this.runTransaction(task, endpoint, 'forward');
+      return;
+    }
+    this.emit(task, endpoint, outcome.status, outcome);
+  }
+
+  private async runTransaction(task: Task, endpoint: string, phase: 'forward' | 'compensating'): Promise<void> {
+    const handler = this.handlers.get(task.kind);
+    if (!handler || !isTransaction(handler)) throw new Error(`no transaction handler for kind "${task.kind}"`);
+    const out = await this.runner(endpoint).drive(handler, task, phase);
+    this.emit(task, endpoint, out.status, out);
+  }
+
+  private async recover(endpoint: string): Promise<void> {
+    const open = await this.store(endpoint).open();
+    for (const row of open) {
+      this.log.warn({ taskId: row.task.id, kind: row.task.kind, phase: row.phase }, 'recovering an open transaction');
+      await this.runTransaction(row.task, endpoint, row.phase);
+    }
+  }
+
+  private store(endpoint: string): TaskStore {
+    let s = this.stores.get(endpoint);
+    if (!s) {
+      s = new TaskStore(this.opts.pool, this.service, endpoint);
+      this.stores.set(endpoint, s);
+    }
+    return s;
+  }
+
+  private runner(endpoint: string): TransactionRunner {
+    let r = this.runners.get(endpoint);
+    if (!r) {
+      r = new TransactionRunner(this.opts.pool, this.store(endpoint), this.log, {
+        onStep: (task, step) => this.emit(task, endpoint, 'executing', { step }),
+        ...(this.opts.faults?.afterStep ? { afterStep: this.opts.faults.afterStep } : {}),
+      });
+      this.runners.set(endpoint, r);
+    }
+    return r;
+  }
+
+  private emitRow(task: Task, endpoint: string, row: { status: TaskStatusEvent['status']; revision: string | null; result: JsonObject | null; error: ErrorInfo | null }): void {
+    this.emit(task, endpoint, row.status, {
+      ...(row.revision !== null ? { revision: Number(row.revision) } : {}),
+      result: row.result,
+      ...(row.error ? { error: row.error } : {}),
+    });
+  }
+
+  private emit(
+    task: Task,
+    endpoint: string,
+    status: TaskStatusEvent['status'],
+    extra: { revision?: number; result?: JsonObject | null; error?: ErrorInfo; step?: StepEvent },
+  ): void {
+    const ev: TaskStatusEvent = {
+      taskId: task.id,
+      service: this.service,
+      kind: task.kind,
+      key: task.key,
+      endpoint,
+      status,
+      at: new Date().toISOString(),
+      ...(extra.revision !== undefined ? { revision: extra.revision } : {}),
+      ...(extra.result ? { result: extra.result } : {}),
+      ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.step ? { step: extra.step } : {}),
+    };
+    try {
+      this.opts.nc.publish(this.names.taskEvents(this.service, task.id), JSON.stringify(this.contracts.assert('TaskStatusEvent', ev)));
+    } catch (err) {
+      // The record in PostgreSQL is the truth; a lost event is recovered by a status query.
+      this.log.warn({ err, taskId: task.id }, 'could not publish a status event');
+    }
+  }
+}
+
+function refuse(error: ErrorInfo): SubmitReply {
+  return { ok: false, error };
+}
