@@ -76,6 +76,8 @@ export class RdmpClient {
       } catch (err) {
         if (!isRetryable(err)) throw err;
         lastErr = err;
+        // Nobody answering usually means a service instance is restarting: give it a moment.
+        if (attempt < retries) await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }
     throw new Timeout({ code: ErrorCodes.Timeout, message: `service "${service}" did not accept task ${taskId} after ${retries + 1} attempts: ${(lastErr as Error).message}` }, { cause: lastErr });

@@ -33,7 +33,7 @@ export type {
 } from './handlers';
 export { KeyedQueue } from './keyed-queue';
 export { migrate } from './migrate';
-export { ensureConsumer, ensureStreams } from './streams';
+export { ensureStreams, resetConsumer } from './streams';
 export { BusNames } from './subjects';
 export type { StepEvent } from './transaction';
 export { RdmpWorker } from './worker';

@@ -62,26 +62,35 @@ export interface ConsumerSpec {
   deliverNewOnly?: boolean;
 }
 
-export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+/**
+ * Creates the durable consumer, or re-creates it from its ack floor. A consumer taken over from a
+ * crashed instance holds that instance's unacknowledged messages, and JetStream would redeliver
+ * them only after their ack wait, behind newer messages: a key's tasks would run out of order.
+ * Starting again right after the ack floor delivers every unacknowledged message first, in stream
+ * order; the ones acknowledged out of order after the floor come again and are recognised as
+ * duplicates by their task records.
+ */
+export async function resetConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+  let startSeq: number | undefined;
   try {
-    await jsm.consumers.info(spec.stream, spec.durable);
-    await jsm.consumers.update(spec.stream, spec.durable, {
-      ack_wait: nanos(spec.ackWaitMs),
-      max_ack_pending: spec.maxAckPending,
-    });
+    const info = await jsm.consumers.info(spec.stream, spec.durable);
+    startSeq = info.ack_floor.stream_seq + 1;
+    await jsm.consumers.delete(spec.stream, spec.durable);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.consumers.add(spec.stream, {
-      durable_name: spec.durable,
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: spec.filterSubject,
-      ack_wait: nanos(spec.ackWaitMs),
-      max_ack_pending: spec.maxAckPending,
-      deliver_policy: spec.deliverNewOnly ? DeliverPolicy.New : DeliverPolicy.All,
-      // Redeliveries are how a crashed endpoint's work gets done: never give up on a task.
-      max_deliver: -1,
-    });
   }
+  await jsm.consumers.add(spec.stream, {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: spec.filterSubject,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_ack_pending: spec.maxAckPending,
+    ...(startSeq !== undefined
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }
+      : { deliver_policy: spec.deliverNewOnly ? DeliverPolicy.New : DeliverPolicy.All }),
+    // Redeliveries are how a crashed endpoint's work gets done: never give up on a task.
+    max_deliver: -1,
+  });
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { contracts as sharedContracts, type Contracts, type ErrorInfo, type SubmitReply, type Task, type TaskStatusEvent } from '@sdmi/contracts';
 import type { Pool } from 'pg';
@@ -8,8 +8,9 @@ import { ErrorCodes, toErrorInfo } from './errors';
 import { isTransaction, TaskModes, type Handler, type JsonObject, type TaskMode, type TypedTask } from './handlers';
 import { KeyedQueue } from './keyed-queue';
 import { migrate } from './migrate';
+import { ConsumerLease } from './lease';
 import { TaskStore } from './store';
-import { ensureConsumer, ensureStreams } from './streams';
+import { ensureStreams, resetConsumer } from './streams';
 import { BusNames } from './subjects';
 import { TransactionRunner, type StepEvent } from './transaction';
 
@@ -18,6 +19,8 @@ export type Authorize = (task: Task) => ErrorInfo | void | Promise<ErrorInfo | v
 export interface RdmpWorkerOptions {
   nc: NatsConnection;
   pool: Pool;
+  /** Connection string of the pool's database: the consumer lease holds a session of its own. */
+  dbUrl: string;
   /** The service kind whose tasks this worker executes. */
   service: string;
   /** This instance's id; names its broadcast consumer and its broadcast task records. */
@@ -49,6 +52,15 @@ const DEFAULT_MAX_PAYLOAD = 256 * 1024;
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
 
+interface ConsumerPlan {
+  stream: string;
+  durable: string;
+  /** '' for the queued consumer; this instance's id for its broadcast consumer. */
+  endpoint: string;
+  filter: string;
+  newOnly: boolean;
+}
+
 interface Held {
   msg: JsMsg;
   endpoint: string;
@@ -78,6 +90,9 @@ export class RdmpWorker {
   private js!: JetStreamClient;
   private keepAlive?: NodeJS.Timeout;
   private stopping = false;
+  private lease?: ConsumerLease;
+  private leader = false;
+  private readonly counters = { delivered: 0, redelivered: 0, duplicates: 0, completed: 0, failed: 0, rejected: 0 };
 
   constructor(private readonly opts: RdmpWorkerOptions) {
     this.names = opts.names ?? new BusNames();
@@ -97,6 +112,19 @@ export class RdmpWorker {
     return this.opts.service;
   }
 
+  /** `leader` consumes the service's queued tasks; a `standby` waits for the lease. */
+  get role(): 'leader' | 'standby' {
+    return this.leader || !(this.opts.queued ?? true) ? 'leader' : 'standby';
+  }
+
+  /**
+   * Since start: messages taken from JetStream (and how many were redeliveries), deliveries of
+   * tasks already recorded (applied nothing), and terminal outcomes.
+   */
+  get stats(): Readonly<typeof this.counters> {
+    return { ...this.counters };
+  }
+
   /** Kinds this worker executes. */
   get kinds(): string[] {
     return [...this.handlers.keys()];
@@ -112,32 +140,52 @@ export class RdmpWorker {
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, this.names);
     this.js = jetstream(nc);
-    const ackWaitMs = this.opts.ackWaitMs ?? 30_000;
-    const maxAckPending = this.opts.maxAckPending ?? 1_000;
-    const consumers: Array<{ stream: string; durable: string; endpoint: string; filter: string; newOnly: boolean }> = [];
-    if (this.opts.queued ?? true) {
-      consumers.push({ stream: this.names.tasksStream, durable: this.names.durableQueued(this.service), endpoint: '', filter: this.names.queued(this.service), newOnly: false });
-    }
+    const specs: ConsumerPlan[] = [];
     if (this.opts.broadcast) {
-      consumers.push({ stream: this.names.broadcastStream, durable: this.names.durableBroadcast(this.service, this.endpoint), endpoint: this.endpoint, filter: this.names.broadcast(this.service), newOnly: true });
+      specs.push({ stream: this.names.broadcastStream, durable: this.names.durableBroadcast(this.service, this.endpoint), endpoint: this.endpoint, filter: this.names.broadcast(this.service), newOnly: true });
     }
-    for (const c of consumers) {
-      await ensureConsumer(jsm, { stream: c.stream, durable: c.durable, filterSubject: c.filter, ackWaitMs, maxAckPending, deliverNewOnly: c.newOnly });
-    }
-    // Recovery before consuming: redelivered messages of recovered tasks then find them terminal.
-    for (const c of consumers) await this.recover(c.endpoint);
-    for (const c of consumers) {
-      const consumer = await this.js.consumers.get(c.stream, c.durable);
-      const iter = await consumer.consume({ max_messages: Math.min(maxAckPending, 512) });
-      this.iterators.push(iter);
-      this.loops.push(this.intake(iter, c.endpoint));
+    for (const c of specs) await this.consume(jsm, c);
+    if (this.opts.queued ?? true) {
+      const queued: ConsumerPlan = { stream: this.names.tasksStream, durable: this.names.durableQueued(this.service), endpoint: '', filter: this.names.queued(this.service), newOnly: false };
+      this.lease = new ConsumerLease(this.opts.dbUrl, `rdmp:${this.names.prefix}:${this.service}`, this.log);
+      this.lease.onLost = (err) => {
+        // Another instance may take over now: consuming on would break per-key order.
+        this.log.fatal({ err }, 'consumer lease session lost; stopping this worker');
+        void this.stop();
+      };
+      const takeOver = async () => {
+        if (this.stopping) return;
+        this.leader = true;
+        await this.consume(jsm, queued);
+      };
+      if (await this.lease.tryAcquire()) await takeOver();
+      else {
+        this.log.info('another instance holds the consumer lease; standing by');
+        this.lease.waitFor(takeOver);
+      }
     }
     // Messages waiting behind a busy key must not time out into a redelivery.
     this.keepAlive = setInterval(() => {
       for (const m of this.held) m.working();
-    }, Math.max(500, Math.floor(ackWaitMs / 3)));
+    }, Math.max(500, Math.floor(this.ackWaitMs / 3)));
     this.keepAlive.unref();
-    this.log.info({ kinds: this.kinds, consumers: consumers.map((c) => c.durable) }, 'rdmp worker started');
+    this.log.info({ kinds: this.kinds, role: this.role }, 'rdmp worker started');
+  }
+
+  private get ackWaitMs(): number {
+    return this.opts.ackWaitMs ?? 30_000;
+  }
+
+  /** Resets the durable consumer to its ack floor, finishes what a crash left open, then consumes. */
+  private async consume(jsm: JetStreamManager, c: ConsumerPlan): Promise<void> {
+    const maxAckPending = this.opts.maxAckPending ?? 1_000;
+    await resetConsumer(jsm, { stream: c.stream, durable: c.durable, filterSubject: c.filter, ackWaitMs: this.ackWaitMs, maxAckPending, deliverNewOnly: c.newOnly });
+    // Recovery before consuming: redelivered messages of recovered tasks then find them terminal.
+    await this.recover(c.endpoint);
+    const consumer = await this.js.consumers.get(c.stream, c.durable);
+    const iter = await consumer.consume({ max_messages: Math.min(maxAckPending, 512) });
+    this.iterators.push(iter);
+    this.loops.push(this.intake(iter, c.endpoint));
   }
 
   /** Answers submit and task-status requests on plain core-NATS queue subscriptions. */
@@ -218,6 +266,7 @@ export class RdmpWorker {
     await Promise.allSettled(this.loops);
     await this.queue.idle();
     if (this.keepAlive) clearInterval(this.keepAlive);
+    await this.lease?.release();
     this.log.info('rdmp worker stopped');
   }
 
@@ -254,8 +303,11 @@ export class RdmpWorker {
         this.log.warn({ seq: msg.seq, err: info }, 'rejected a stream message that is not a valid task');
         this.opts.nc.publish(this.names.rejected(this.service), JSON.stringify({ seq: msg.seq, subject: msg.subject, error: info }));
         msg.term();
+        this.counters.rejected++;
         continue;
       }
+      this.counters.delivered++;
+      if (msg.redelivered) this.counters.redelivered++;
       const flightKey = `${task.id}/${endpoint}`;
       if (this.inFlight.has(flightKey)) continue; // a redelivery of a message we still hold
       this.inFlight.add(flightKey);
@@ -350,6 +402,7 @@ export class RdmpWorker {
       db.release();
     }
     if (outcome === 'duplicate') {
+      this.counters.duplicates++;
       // Re-announce the recorded outcome: the first announcement may have died with a crash.
       const row = await store.get(this.opts.pool, task.id);
       if (row?.status === 'completed' || row?.status === 'failed') this.emitRow(task, endpoint, row);
@@ -361,6 +414,7 @@ export class RdmpWorker {
       await this.runTransaction(task, endpoint, 'forward');
       return;
     }
+    this.counters[outcome.status]++;
     this.emit(task, endpoint, outcome.status, outcome);
   }
 
@@ -368,6 +422,7 @@ export class RdmpWorker {
     const handler = this.handlers.get(task.kind);
     if (!handler || !isTransaction(handler)) throw new Error(`no transaction handler for kind "${task.kind}"`);
     const out = await this.runner(endpoint).drive(handler, task, phase);
+    this.counters[out.status]++;
     this.emit(task, endpoint, out.status, out);
   }
 

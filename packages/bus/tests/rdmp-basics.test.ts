@@ -34,6 +34,7 @@ beforeAll(async () => {
   worker = new RdmpWorker({
     nc: f.nc,
     pool: f.pool,
+    dbUrl: f.dbUrl,
     service,
     names: f.names,
     handlers: [add],

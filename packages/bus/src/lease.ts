@@ -1,0 +1,68 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/**
+ * Who consumes a service's queued tasks. Two instances pulling from one durable consumer would
+ * interleave a key's tasks, so exactly one holds this lease: a PostgreSQL advisory lock on a
+ * session of its own. The lock dies with the session, so a killed holder frees it at once and a
+ * standby takes over; JetStream then redelivers what the holder had not acknowledged, in order.
+ */
+export class ConsumerLease {
+  private client?: pg.Client;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly name: string,
+    private readonly log: Logger,
+    private readonly pollMs = 1_000,
+  ) {}
+
+  /** Tries once; true when this instance now holds the lease. */
+  async tryAcquire(): Promise<boolean> {
+    if (!this.client) {
+      const c = new pg.Client({ connectionString: this.connectionString, application_name: `sdmi-lease:${this.name}` });
+      await c.connect();
+      c.on('error', (err) => this.onLost(err));
+      this.client = c;
+    }
+    const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [this.name]);
+    return r.rows[0]!.ok;
+  }
+
+  /** Polls until acquired (or closed), then calls onAcquired once. */
+  waitFor(onAcquired: () => Promise<void>): void {
+    const attempt = async (): Promise<void> => {
+      if (this.closed) return;
+      try {
+        if (await this.tryAcquire()) {
+          this.log.info({ lease: this.name }, 'took over the consumer lease');
+          await onAcquired();
+          return;
+        }
+      } catch (err) {
+        this.log.warn({ err, lease: this.name }, 'lease attempt failed');
+        await this.dropClient();
+      }
+      this.timer = setTimeout(() => void attempt(), this.pollMs);
+    };
+    void attempt();
+  }
+
+  onLost: (err: Error) => void = (err) => {
+    this.log.fatal({ err, lease: this.name }, 'lost the consumer lease session');
+  };
+
+  async release(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.dropClient();
+  }
+
+  private async dropClient(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => undefined);
+  }
+}
