@@ -42,7 +42,8 @@ export class ConsumerLease {
           return;
         }
       } catch (err) {
-        this.log.warn({ err, lease: this.name }, 'lease attempt failed');
+        // Dropping the session frees the lock, so another standby may try instead of us.
+        this.log.warn({ err, lease: this.name }, 'lease attempt or take-over failed; retrying');
         await this.dropClient();
       }
       this.timer = setTimeout(() => void attempt(), this.pollMs);

@@ -60,14 +60,19 @@ export interface ConsumerSpec {
   maxAckPending: number;
   /** Broadcast endpoints start at new tasks the first time they appear. */
   deliverNewOnly?: boolean;
+  /**
+   * The stream is a work queue: acknowledged messages are gone from it, so delivering "all"
+   * is exactly the unacknowledged ones (and JetStream allows nothing else on such a stream).
+   */
+  workQueue?: boolean;
 }
 
 /**
  * Creates the durable consumer, or re-creates it from its ack floor. A consumer taken over from a
  * crashed instance holds that instance's unacknowledged messages, and JetStream would redeliver
  * them only after their ack wait, behind newer messages: a key's tasks would run out of order.
- * Starting again right after the ack floor delivers every unacknowledged message first, in stream
- * order; the ones acknowledged out of order after the floor come again and are recognised as
+ * Starting again right after the ack floor (on a work-queue stream: from the start, which holds only
+ * unacknowledged messages) delivers every unacknowledged message first, in stream order; the ones acknowledged out of order after the floor come again and are recognised as
  * duplicates by their task records.
  */
 export async function resetConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
@@ -85,7 +90,7 @@ export async function resetConsumer(jsm: JetStreamManager, spec: ConsumerSpec): 
     filter_subject: spec.filterSubject,
     ack_wait: nanos(spec.ackWaitMs),
     max_ack_pending: spec.maxAckPending,
-    ...(startSeq !== undefined
+    ...(startSeq !== undefined && !spec.workQueue
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }
       : { deliver_policy: spec.deliverNewOnly ? DeliverPolicy.New : DeliverPolicy.All }),
     // Redeliveries are how a crashed endpoint's work gets done: never give up on a task.

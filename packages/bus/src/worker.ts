@@ -59,6 +59,7 @@ interface ConsumerPlan {
   endpoint: string;
   filter: string;
   newOnly: boolean;
+  workQueue: boolean;
 }
 
 interface Held {
@@ -142,11 +143,11 @@ export class RdmpWorker {
     this.js = jetstream(nc);
     const specs: ConsumerPlan[] = [];
     if (this.opts.broadcast) {
-      specs.push({ stream: this.names.broadcastStream, durable: this.names.durableBroadcast(this.service, this.endpoint), endpoint: this.endpoint, filter: this.names.broadcast(this.service), newOnly: true });
+      specs.push({ stream: this.names.broadcastStream, durable: this.names.durableBroadcast(this.service, this.endpoint), endpoint: this.endpoint, filter: this.names.broadcast(this.service), newOnly: true, workQueue: false });
     }
     for (const c of specs) await this.consume(jsm, c);
     if (this.opts.queued ?? true) {
-      const queued: ConsumerPlan = { stream: this.names.tasksStream, durable: this.names.durableQueued(this.service), endpoint: '', filter: this.names.queued(this.service), newOnly: false };
+      const queued: ConsumerPlan = { stream: this.names.tasksStream, durable: this.names.durableQueued(this.service), endpoint: '', filter: this.names.queued(this.service), newOnly: false, workQueue: true };
       this.lease = new ConsumerLease(this.opts.dbUrl, `rdmp:${this.names.prefix}:${this.service}`, this.log);
       this.lease.onLost = (err) => {
         // Another instance may take over now: consuming on would break per-key order.
@@ -155,8 +156,8 @@ export class RdmpWorker {
       };
       const takeOver = async () => {
         if (this.stopping) return;
-        this.leader = true;
         await this.consume(jsm, queued);
+        this.leader = true;
       };
       if (await this.lease.tryAcquire()) await takeOver();
       else {
@@ -179,7 +180,7 @@ export class RdmpWorker {
   /** Resets the durable consumer to its ack floor, finishes what a crash left open, then consumes. */
   private async consume(jsm: JetStreamManager, c: ConsumerPlan): Promise<void> {
     const maxAckPending = this.opts.maxAckPending ?? 1_000;
-    await resetConsumer(jsm, { stream: c.stream, durable: c.durable, filterSubject: c.filter, ackWaitMs: this.ackWaitMs, maxAckPending, deliverNewOnly: c.newOnly });
+    await resetConsumer(jsm, { stream: c.stream, durable: c.durable, filterSubject: c.filter, ackWaitMs: this.ackWaitMs, maxAckPending, deliverNewOnly: c.newOnly, workQueue: c.workQueue });
     // Recovery before consuming: redelivered messages of recovered tasks then find them terminal.
     await this.recover(c.endpoint);
     const consumer = await this.js.consumers.get(c.stream, c.durable);

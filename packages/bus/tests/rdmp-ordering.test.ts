@@ -70,8 +70,8 @@ describe('1,000 tasks over 50 keys', () => {
       expect(t, 'tasks did not all complete').toBeLessThan(1200);
       await new Promise((r) => setTimeout(r, 50));
     }
-    // Let redeliveries of lost acks arrive and be recognised as duplicates.
-    await b.until(() => (b.stats.duplicates ?? 0) > 0, 'a duplicate delivery', 30_000);
+    // Let JetStream redeliver the messages whose acks were lost, and see them recognised as duplicates.
+    await b.until(() => (b.stats.redelivered ?? 0) > 0 && (b.stats.duplicates ?? 0) > 0, 'redeliveries recognised as duplicates', 30_000);
 
     // No effect twice.
     expect(await count('SELECT count(*) FROM effect')).toBe(KEYS * PER_KEY);
@@ -90,7 +90,6 @@ describe('1,000 tasks over 50 keys', () => {
     // Both processes did part of the work, and the forced redeliveries really happened.
     const pids = (await f.pool.query<{ pid: number }>('SELECT DISTINCT pid FROM effect')).rows.map((r) => r.pid);
     expect(pids.sort()).toEqual([a.child.pid, b.child.pid].sort());
-    expect(b.stats.redelivered).toBeGreaterThan(0);
     console.log(`ordering test: overlaps=${overlaps} survivor stats=${JSON.stringify(b.stats)}`);
   });
 });
