@@ -1,0 +1,44 @@
+export { DockerHost, docker, dockerPing, mainDocker, startDockerHost } from './docker';
+export type { DockerEndpoint, DockerHostOptions } from './docker';
+export {
+  AlreadyDisposed,
+  CommandFailed,
+  CommandNotFound,
+  ComponentUnavailable,
+  DaemonNotReady,
+  InvalidName,
+  TeardownFailed,
+} from './errors';
+export { run, tryRun } from './exec';
+export type { RunOptions, RunResult } from './exec';
+export { BASE_IMAGE, buildBaseImage, buildDebianImage, imageExists } from './images';
+export type { BaseImageOptions, DebianImageOptions } from './images';
+export { describeInventory, inventory, inventoryIsEmpty, sweepLeftovers } from './inventory';
+export type { Inventory, InventoryOptions, SweepOptions } from './inventory';
+export { TestStream, createStream, natsUrl } from './jetstream';
+export type { StreamOptions } from './jetstream';
+export {
+  MAX_IFNAME,
+  TEST_DB_PREFIX,
+  TEST_NAME_PATTERN,
+  TEST_PREFIX,
+  checkIfName,
+  ownerAlive,
+  runId,
+  tagOf,
+  testDatabaseName,
+  testName,
+} from './names';
+export { NetNamespace, createNamespace, listNamespaces } from './netns';
+export type { NamespaceOptions } from './netns';
+export { FailMode, OvsBridge, createBridge, deleteLink, listBridges } from './ovs';
+export type { BridgeOptions, PortOptions, VethPort } from './ovs';
+export { TestDatabase, createDatabase, pgAdminUrl } from './postgres';
+export type { DatabaseOptions } from './postgres';
+export { findProcesses } from './procs';
+export type { ProcessInfo } from './procs';
+export { assertComponentsReachable, checkComponents } from './reachability';
+export type { ComponentStatus } from './reachability';
+export type { TestResource } from './resource';
+export { Testbed } from './testbed';
+export type { Disposer } from './testbed';

@@ -1,0 +1,113 @@
+import { DockerHost } from './docker';
+import type { DockerEndpoint, DockerHostOptions } from './docker';
+import { AlreadyDisposed, TeardownFailed } from './errors';
+import { buildBaseImage } from './images';
+import type { BaseImageOptions } from './images';
+import { inventory } from './inventory';
+import type { Inventory } from './inventory';
+import { TestStream } from './jetstream';
+import type { StreamOptions } from './jetstream';
+import { runId } from './names';
+import { NetNamespace } from './netns';
+import type { NamespaceOptions } from './netns';
+import { OvsBridge } from './ovs';
+import type { BridgeOptions } from './ovs';
+import { TestDatabase } from './postgres';
+import type { DatabaseOptions } from './postgres';
+
+/** Anything the Testbed can dispose: a resource, or a cleanup registered with `defer`. */
+export interface Disposer {
+  readonly name: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Creates test resources and keeps track of them; `dispose()` (or `await using`) disposes them in
+ * reverse order of creation, tries every one even when some fail, and then throws TeardownFailed
+ * listing the failures. Typical use: one Testbed per test file, disposed in `afterAll`, or one per
+ * test with `await using tb = new Testbed()`.
+ */
+export class Testbed implements AsyncDisposable {
+  readonly tag = runId();
+  readonly #tracked: Disposer[] = [];
+  #disposal: Promise<void> | undefined;
+
+  /** What is currently tracked, oldest first. */
+  get resources(): readonly Disposer[] {
+    return [...this.#tracked];
+  }
+
+  /** Tracks a resource made elsewhere; it will be disposed with the Testbed. */
+  track<T extends Disposer>(resource: T): T {
+    if (this.#disposal) throw new AlreadyDisposed(`Testbed ${this.tag}`);
+    this.#tracked.push(resource);
+    return resource;
+  }
+
+  /** Registers a cleanup function, run at disposal in reverse order with the resources. */
+  defer(name: string, cleanup: () => unknown): void {
+    this.track({ name, dispose: async () => void (await cleanup()) });
+  }
+
+  stream(options?: StreamOptions): Promise<TestStream> {
+    return this.#add(TestStream.create(options));
+  }
+
+  database(options?: DatabaseOptions): Promise<TestDatabase> {
+    return this.#add(TestDatabase.create(options));
+  }
+
+  bridge(options?: BridgeOptions): Promise<OvsBridge> {
+    return this.#add(OvsBridge.create(options));
+  }
+
+  namespace(options?: NamespaceOptions): Promise<NetNamespace> {
+    return this.#add(NetNamespace.create(options));
+  }
+
+  dockerHost(options?: DockerHostOptions): Promise<DockerHost> {
+    return this.#add(DockerHost.start(options));
+  }
+
+  /** Builds (or finds) the busybox base image on a daemon; images are not removed at disposal. */
+  baseImage(endpoint: DockerEndpoint, options?: BaseImageOptions): Promise<string> {
+    return buildBaseImage(endpoint, options);
+  }
+
+  /** The resources of this run that still exist (see {@link inventory}). */
+  inventory(): Promise<Inventory> {
+    return inventory({ tag: this.tag });
+  }
+
+  async #add<T extends Disposer>(pending: Promise<T>): Promise<T> {
+    const resource = await pending;
+    if (this.#disposal) {
+      // Disposed while this was being created: do not leak it.
+      await resource.dispose();
+      throw new AlreadyDisposed(`Testbed ${this.tag}`);
+    }
+    return this.track(resource);
+  }
+
+  dispose(): Promise<void> {
+    this.#disposal ??= this.#teardown();
+    return this.#disposal;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  async #teardown(): Promise<void> {
+    const errors: unknown[] = [];
+    while (this.#tracked.length) {
+      const r = this.#tracked.pop()!;
+      try {
+        await r.dispose();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length) throw new TeardownFailed(errors);
+  }
+}
