@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadMessage, Forbidden, RdmpClient, RdmpWorker, RevisionConflict, TaskError, TaskFailed, UnknownKind, type ApplyHandler } from '../src/index';
 import { busFixture, type BusFixture } from './fixture';
@@ -54,6 +55,11 @@ async function counter(key: string): Promise<number | undefined> {
   const r = await f.pool.query<{ value: number }>('SELECT value FROM counter WHERE key = $1', [key]);
   return r.rows[0]?.value;
 }
+/** Sequence of the last message ever put in the task streams: unchanged means nothing was persisted. */
+async function lastSeqs(): Promise<number[]> {
+  const jsm = await jetstreamManager(f.nc);
+  return Promise.all([f.names.tasksStream, f.names.broadcastStream].map(async (s) => (await jsm.streams.info(s)).state.last_seq));
+}
 async function taskRows(): Promise<number> {
   return Number((await f.pool.query('SELECT count(*) FROM rdmp.task')).rows[0].count);
 }
@@ -108,12 +114,32 @@ describe('RDMP on real NATS and PostgreSQL', () => {
       ['not authorized', () => client.submit(service, { kind: 'add', key: 'a', payload: { by: 1 }, principal: { id: 'mallory' } }), Forbidden, { code: 'FORBIDDEN' }],
     ];
     it.each(cases)('%s', async (_name, send, cls, info) => {
-      const before = { rows: await taskRows(), a: await counter('a') };
+      const before = { rows: await taskRows(), a: await counter('a'), seqs: await lastSeqs() };
       const err = await send().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(cls);
       expect((err as BadMessage).info).toMatchObject(info);
       expect((err as Error).message.length).toBeGreaterThan(10);
-      expect({ rows: await taskRows(), a: await counter('a') }).toEqual(before);
+      expect({ rows: await taskRows(), a: await counter('a'), seqs: await lastSeqs() }).toEqual(before);
+    });
+
+    it('garbage put straight into the task stream is reported and dropped, recording nothing', async () => {
+      const sub = f.nc.subscribe(f.names.rejected(service), { max: 1 });
+      const before = await taskRows();
+      const js = jetstream(f.nc);
+      await js.publish(f.names.queued(service), '{"not": "a task"}');
+      for await (const m of sub) {
+        expect(m.json()).toMatchObject({ error: { code: 'SCHEMA_VIOLATION', path: '/id', rule: 'required' } });
+      }
+      expect(await taskRows()).toBe(before);
+    });
+
+    it('a well-formed task of an unknown kind put straight into the stream is recorded failed', async () => {
+      const id = randomUUID();
+      const js = jetstream(f.nc);
+      const task = { id, service, kind: 'divide', key: 'a', payload: {}, principal: { id: 'bypasser' }, mode: 'queued', submittedAt: new Date().toISOString() };
+      await js.publish(f.names.queued(service), JSON.stringify(task), { msgID: id });
+      const [outcome] = await client.wait(service, id, { timeoutMs: 10_000 });
+      expect(outcome).toMatchObject({ status: 'failed', error: { code: 'UNKNOWN_KIND', path: '/kind' } });
     });
 
     it('the client refuses a malformed command before sending it', async () => {
