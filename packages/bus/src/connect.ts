@@ -12,3 +12,32 @@ export async function connectNats(name: string, url: string = defaultNatsUrl()):
 export function createPool(url: string = defaultPgUrl(), max = 10): pg.Pool {
   return new pg.Pool({ connectionString: url, max });
 }
+
+/** The JetStream manager of a connection (re-exported so callers need not import JetStream). */
+export { jetstreamManager } from '@nats-io/jetstream';
+
+/**
+ * Creates the database a connection string names, if it does not exist, through the same
+ * server's `postgres` database. The main job uses it; tests bring their own databases.
+ */
+export async function ensureDatabase(url: string = defaultPgUrl()): Promise<'created' | 'exists'> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error(`database URL ${target.origin} names no database`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (r.rowCount) return 'exists';
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    return 'created';
+  } catch (err) {
+    // Two control planes starting at once: the loser finds it created.
+    if ((err as { code?: string }).code === '42P04') return 'exists';
+    throw err;
+  } finally {
+    await client.end();
+  }
+}

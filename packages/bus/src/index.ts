@@ -1,6 +1,6 @@
 export { RdmpClient } from './client';
 export type { Command, Outcome, Receipt, RdmpClientOptions, WaitOptions } from './client';
-export { connectNats, createPool, defaultNatsUrl, defaultPgUrl } from './connect';
+export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
 export {
   BadMessage,
   ErrorCodes,
@@ -33,7 +33,7 @@ export type {
 } from './handlers';
 export { KeyedQueue } from './keyed-queue';
 export { migrate } from './migrate';
-export { ensureStreams, resetConsumer } from './streams';
+export { ensureStreams, removeStreams, resetConsumer } from './streams';
 export { BusNames } from './subjects';
 export type { StepEvent } from './transaction';
 export { RdmpWorker } from './worker';

@@ -106,3 +106,14 @@ function isNotFound(err: unknown): boolean {
     /not found/i.test(String(e?.message ?? ''))
   );
 }
+
+/** Deletes the bus streams of a prefix (a test run's, or a cluster being torn down). */
+export async function removeStreams(jsm: JetStreamManager, names: BusNames): Promise<void> {
+  for (const s of [names.tasksStream, names.broadcastStream, names.eventsStream]) {
+    try {
+      await jsm.streams.delete(s);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -126,6 +126,11 @@ export class RdmpWorker {
     return { ...this.counters };
   }
 
+  /** True once stop() began: by request, or because the consumer lease was lost. */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
   /** Kinds this worker executes. */
   get kinds(): string[] {
     return [...this.handlers.keys()];

@@ -1,11 +1,10 @@
 // Shared set-up for the bus tests: a run-unique bus prefix and database on the real NATS and
 // PostgreSQL (through the test bed), removed afterwards.
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createDatabase } from '@sdmi/testbed';
 import type pg from 'pg';
-import { BusNames, connectNats, createPool } from '../src/index';
+import { BusNames, connectNats, createPool, jetstreamManager, removeStreams } from '../src/index';
 
 export interface BusFixture {
   tag: string;
@@ -29,10 +28,7 @@ export async function busFixture(): Promise<BusFixture> {
     pool,
     dbUrl: db.url,
     async dispose() {
-      const jsm = await jetstreamManager(nc);
-      for (const s of [names.tasksStream, names.broadcastStream, names.eventsStream]) {
-        await jsm.streams.delete(s).catch(() => undefined);
-      }
+      await removeStreams(await jetstreamManager(nc), names);
       await nc.close();
       await pool.end();
       await db.dispose();

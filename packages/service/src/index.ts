@@ -1,0 +1,45 @@
+export { SdmiService, ServiceState, ExitCode, EndpointScope } from './service';
+export type {
+  SdmiServiceOptions,
+  ReadinessCheck,
+  ReadinessCheckOptions,
+  ReadinessOutcome,
+  HealthCheckResult,
+  HealthReply,
+  EndpointSpec,
+  RegisteredEndpoint,
+  RequestContext,
+  StartContext,
+  StartHook,
+  StopHook,
+  RunOptions,
+} from './service';
+
+export { loadServiceConfig, findUnknownEnv, hostInstanceId, LogLevel, ServiceEnv, DEFAULT_NATS_URL } from './config';
+export type { ServiceConfig, UnknownEnvKey } from './config';
+
+export { createLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+
+export { requestJson, encodeJson, decodeJsonRequest, isNoResponders } from './json';
+export type { RequestJsonOptions } from './json';
+
+export { SUBJECT_ROOT, HEALTH_ENDPOINT, endpointSubject, instanceSubject, healthSubject } from './subjects';
+
+export {
+  InvalidConfigError,
+  ServiceStateError,
+  NatsConnectError,
+  DuplicateInstanceError,
+  ServiceStartError,
+  ServiceStopError,
+  StopTimeoutError,
+  EndpointError,
+  RemoteEndpointError,
+  MalformedReplyError,
+  ErrorCode,
+} from './errors';
+export type { ConfigProblem, ConfigSource, ErrorInfo } from './errors';
+
+export { attachRdmp, RdmpEnv } from './rdmp';
+export type { AttachRdmpOptions } from './rdmp';

@@ -1,0 +1,54 @@
+import { BusNames, createPool, defaultPgUrl, RdmpWorker, type RdmpWorkerOptions } from '@sdmi/bus';
+import type { SdmiService } from './service';
+
+export interface AttachRdmpOptions
+  extends Omit<RdmpWorkerOptions, 'nc' | 'pool' | 'dbUrl' | 'service' | 'endpoint' | 'log' | 'names'> {
+  /** The service's database; SDMI_PG_URL, else the local `sdmi` database. */
+  dbUrl?: string;
+  /** Bus prefix; SDMI_BUS_PREFIX, else `sdmi`. */
+  prefix?: string;
+}
+
+/** Environment variables this module reads, for the runtime's unknown-variable warning. */
+export const RdmpEnv = { pgUrl: 'SDMI_PG_URL', busPrefix: 'SDMI_BUS_PREFIX' } as const;
+
+/**
+ * Makes a service an RDMP endpoint: `submit` (on sdmi.cmd.<service>) and `task-status` become
+ * framework endpoints, so they show up in discovery and stats, and the worker consumes the
+ * service's tasks from start() until stop(). The instance id is the worker's endpoint id.
+ * Returns a getter: the worker exists only once the service has started.
+ */
+export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): () => RdmpWorker {
+  const names = new BusNames(options.prefix ?? process.env[RdmpEnv.busPrefix] ?? 'sdmi');
+  const dbUrl = options.dbUrl ?? defaultPgUrl();
+  let worker: RdmpWorker | undefined;
+  const current = (): RdmpWorker => {
+    if (!worker) throw new Error(`${service.name}: the RDMP worker starts with the service`);
+    return worker;
+  };
+
+  service.onStart('rdmp', async ({ nc, log }) => {
+    const pool = createPool(dbUrl);
+    const w = new RdmpWorker({ ...options, nc, pool, dbUrl, service: service.name, endpoint: service.instanceId, log, names });
+    try {
+      await w.start();
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+    worker = w;
+    return async () => {
+      await w.stop();
+      await pool.end();
+    };
+  });
+  service.addEndpoint<Uint8Array>('submit', { subject: names.submit(service.name), raw: true, handler: (data) => current().handleSubmit(data) });
+  service.addEndpoint<Uint8Array>('task-status', { subject: names.taskStatus(service.name), raw: true, handler: (data) => current().handleStatusQuery(data) });
+  // A standby is healthy and ready: it answers the gateway and takes over when the leader goes.
+  service.addReadinessCheck('rdmp', () => {
+    if (!worker) return { ok: false, detail: 'worker not started' };
+    if (worker.stopped) return { ok: false, detail: 'worker stopped (consumer lease lost or service stopping)' };
+    return { ok: true, detail: `${worker.role}; ${JSON.stringify(worker.stats)}` };
+  });
+  return current;
+}
