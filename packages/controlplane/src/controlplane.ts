@@ -17,7 +17,7 @@ import {
   healthSubject,
   hostInstanceId,
   isNoResponders,
-  requestJson,
+  requestHealth,
   type HealthReply,
   type Logger,
 } from '@sdmi/service';
@@ -368,7 +368,7 @@ export class ControlPlane {
         throw new ServiceNotReadyError(c.service, c.instance, this.readyTimeoutMs, lastProblem, c.logFile, await tailFile(c.logFile, c.logStart));
       }
       try {
-        const health = await requestJson<HealthReply>(nc, subject, undefined, { timeout: Math.max(1, Math.min(2000, remaining)) });
+        const health = await requestHealth(nc, subject, { timeout: Math.max(1, Math.min(2000, remaining)) });
         if (health.ready) {
           this.log.info({ service: c.service, instance: c.instance, pid: c.pid }, 'ready');
           return;

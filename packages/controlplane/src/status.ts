@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type EndpointInfo, type ServiceInfo } from '@nats-io/services';
-import { HEALTH_ENDPOINT, requestJson, type HealthReply } from '@sdmi/service';
+import { HEALTH_ENDPOINT, requestHealth, type HealthReply } from '@sdmi/service';
 import { messageOf } from './text';
 
 export const ServiceStatusValue = {
@@ -83,7 +83,7 @@ export async function discoverServices(nc: NatsConnection, options: DiscoverOpti
         healthError = 'no health endpoint';
       } else {
         try {
-          health = await requestJson<HealthReply>(nc, healthEndpoint.subject, undefined, { timeout: options.healthTimeoutMs ?? 3000 });
+          health = await requestHealth(nc, healthEndpoint.subject, { timeout: options.healthTimeoutMs ?? 3000 });
         } catch (err) {
           healthError = messageOf(err);
         }

@@ -102,14 +102,9 @@ export class StopTimeoutError extends Error {
 }
 
 /** A failure as carried in an error reply body (the shape of the `ErrorInfo` contract). */
-export interface ErrorInfo {
-  /** Stable, UPPER_SNAKE_CASE; clients map it back to an error class. */
-  code: string;
-  message: string;
-  path?: string;
-  rule?: string;
-  details?: Record<string, unknown>;
-}
+// The error body every endpoint replies with is the ErrorInfo contract of schemas/common.
+import type { ErrorInfo } from '@sdmi/contracts';
+export type { ErrorInfo };
 
 /** Codes the runtime itself replies with. Composed packages add their own. */
 export const ErrorCode = {
@@ -161,9 +156,9 @@ export class MalformedReplyError extends Error {
   override readonly name = 'MalformedReplyError';
   constructor(
     readonly subject: string,
-    options: { cause: unknown },
+    options: { cause: unknown; what?: string },
   ) {
-    super(`reply on ${subject} is not JSON: ${messageOf(options.cause)}`, options);
+    super(`reply on ${subject} is not ${options.what ?? 'JSON'}: ${messageOf(options.cause)}`, options);
   }
 }
 

@@ -21,7 +21,7 @@ export type { ServiceConfig, UnknownEnvKey } from './config';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 
-export { requestJson, encodeJson, decodeJsonRequest, isNoResponders } from './json';
+export { requestJson, requestHealth, encodeJson, decodeJsonRequest, isNoResponders } from './json';
 export type { RequestJsonOptions } from './json';
 
 export { SUBJECT_ROOT, HEALTH_ENDPOINT, endpointSubject, instanceSubject, healthSubject } from './subjects';

@@ -1,5 +1,6 @@
 import { Empty, RequestError, type MsgHdrs, type NatsConnection, type Payload } from '@nats-io/nats-core';
 import { ServiceError } from '@nats-io/services';
+import { contracts, type HealthReply } from '@sdmi/contracts';
 import { ErrorCode, EndpointError, MalformedReplyError, RemoteEndpointError, type ErrorInfo } from './errors';
 
 const decoder = new TextDecoder();
@@ -63,4 +64,12 @@ function errorInfoOf(data: Uint8Array, headerMessage: string): ErrorInfo {
 /** True when a request failed because nothing subscribes to the subject. */
 export function isNoResponders(err: unknown): boolean {
   return err instanceof RequestError && err.isNoResponders();
+}
+
+/** Asks a health endpoint and checks the answer against the HealthReply contract. */
+export async function requestHealth(nc: NatsConnection, subject: string, options: RequestJsonOptions = {}): Promise<HealthReply> {
+  const body = await requestJson<unknown>(nc, subject, undefined, options);
+  const r = contracts().check('HealthReply', body);
+  if (!r.ok) throw new MalformedReplyError(subject, { cause: new Error(r.error.message), what: 'a HealthReply' });
+  return r.value;
 }

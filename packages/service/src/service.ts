@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { Empty, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import { contracts, type HealthReply } from '@sdmi/contracts';
 import { findUnknownEnv, loadServiceConfig, type ServiceConfig } from './config';
 import { RdmpEnv } from './rdmp';
 import {
@@ -73,22 +74,9 @@ export interface ReadinessCheckOptions {
   required?: boolean;
 }
 
-export interface HealthCheckResult {
-  name: string;
-  ok: boolean;
-  detail?: string;
-}
-
-/** The health endpoint's reply (the HealthReply contract). */
-export interface HealthReply {
-  /** `degraded` when any check fails. */
-  status: 'ok' | 'degraded';
-  /** Whether this instance takes work: running, and every required check passes. */
-  ready: boolean;
-  checks: HealthCheckResult[];
-  instance: string;
-  uptimeSeconds: number;
-}
+/** The health endpoint's reply: the HealthReply contract of schemas/service. */
+export type { HealthReply };
+export type HealthCheckResult = HealthReply['checks'][number];
 
 export const EndpointScope = {
   /** `sdmi.svc.<service>.<name>`, load-balanced over all instances (queue group). */
@@ -308,13 +296,13 @@ export class SdmiService {
       checks.push(result);
       if (!result.ok && entries[i]![1].required) ready = false;
     });
-    return {
+    return contracts().assert('HealthReply', {
       status: checks.every((c) => c.ok) ? 'ok' : 'degraded',
       ready,
       checks,
       instance: this.instanceId,
       uptimeSeconds: this.#startedAt === 0 ? 0 : Math.round((Date.now() - this.#startedAt) / 100) / 10,
-    };
+    });
   }
 
   /**
