@@ -51,23 +51,24 @@ export class TaskStore {
 
   /** Locks the resource's revision row for this transaction, creating it at revision 0. */
   async lockRevision(db: PoolClient, key: string): Promise<number> {
-    await db.query('INSERT INTO rdmp.resource (key) VALUES ($1) ON CONFLICT (key) DO NOTHING', [key]);
-    const r = await db.query<{ revision: string }>('SELECT revision FROM rdmp.resource WHERE key = $1 FOR UPDATE', [key]);
+    // One round trip: the no-op update of an existing row takes its lock like SELECT ... FOR UPDATE.
+    const r = await db.query<{ revision: string }>(
+      `INSERT INTO rdmp.resource AS r (key) VALUES ($1)
+       ON CONFLICT (key) DO UPDATE SET revision = r.revision RETURNING revision`,
+      [key],
+    );
     return Number(r.rows[0]!.revision);
   }
 
+  /** Marks the task completed and increments its resource's revision (locked by lockRevision). */
   async complete(db: PoolClient, task: Task, result: JsonObject | null): Promise<number> {
     const r = await db.query<{ revision: string }>(
-      'UPDATE rdmp.resource SET revision = revision + 1 WHERE key = $1 RETURNING revision',
-      [task.key],
+      `WITH bumped AS (UPDATE rdmp.resource SET revision = revision + 1 WHERE key = $3 RETURNING revision)
+       UPDATE rdmp.task SET status = 'completed', result = $4, revision = (SELECT revision FROM bumped), finished_at = now()
+       WHERE id = $1 AND endpoint = $2 RETURNING revision`,
+      [task.id, this.endpoint, task.key, result],
     );
-    const revision = Number(r.rows[0]!.revision);
-    await db.query(
-      `UPDATE rdmp.task SET status = 'completed', result = $3, revision = $4, finished_at = now()
-       WHERE id = $1 AND endpoint = $2`,
-      [task.id, this.endpoint, result, revision],
-    );
-    return revision;
+    return Number(r.rows[0]!.revision);
   }
 
   async fail(db: PoolClient | Pool, taskId: string, error: ErrorInfo): Promise<void> {

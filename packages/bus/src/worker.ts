@@ -244,7 +244,8 @@ export class RdmpWorker {
     const subject = mode === TaskModes.Broadcast ? this.names.broadcast(this.service) : this.names.queued(this.service);
     try {
       const ack = await this.js.publish(subject, JSON.stringify(this.contracts.assert('Task', task)), { msgID: task.id });
-      this.emit(task, '', 'pending', {});
+      // A resend of a known task must not announce it as pending again: it may be long finished.
+      if (!ack.duplicate) this.emit(task, '', 'pending', {});
       return { ok: true, taskId: task.id, seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       return refuse({ code: ErrorCodes.Unavailable, message: `could not persist task ${task.id}: ${(err as Error).message}; resend it with the same id` });
@@ -385,19 +386,23 @@ export class RdmpWorker {
           outcome = 'transaction';
         } else {
           this.emit(task, endpoint, 'executing', {});
-          await db.query('SAVEPOINT apply');
+          let applied: { result: JsonObject | null } | { error: ErrorInfo };
           try {
-            const result = (await handler!.apply({ task: task as TypedTask<unknown>, db, endpoint, log: this.log })) ?? null;
-            await db.query('RELEASE SAVEPOINT apply');
-            const revision = await store.complete(db, task, result);
-            await db.query('COMMIT');
-            outcome = { status: 'completed', revision, result };
+            applied = { result: (await handler!.apply({ task: task as TypedTask<unknown>, db, endpoint, log: this.log })) ?? null };
           } catch (err) {
-            await db.query('ROLLBACK TO SAVEPOINT apply');
-            const error = toErrorInfo(err);
-            await store.fail(db, task.id, error);
+            applied = { error: toErrorInfo(err) };
+          }
+          if ('result' in applied) {
+            const revision = await store.complete(db, task, applied.result);
             await db.query('COMMIT');
-            outcome = { status: 'failed', error };
+            outcome = { status: 'completed', revision, result: applied.result };
+          } else {
+            // Nothing of a failed handler may stay: roll it all back, then record the failure alone.
+            await db.query('ROLLBACK');
+            await db.query('BEGIN');
+            await store.insert(db, task, seq, 'failed', applied.error);
+            await db.query('COMMIT');
+            outcome = { status: 'failed', error: applied.error };
           }
         }
       }
