@@ -82,7 +82,7 @@ describe('RDMP on real NATS and PostgreSQL', () => {
     await client.wait(service, id);
     // Resending a finished task neither runs it nor announces it as pending again.
     const seen: string[] = [];
-    const sub = f.nc.subscribe(f.names.taskEvents(service, id), { callback: (_e, m) => seen.push(m.json<{ status: string }>().status) });
+    const sub = f.nc.subscribe(f.names.taskEvents(service, id), { callback: (_e, m) => void seen.push(m.json<{ status: string }>().status) });
     const r3 = await client.submit(service, { id, kind: 'add', key: 'dup', payload: { by: 1 } });
     expect(r3.duplicate).toBe(true);
     await f.nc.flush(); // the gateway would have published before it replied, on this connection
