@@ -142,10 +142,9 @@ export class TransactionRunner {
     return { status: 'failed', error: cause };
   }
 
-  private async transition(task: Task, row: StepRow, state: StepRow['state'], output?: JsonValue | null): Promise<void> {
+  private async transition(task: Task, row: StepRow, state: StepEvent['state'], output?: JsonValue | null): Promise<void> {
     await this.store.setStep(task.id, row.idx, state, output);
     row.state = state;
-    if (state === StepStates.Pending) return;
     const ev: StepEvent = { index: row.idx, name: row.name, state };
     this.hooks.onStep(task, ev);
     this.hooks.afterStep?.(task, ev);

@@ -264,7 +264,10 @@ export class RdmpWorker {
     return this.contracts.assert('TaskStatusReply', await this.store('').statusOf(q.value.taskId));
   }
 
-  /** Stops consuming, waits for tasks already running, and unsubscribes. Unacked work is redelivered. */
+  /**
+   * Stops consuming and unsubscribes; tasks already running finish, queued ones are left
+   * unacknowledged and go to whoever consumes next.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -327,6 +330,11 @@ export class RdmpWorker {
   private async execute(held: Held): Promise<void> {
     const { msg, endpoint } = held;
     const task = JSON.parse(msg.string()) as Task;
+    if (this.stopping) {
+      // Not started yet: leave it unacknowledged for whoever consumes next, in order.
+      this.release(task, msg, endpoint, false);
+      return;
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         await this.executeOnce(task, msg.seq, endpoint);

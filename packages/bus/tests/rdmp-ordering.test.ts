@@ -92,4 +92,28 @@ describe('1,000 tasks over 50 keys', () => {
     expect(pids.sort()).toEqual([a.child.pid, b.child.pid].sort());
     console.log(`ordering test: overlaps=${overlaps} survivor stats=${JSON.stringify(b.stats)}`);
   });
+
+  it('a leader stopped with SIGTERM hands its queued tasks to the standby, in order, each once', async () => {
+    await f.pool.query('TRUNCATE effect');
+    const cfg = (endpoint: string) => ({ prefix: f.tag, dbUrl: f.dbUrl, service: 'handover', endpoint, ackWaitMs: 30_000, concurrency: 4 });
+    const a = new WorkerProcess(cfg('ha'));
+    workers.push(a);
+    await a.until(() => a.role === 'leader', 'leadership');
+    const b = new WorkerProcess(cfg('hb'));
+    workers.push(b);
+    await b.until(() => b.role === 'standby', 'standby role');
+    const ids: string[] = [];
+    for (let n = 0; n < 60; n++) ids.push((await client.submit('handover', { kind: 'record', key: 'one', payload: { n } })).taskId);
+    a.kill('SIGTERM');
+    expect((await a.exited).code).toBe(0);
+    await b.until(() => b.role === 'leader', 'take-over', 30_000);
+    for (let t = 0; (await count(`SELECT count(*) FROM effect`)) < 60; t++) {
+      expect(t, 'tasks did not all complete').toBeLessThan(600);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const rows = (await f.pool.query<{ task_id: string; pid: number }>('SELECT task_id, pid FROM effect ORDER BY id')).rows;
+    expect(rows.map((r) => r.task_id)).toEqual(ids);
+    // The ack wait is long, so whatever b did came from a's hand-over, not from a timeout.
+    expect(new Set(rows.map((r) => r.pid)).has(b.child.pid!)).toBe(true);
+  });
 });
