@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 const packages = fileURLToPath(new URL('./packages/', import.meta.url));
 
-// One root config; packages resolve to their sources through workspace links, so tests need no
-// build step. Integration tests talk to real NATS, PostgreSQL, Docker and Open vSwitch, so the
+// One root config; `@sdmi/<pkg>` resolves to packages/<pkg>/src through the aliases below, so tests
+// need no build step. Integration tests talk to real NATS, PostgreSQL, Docker and Open vSwitch, so the
 // timeouts are generous and test files run in separate processes (a test may SIGKILL a child).
 export default defineConfig({
   resolve: {
