@@ -1,0 +1,11 @@
+export { LearningSwitch } from './apps/learning-switch';
+export { systemClock } from './clock';
+export type { Clock } from './clock';
+export { ConnectionState, SwitchConnection, roleName } from './connection';
+export type { ConnectionEvents, ConnectionOptions, Outgoing } from './connection';
+export { Controller } from './controller';
+export type { ControllerOptions, OpenFlowApp } from './controller';
+export { BatchRejected, ConnectionClosed, HandshakeFailed, OfpErrorReply, RequestTimeout } from './errors';
+export { OpenFlowListener, socketTransport } from './listener';
+export type { ListenOptions } from './listener';
+export type { Transport } from './transport';
