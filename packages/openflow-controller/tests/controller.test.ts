@@ -98,7 +98,8 @@ describe('OpenFlow controller on a real Open vSwitch', () => {
     expect(flows.every((f) => f.packetCount > 0n)).toBe(true);
     await sw.barrier([flowMod({ command: FlowModCommand.DELETE, tableId: 0xff, cookie: 0x5d1n, cookieMask: 0xffffffffffffffffn })]);
     expect(ofctl('dump-flows', br.name)).not.toContain('cookie=0x5d1');
-    expect(await ns1.ping('10.77.0.2', { count: 1, deadlineSec: 2 })).toBe(false);
+    // The barrier confirms the OpenFlow table; OVS purges its datapath flow cache a moment later.
+    expect(await eventually(async () => !(await ns1.ping('10.77.0.2', { count: 1, deadlineSec: 1 })))).toBe(true);
   });
 
   it('a packet reaches us as PACKET_IN, and our PACKET_OUT arrives in the other namespace', async () => {
@@ -215,6 +216,15 @@ describe('OpenFlow controller on a real Open vSwitch', () => {
 
 async function rxPackets(ns: NetNamespace): Promise<number> {
   return Number((await ns.exec(['cat', `/sys/class/net/${ns.ifname}/statistics/rx_packets`])).trim());
+}
+
+/** True once `check` holds, trying for a while; false if it never does. */
+async function eventually(check: () => Promise<boolean>, attempts = 5): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
 }
 
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -168,17 +168,18 @@ describe('OvsSwitch against the real Open vSwitch', () => {
     expect(initialNames).toContain(br);
 
     const it = monitor[Symbol.asyncIterator]();
-    const nextPortUpdate = async (): Promise<TableUpdates> => {
+    // Other test files add and remove ports on the same ovsdb-server meanwhile: keep only ours.
+    const nextPortUpdate = async (mine: (u: NonNullable<TableUpdates['Port']>) => boolean): Promise<TableUpdates> => {
       for (;;) {
         const r = await within(it.next(), 15_000, 'a monitor update');
         if (r.done) throw new Error('monitor ended');
-        if (r.value.Port) return r.value;
+        if (r.value.Port && mine(r.value.Port)) return r.value;
       }
     };
 
     const { end } = await vethPair();
     await sw.addPort(br, end, { externalIds: { container: 'c1' } });
-    const inserted = Object.entries((await nextPortUpdate()).Port ?? {});
+    const inserted = Object.entries((await nextPortUpdate((p) => Object.values(p).some((u) => u.new?.name === end))).Port ?? {});
     expect(inserted).toHaveLength(1);
     const [portUuid, change] = inserted[0]!;
     expect(change.old).toBeUndefined();
@@ -187,7 +188,7 @@ describe('OvsSwitch against the real Open vSwitch', () => {
     expect(await vsctl('get', 'Port', end, '_uuid')).toBe(portUuid);
 
     await sw.removePort(br, end);
-    const removed = (await nextPortUpdate()).Port ?? {};
+    const removed = (await nextPortUpdate((p) => p[portUuid] !== undefined)).Port ?? {};
     expect(removed[portUuid]?.new).toBeUndefined();
     expect(removed[portUuid]?.old?.name).toBe(end);
 
