@@ -1,5 +1,5 @@
-import { FlowModCommand, type MessageOf } from '@sdmi/openflow';
-import type { SwitchConnection } from '../connection';
+import { FlowModCommand, type Instruction, type MessageOf } from '@sdmi/openflow';
+import type { Outgoing, SwitchConnection } from '../connection';
 import type { OpenFlowApp } from '../controller';
 
 const CONTROLLER = 0xfffffffd; // OFPP_CONTROLLER
@@ -52,24 +52,36 @@ export class LearningSwitch implements OpenFlowApp {
     const src = mac(msg.data, 6);
     let table = this.tables.get(sw.dpid);
     if (!table) this.tables.set(sw.dpid, (table = new Map()));
-    table.set(src, inPort);
+    // A multicast source is a forged or broken frame: never a place to send traffic to.
+    if ((msg.data[6]! & 1) === 0) table.set(src, inPort);
     const outPort = table.get(dst);
-    if (outPort !== undefined && outPort !== inPort) {
-      sw.send({
-        type: 'FLOW_MOD', cookie: this.opts.cookie ?? 0n, cookieMask: 0n, tableId: 0, command: FlowModCommand.ADD,
-        idleTimeout: this.opts.idleTimeout ?? 60, hardTimeout: 0, priority: this.opts.priority ?? 100,
-        bufferId: msg.bufferId, outPort: ANY, outGroup: ANY, flags: 0,
-        match: [
-          { field: 'IN_PORT', value: inPort },
-          { field: 'ETH_SRC', value: src },
-          { field: 'ETH_DST', value: dst },
-        ],
-        instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: outPort, maxLen: 0 }] }],
-      });
+    if (outPort === inPort) {
+      // The destination lives behind the port the packet came from: the switch should drop it,
+      // and keep dropping it without asking us again.
+      sw.send(this.flow(msg, inPort, src, dst, []));
+      return;
+    }
+    if (outPort !== undefined) {
+      sw.send(this.flow(msg, inPort, src, dst, [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: outPort, maxLen: 0 }] }]));
       // Whole packets come to us (no switch buffer), so the packet itself goes out here too.
       if (msg.bufferId === NO_BUFFER) sw.send({ type: 'PACKET_OUT', bufferId: NO_BUFFER, inPort, actions: [{ type: 'OUTPUT', port: outPort, maxLen: 0 }], data: msg.data });
       return;
     }
     sw.send({ type: 'PACKET_OUT', bufferId: msg.bufferId, inPort, actions: [{ type: 'OUTPUT', port: FLOOD, maxLen: 0 }], data: msg.bufferId === NO_BUFFER ? msg.data : Buffer.alloc(0) });
+  }
+
+  /** The flow for (in port, source, destination); no instructions means drop. */
+  private flow(msg: MessageOf<'PACKET_IN'>, inPort: number, src: string, dst: string, instructions: Instruction[]): Outgoing {
+    return {
+      type: 'FLOW_MOD', cookie: this.opts.cookie ?? 0n, cookieMask: 0n, tableId: 0, command: FlowModCommand.ADD,
+      idleTimeout: this.opts.idleTimeout ?? 60, hardTimeout: 0, priority: this.opts.priority ?? 100,
+      bufferId: msg.bufferId, outPort: ANY, outGroup: ANY, flags: 0,
+      match: [
+        { field: 'IN_PORT', value: inPort },
+        { field: 'ETH_SRC', value: src },
+        { field: 'ETH_DST', value: dst },
+      ],
+      instructions,
+    };
   }
 }
