@@ -9,8 +9,11 @@ import { BatchRejected, Controller, OfpErrorReply, OpenFlowListener, type OpenFl
 // packet-out, port status, bundles and roles, each checked the way a user would.
 const tb = new Testbed();
 const events: OfpMessage[] = [];
+const lifecycle: string[] = [];
 const recorder: OpenFlowApp = {
   name: 'recorder',
+  onSwitchUp: (sw) => void lifecycle.push(`up ${sw.dpid}`),
+  onSwitchDown: (sw, reason) => void lifecycle.push(`down ${sw.dpid}: ${reason}`),
   onPacketIn: (_sw, m) => void events.push(m),
   onPortStatus: (_sw, m) => void events.push(m),
 };
@@ -180,6 +183,21 @@ describe('OpenFlow controller on a real Open vSwitch', () => {
     );
     await sw.barrier([flowMod({ command: FlowModCommand.DELETE, tableId: 0xff })]);
     expect([await count(0xf10n), await count(0xf11n)]).toEqual([0, 0]);
+  });
+
+  it('a switch that drops its connection and comes back is a new session under the same datapath id', async () => {
+    lifecycle.length = 0;
+    const before = sw;
+    await br.setController([]);
+    await until(() => lifecycle.some((l) => l.startsWith('down 00000000000000a1')));
+    expect(controller.switches.has('00000000000000a1')).toBe(false);
+    await br.setController(`tcp:127.0.0.1:${port}`);
+    sw = await controller.waitForSwitch('00000000000000a1');
+    expect(sw).not.toBe(before);
+    expect(lifecycle.at(-1)).toBe('up 00000000000000a1');
+    await sw.barrier([output(1, 2, 0xd1n)]);
+    expect(ofctl('dump-flows', br.name)).toContain('cookie=0xd1');
+    await sw.barrier([flowMod({ command: FlowModCommand.DELETE, tableId: 0xff })]);
   });
 
   it('two controllers: the SLAVE is refused, the MASTER is obeyed, and a role change moves mastership', async () => {
