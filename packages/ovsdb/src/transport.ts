@@ -1,4 +1,5 @@
 // The protocol core talks to a Transport; only unix.ts and tcp.ts know about node:net.
+import { ConnectFailed } from './errors';
 
 /** What a transport reports to the protocol core. */
 export interface TransportHandlers {
@@ -90,4 +91,31 @@ export class SocketTransport implements Transport {
     if (error) this.#error ??= error;
     this.socket.destroy();
   }
+}
+
+/** A socket still connecting: what openSocket needs besides the StreamSocketLike side. */
+export interface ConnectingSocket extends StreamSocketLike {
+  once(event: 'connect', listener: () => void): unknown;
+  once(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * Waits for a socket the unix or TCP transport just created to connect, within the timeout, and
+ * wraps it; a refusal or a timeout becomes ConnectFailed naming the target.
+ */
+export function openSocket(target: string, socket: ConnectingSocket, connectTimeoutMs = 10_000): Promise<Transport> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ConnectFailed(target, { cause: new Error(`no connection within ${connectTimeoutMs} ms`) }));
+    }, connectTimeoutMs);
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new ConnectFailed(target, { cause: e }));
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(new SocketTransport(target, socket));
+    });
+  });
 }
