@@ -10,6 +10,16 @@ export const SchemaIds = {
   TaskStatusQuery: `${schemaIdBase}rdmp/task-status-query.schema.json`,
   TaskStatusReply: `${schemaIdBase}rdmp/task-status-reply.schema.json`,
   HealthReply: `${schemaIdBase}service/health-reply.schema.json`,
+  TenantConfig: `${schemaIdBase}network/tenant-config.schema.json`,
+  ClusterNetwork: `${schemaIdBase}network/cluster-network.schema.json`,
+  TenantNetwork: `${schemaIdBase}network/tenant-network.schema.json`,
+  CreateNetworksPayload: `${schemaIdBase}network/create-networks.schema.json`,
+  UpdateNetworkPayload: `${schemaIdBase}network/update-network.schema.json`,
+  DeleteNetworkPayload: `${schemaIdBase}network/delete-network.schema.json`,
+  AttachInterfacePayload: `${schemaIdBase}network/attach-interface.schema.json`,
+  DetachInterfacePayload: `${schemaIdBase}network/detach-interface.schema.json`,
+  RegisterHostPayload: `${schemaIdBase}network/register-host.schema.json`,
+  UnregisterHostPayload: `${schemaIdBase}network/unregister-host.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;
