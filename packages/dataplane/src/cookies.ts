@@ -1,0 +1,53 @@
+// Every flow the data plane installs carries a cookie that says which app owns it, what kind of
+// flow it is, and which network and interface it serves. A restarted controller reads the switch's
+// flows back by the tag alone and decides, flow by flow, what to keep; removing an interface or a
+// network deletes its flows by cookie mask without touching anyone else's.
+//
+//   63            48 47     40 39            24 23                     0
+//   | tag 0x5d4e    |  kind   |  network num  |     interface num     |
+
+export const COOKIE_TAG = 0x5d4en;
+export const TAG_MASK = 0xffff_0000_0000_0000n;
+export const KIND_MASK = 0xffff_ff00_0000_0000n;
+export const NETWORK_MASK = 0x0000_00ff_ff00_0000n;
+export const INTERFACE_MASK = 0x0000_0000_00ff_ffffn;
+
+export const FlowKind = {
+  /** Table defaults: drop, or ask the controller. */
+  Base: 1,
+  /** Anti-spoofing admission of one interface's own MAC/IP (table 0). */
+  Admit: 2,
+  /** Delivery to a local interface from the networks allowed to reach it (table 1). */
+  Local: 3,
+  /** Source half of an inter-host pair: towards the destination host over the fabric (table 1). */
+  PairOut: 4,
+  /** Destination half of an inter-host pair: from the fabric to the interface (table 2). */
+  PairIn: 5,
+  /** A refused destination, remembered for a while so it stops costing packet-ins (table 1). */
+  Deny: 6,
+  /** Admission of fabric traffic on the uplink (table 0). */
+  Uplink: 7,
+} as const;
+export type FlowKind = (typeof FlowKind)[keyof typeof FlowKind];
+
+export interface CookieParts {
+  kind: FlowKind;
+  network: number;
+  iface: number;
+}
+
+export function cookie(kind: FlowKind, network = 0, iface = 0): bigint {
+  return (COOKIE_TAG << 48n) | (BigInt(kind) << 40n) | (BigInt(network & 0xffff) << 24n) | BigInt(iface & 0xffffff);
+}
+
+/** The parts of one of our cookies, or undefined for a cookie that is not ours. */
+export function parseCookie(c: bigint): CookieParts | undefined {
+  if ((c & TAG_MASK) >> 48n !== COOKIE_TAG) return undefined;
+  return {
+    kind: Number((c >> 40n) & 0xffn) as FlowKind,
+    network: Number((c >> 24n) & 0xffffn),
+    iface: Number(c & 0xffffffn),
+  };
+}
+
+export const ourCookie = COOKIE_TAG << 48n;

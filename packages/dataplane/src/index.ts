@@ -1,0 +1,15 @@
+// @sdmi/dataplane — the SDN data plane of the network-controller: desired flows per host bridge,
+// reactive inter-host routes, ARP, and reconciliation of switches to the desired flows.
+export { DataplaneApp } from './app';
+export type { DataplaneOptions, DataplaneStats, FlowAudit, ReconcileResult } from './app';
+export { COOKIE_TAG, FlowKind, cookie, parseCookie } from './cookies';
+export type { CookieParts } from './cookies';
+export { InvalidTopology, MalformedPacket } from './errors';
+export { Topology } from './model';
+export type { HostView, InterfaceView, NetworkView, TopologySnapshot } from './model';
+export { ArpOp, EtherType, arpReply, ipv4ToNumber, numberToIpv4, parseFrame } from './packet';
+export type { ArpPacket, Frame, Ipv4Header } from './packet';
+export { Priority, Tables, denyFlow, pairFlows, proactiveFlows } from './pipeline';
+export type { FlowSpec, HostPorts, PairTimeouts, Uplink } from './pipeline';
+export { flowKey, matchKey, planReconcile, sameFlow } from './reconcile';
+export type { ReconcilePlan } from './reconcile';

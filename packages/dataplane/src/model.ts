@@ -1,0 +1,118 @@
+// The controller's view of the desired network: networks, interfaces and hosts as the network store
+// describes them (its snapshot), indexed for the flow computations. Immutable once built: a change
+// in the store produces a new Topology, and flows are recomputed from it.
+import { InvalidTopology } from './errors';
+import { ipv4ToNumber } from './packet';
+
+export interface NetworkView {
+  id: string;
+  /** Small unique number (1..65535), never reused: flow metadata and cookies carry it. */
+  num: number;
+  cidr: string;
+  gateway: string;
+  gatewayMac: string;
+  /** Full ids of the networks this one may exchange traffic with. */
+  dependsOn: readonly string[];
+  parent?: string | null;
+  vlan?: number | null;
+  vni?: number | null;
+}
+
+export interface InterfaceView {
+  id: string;
+  /** Unique number per interface (1..2^24-1), never reused: cookies carry it. */
+  num: number;
+  networkId: string;
+  /** Name of the host whose bridge the interface is a port of. */
+  host: string;
+  /** OVS port name of the host end of the interface. */
+  portName: string;
+  mac: string;
+  ip: string | null;
+}
+
+export interface HostView {
+  name: string;
+  /** Datapath id of the host's bridge, 16 hex digits. */
+  dpid: string;
+  /** Name of the bridge's port towards the fabric. */
+  uplinkPort: string;
+}
+
+export interface TopologySnapshot {
+  revision: number;
+  networks: readonly NetworkView[];
+  interfaces: readonly InterfaceView[];
+  hosts: readonly HostView[];
+}
+
+/** Networks, interfaces and hosts with the lookups the pipeline and the packet-in path need. */
+export class Topology {
+  readonly revision: number;
+  readonly networks: ReadonlyMap<string, NetworkView>;
+  readonly hosts: ReadonlyMap<string, HostView>;
+  private readonly hostByDpid = new Map<string, HostView>();
+  private readonly byIp = new Map<number, InterfaceView>();
+  private readonly byHost = new Map<string, InterfaceView[]>();
+  private readonly byGateway = new Map<number, NetworkView>();
+  private readonly edges = new Set<string>();
+
+  constructor(snapshot: TopologySnapshot) {
+    this.revision = snapshot.revision;
+    this.networks = new Map(snapshot.networks.map((n) => [n.id, n]));
+    this.hosts = new Map(snapshot.hosts.map((h) => [h.name, h]));
+    for (const h of snapshot.hosts) this.hostByDpid.set(h.dpid.toLowerCase(), h);
+    for (const n of snapshot.networks) {
+      this.byGateway.set(ipv4ToNumber(n.gateway), n);
+      for (const d of n.dependsOn) {
+        if (!this.networks.has(d)) throw new InvalidTopology(`network ${n.id} depends on ${d}, which is not in the snapshot`);
+        // Symmetric: replies need the reverse path, and OpenFlow 1.3 has no connection tracking.
+        this.edges.add(`${n.id}\n${d}`).add(`${d}\n${n.id}`);
+      }
+    }
+    for (const i of snapshot.interfaces) {
+      if (!this.networks.has(i.networkId)) throw new InvalidTopology(`interface ${i.id} is on network ${i.networkId}, which is not in the snapshot`);
+      if (i.ip !== null) {
+        const n = ipv4ToNumber(i.ip);
+        const other = this.byIp.get(n);
+        if (other) throw new InvalidTopology(`interfaces ${other.id} and ${i.id} both hold ${i.ip}`);
+        this.byIp.set(n, i);
+      }
+      const list = this.byHost.get(i.host) ?? [];
+      list.push(i);
+      this.byHost.set(i.host, list);
+    }
+  }
+
+  hostOfDpid(dpid: string): HostView | undefined {
+    return this.hostByDpid.get(dpid.toLowerCase());
+  }
+
+  interfacesOn(host: string): readonly InterfaceView[] {
+    return this.byHost.get(host) ?? [];
+  }
+
+  interfaceWithIp(ip: number): InterfaceView | undefined {
+    return this.byIp.get(ip);
+  }
+
+  networkWithGateway(ip: number): NetworkView | undefined {
+    return this.byGateway.get(ip);
+  }
+
+  network(id: string): NetworkView {
+    const n = this.networks.get(id);
+    if (!n) throw new InvalidTopology(`no network ${id}`);
+    return n;
+  }
+
+  /** Exactly the declared edges (and a network with itself); never transitive. */
+  reachable(fromNetwork: string, toNetwork: string): boolean {
+    return fromNetwork === toNetwork || this.edges.has(`${fromNetwork}\n${toNetwork}`);
+  }
+
+  /** Networks whose interfaces may send to interfaces of `networkId`, itself first. */
+  reachersOf(networkId: string): NetworkView[] {
+    return [...this.networks.values()].filter((n) => this.reachable(n.id, networkId)).sort((a, b) => (a.id === networkId ? -1 : b.id === networkId ? 1 : a.num - b.num));
+  }
+}

@@ -1,0 +1,169 @@
+// The flows a host bridge should hold, computed from the topology alone (no sockets, no clock):
+//
+//   table 0  classify   admit each local interface's own MAC+IP (anti-spoofing): ARP to the
+//                       controller, IPv4 tagged with its network in metadata → table 1; IPv4 from
+//                       the uplink → table 2; everything else is dropped.
+//   table 1  forward    to local interfaces, for every network allowed to reach them (proactive);
+//                       to other hosts, one flow per (source IP, destination IP) installed on the
+//                       first packet (reactive, idle timeout); a miss goes to the controller.
+//   table 2  fabric in  from the uplink to a local interface, per pair (reactive); a miss goes to
+//                       the controller, which reinstalls a pair's half that timed out or was lost.
+//
+// Traffic between hosts keeps its IP header and travels with the hosts' uplink MACs (DaoliNet
+// style: no encapsulation, hosts never learn each other's containers; the fabric learns only host
+// MACs). The destination host restores the MACs the receiver expects.
+import type { Action, Instruction, Match } from '@sdmi/openflow';
+import { cookie, FlowKind } from './cookies';
+import type { InterfaceView, NetworkView, Topology } from './model';
+import { EtherType } from './packet';
+
+export const Tables = { Classify: 0, Forward: 1, FabricIn: 2 } as const;
+
+export const Priority = { Miss: 0, Admit: 100, Deny: 150, Local: 200, Pair: 300 } as const;
+
+const CONTROLLER = 0xfffffffd;
+const NO_BUFFER_LEN = 0xffff;
+const METADATA_MASK = 0xffffn;
+
+/** A flow as the data plane wants it on a switch: FLOW_MOD ADD fields without the plumbing. */
+export interface FlowSpec {
+  tableId: number;
+  priority: number;
+  cookie: bigint;
+  idleTimeout: number;
+  hardTimeout: number;
+  match: Match;
+  instructions: Instruction[];
+}
+
+/** What the data plane knows about a connected host bridge's ports. */
+export interface HostPorts {
+  /** OpenFlow port number by OVS port name. */
+  byName: ReadonlyMap<string, number>;
+}
+
+/** A host's side of the fabric: its uplink port number and the MAC its traffic carries. */
+export interface Uplink {
+  ofport: number;
+  mac: string;
+}
+
+export interface PairTimeouts {
+  /** Seconds a pair flow lives without traffic. */
+  idle: number;
+}
+
+const toController = (): Instruction[] => [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: CONTROLLER, maxLen: NO_BUFFER_LEN }] }];
+const output = (port: number): Action => ({ type: 'OUTPUT', port, maxLen: 0 });
+const setEthSrc = (mac: string): Action => ({ type: 'SET_FIELD', field: { field: 'ETH_SRC', value: mac } });
+const setEthDst = (mac: string): Action => ({ type: 'SET_FIELD', field: { field: 'ETH_DST', value: mac } });
+
+function flow(tableId: number, priority: number, c: bigint, match: Match, instructions: Instruction[], idleTimeout = 0, hardTimeout = 0): FlowSpec {
+  return { tableId, priority, cookie: c, idleTimeout, hardTimeout, match, instructions };
+}
+
+/** Delivery actions to a local interface for a packet from network `from`. */
+function deliver(dst: InterfaceView, dstNet: NetworkView, fromNetwork: string, port: number): Action[] {
+  if (fromNetwork === dstNet.id) return [setEthDst(dst.mac), output(port)];
+  // Routed: the packet arrives as if from the destination network's gateway, one hop later.
+  return [setEthSrc(dstNet.gatewayMac), setEthDst(dst.mac), { type: 'DEC_NW_TTL' }, output(port)];
+}
+
+/**
+ * The proactive flows of one host: table defaults, anti-spoofing admission for each local interface
+ * whose port exists on the bridge, local delivery, and fabric admission on the uplink.
+ */
+export function proactiveFlows(topo: Topology, hostName: string, ports: HostPorts): FlowSpec[] {
+  const host = topo.hosts.get(hostName);
+  const flows: FlowSpec[] = [
+    flow(Tables.Classify, Priority.Miss, cookie(FlowKind.Base), [], []),
+    flow(Tables.Forward, Priority.Miss, cookie(FlowKind.Base), [], toController()),
+    flow(Tables.FabricIn, Priority.Miss, cookie(FlowKind.Base), [], toController()),
+  ];
+  const uplink = host ? ports.byName.get(host.uplinkPort) : undefined;
+  if (uplink !== undefined) {
+    flows.push(
+      flow(Tables.Classify, Priority.Admit, cookie(FlowKind.Uplink), [{ field: 'IN_PORT', value: uplink }, { field: 'ETH_TYPE', value: EtherType.IPv4 }], [
+        { type: 'GOTO_TABLE', tableId: Tables.FabricIn },
+      ]),
+    );
+  }
+  for (const i of topo.interfacesOn(hostName)) {
+    const port = ports.byName.get(i.portName);
+    // An interface without an address (IP policy "none") has no L3 service from us.
+    if (port === undefined || i.ip === null) continue;
+    const net = topo.network(i.networkId);
+    const admit = cookie(FlowKind.Admit, net.num, i.num);
+    flows.push(
+      flow(Tables.Classify, Priority.Admit, admit, [
+        { field: 'IN_PORT', value: port },
+        { field: 'ETH_SRC', value: i.mac },
+        { field: 'ETH_TYPE', value: EtherType.ARP },
+        { field: 'ARP_SPA', value: i.ip },
+        { field: 'ARP_SHA', value: i.mac },
+      ], toController()),
+      flow(Tables.Classify, Priority.Admit, admit, [
+        { field: 'IN_PORT', value: port },
+        { field: 'ETH_SRC', value: i.mac },
+        { field: 'ETH_TYPE', value: EtherType.IPv4 },
+        { field: 'IPV4_SRC', value: i.ip },
+      ], [
+        { type: 'WRITE_METADATA', metadata: BigInt(net.num), metadataMask: METADATA_MASK },
+        { type: 'GOTO_TABLE', tableId: Tables.Forward },
+      ]),
+    );
+    for (const from of topo.reachersOf(net.id)) {
+      flows.push(
+        flow(Tables.Forward, Priority.Local, cookie(FlowKind.Local, net.num, i.num), [
+          { field: 'METADATA', value: BigInt(from.num), mask: METADATA_MASK },
+          { field: 'ETH_TYPE', value: EtherType.IPv4 },
+          { field: 'IPV4_DST', value: i.ip },
+        ], [{ type: 'APPLY_ACTIONS', actions: deliver(i, net, from.id, port) }]),
+      );
+    }
+  }
+  return flows;
+}
+
+/**
+ * The two halves of the route from `src` (on its host) to `dst` on another host: the source
+ * host's flow towards the destination host's uplink MAC, and the destination host's flow from
+ * its uplink to the interface. Both carry the destination interface in their cookie.
+ */
+export function pairFlows(
+  topo: Topology,
+  src: InterfaceView,
+  dst: InterfaceView,
+  srcUplink: Uplink,
+  dstUplink: Uplink,
+  dstPort: number,
+  t: PairTimeouts,
+): { out: FlowSpec; in: FlowSpec } {
+  const srcNet = topo.network(src.networkId);
+  const dstNet = topo.network(dst.networkId);
+  const routed = srcNet.id !== dstNet.id;
+  const c = (kind: FlowKind) => cookie(kind, dstNet.num, dst.num);
+  const out = flow(Tables.Forward, Priority.Pair, c(FlowKind.PairOut), [
+    { field: 'METADATA', value: BigInt(srcNet.num), mask: METADATA_MASK },
+    { field: 'ETH_TYPE', value: EtherType.IPv4 },
+    { field: 'IPV4_SRC', value: src.ip! },
+    { field: 'IPV4_DST', value: dst.ip! },
+  ], [{ type: 'APPLY_ACTIONS', actions: [setEthSrc(srcUplink.mac), setEthDst(dstUplink.mac), ...(routed ? [{ type: 'DEC_NW_TTL' } as const] : []), output(srcUplink.ofport)] }], t.idle);
+  const inbound = flow(Tables.FabricIn, Priority.Pair, c(FlowKind.PairIn), [
+    { field: 'IN_PORT', value: dstUplink.ofport },
+    { field: 'ETH_SRC', value: srcUplink.mac },
+    { field: 'ETH_TYPE', value: EtherType.IPv4 },
+    { field: 'IPV4_SRC', value: src.ip! },
+    { field: 'IPV4_DST', value: dst.ip! },
+  ], [{ type: 'APPLY_ACTIONS', actions: [setEthSrc(routed ? dstNet.gatewayMac : src.mac), setEthDst(dst.mac), output(dstPort)] }], t.idle);
+  return { out, in: inbound };
+}
+
+/** Remembers a refused destination for a network so that its packets stop reaching the controller. */
+export function denyFlow(srcNetwork: NetworkView, dstIp: string, t: { idle: number; hard: number }): FlowSpec {
+  return flow(Tables.Forward, Priority.Deny, cookie(FlowKind.Deny, srcNetwork.num), [
+    { field: 'METADATA', value: BigInt(srcNetwork.num), mask: METADATA_MASK },
+    { field: 'ETH_TYPE', value: EtherType.IPv4 },
+    { field: 'IPV4_DST', value: dstIp },
+  ], [], t.idle, t.hard);
+}
