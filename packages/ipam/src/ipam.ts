@@ -84,10 +84,6 @@ interface NetworkRow {
   cidr: string;
   gateway: string;
 }
-interface PoolRow {
-  first_address: string;
-  last_address: string;
-}
 interface AllocationRow {
   network_id: string;
   interface_id: string;
@@ -115,21 +111,43 @@ function isPool(db: Queryable): db is pg.Pool {
   return typeof p.connect === 'function' && typeof p.totalCount === 'number';
 }
 
-/** Runs `fn` in a transaction of its own when given a pool, else on the caller's client as is. */
+/** True for a pg client that is not inside a transaction block ('I' = idle). */
+function idleClient(db: Queryable): boolean {
+  const c = db as Partial<Pick<pg.ClientBase, 'getTransactionStatus'>>;
+  return typeof c.getTransactionStatus === 'function' && c.getTransactionStatus() === 'I';
+}
+
+/**
+ * Runs `fn` in a transaction: its own when given a pool (or a client outside any transaction),
+ * else the caller's, as is — then the caller's COMMIT or ROLLBACK decides for IPAM too.
+ */
 async function inTransaction<T>(db: Queryable, fn: (q: Queryable) => Promise<T>): Promise<T> {
-  if (!isPool(db)) return fn(db);
+  if (!isPool(db)) {
+    if (!idleClient(db)) return fn(db);
+    const r = await ownTransaction(db, fn);
+    if (!r.ok) throw r.error;
+    return r.result;
+  }
   const client = await db.connect();
-  let broken: Error | undefined;
+  const r = await ownTransaction(client, fn).catch((error: unknown) => ({ ok: false as const, error, rollbackFailed: undefined }));
+  // A client whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
+  client.release(r.ok ? undefined : r.rollbackFailed);
+  if (!r.ok) throw r.error;
+  return r.result;
+}
+
+type Outcome<T> = { ok: true; result: T } | { ok: false; error: unknown; rollbackFailed: Error | undefined };
+
+async function ownTransaction<T>(q: Queryable, fn: (q: Queryable) => Promise<T>): Promise<Outcome<T>> {
+  await q.query('BEGIN');
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-    throw err;
-  } finally {
-    client.release(broken);
+    const result = await fn(q);
+    await q.query('COMMIT');
+    return { ok: true, result };
+  } catch (error) {
+    let rollbackFailed: Error | undefined;
+    await q.query('ROLLBACK').catch((e: Error) => (rollbackFailed = e));
+    return { ok: false, error, rollbackFailed };
   }
 }
 
@@ -328,30 +346,33 @@ export class Ipam {
   }
 
   /**
-   * Lowest free address walking the pools in order, without enumerating any pool: per pool, the
-   * allocations and reserved addresses inside it plus a sentinel just below its start, sorted;
-   * the first address after one of them that is not the next one is free. Cost grows with the
-   * number of allocations, not with the size of the pool (a /8 is as cheap as a /24).
+   * Lowest free address walking the pools in order, without enumerating any pool. Per pool (in
+   * `ord` order, stopping at the first pool with a gap): its allocations and reserved addresses,
+   * plus a sentinel just below its start, sorted; the first of them whose successor is not the
+   * next number is followed by a free address. Cost grows with the allocations in the pools
+   * walked, not with their size (a /8 is as cheap as a /24). UNION ALL, not UNION: reserved
+   * addresses are never allocated, and a duplicate would only hide a gap of length zero anyway.
    */
   private get gapSearch(): string {
     return `
-      WITH p AS (
-        SELECT ord, first_address AS lo, last_address AS hi FROM ${this.t.pool} WHERE network_id = $1
-      ), taken AS (
-        SELECT p.ord, p.lo - 1 AS address FROM p
-        UNION
-        SELECT p.ord, a.address FROM p JOIN ${this.t.allocation} a
-          ON a.network_id = $1 AND a.address BETWEEN p.lo AND p.hi
-        UNION
-        SELECT p.ord, r.address FROM p CROSS JOIN unnest($2::bigint[]) AS r(address)
-          WHERE r.address BETWEEN p.lo AND p.hi
-      ), gaps AS (
-        SELECT ord, address, lead(address) OVER (PARTITION BY ord ORDER BY address) AS next FROM taken
-      )
       SELECT g.address + 1 AS address
-        FROM gaps g JOIN p ON p.ord = g.ord
-       WHERE g.address + 1 <= p.hi AND (g.next IS NULL OR g.next > g.address + 1)
-       ORDER BY g.ord, g.address
+        FROM ${this.t.pool} p CROSS JOIN LATERAL (
+          SELECT t.address FROM (
+            SELECT t.address, lead(t.address) OVER (ORDER BY t.address) AS next FROM (
+              SELECT p.first_address - 1 AS address
+              UNION ALL
+              SELECT a.address FROM ${this.t.allocation} a
+               WHERE a.network_id = $1 AND a.address BETWEEN p.first_address AND p.last_address
+              UNION ALL
+              SELECT r FROM unnest($2::bigint[]) AS r WHERE r BETWEEN p.first_address AND p.last_address
+            ) t
+          ) t
+          WHERE t.address + 1 <= p.last_address AND (t.next IS NULL OR t.next > t.address + 1)
+          ORDER BY t.address
+          LIMIT 1
+        ) g
+       WHERE p.network_id = $1
+       ORDER BY p.ord
        LIMIT 1`;
   }
 
@@ -463,17 +484,22 @@ export class Ipam {
   }
 
   private async loadNetwork(q: Queryable, networkId: string, lock: '' | 'FOR SHARE' | 'FOR NO KEY UPDATE'): Promise<LoadedNetwork> {
-    const n = await q.query<NetworkRow>(`SELECT id, cidr::text AS cidr, host(gateway) AS gateway FROM ${this.t.network} WHERE id = $1 ${lock}`, [
-      networkId,
-    ]);
+    // One round trip: it runs while holding the network lock, where every round trip counts.
+    const n = await q.query<NetworkRow & { firsts: string[] | null; lasts: string[] | null }>(
+      `SELECT n.id, n.cidr::text AS cidr, host(n.gateway) AS gateway,
+              (SELECT array_agg(first_address ORDER BY ord) FROM ${this.t.pool} WHERE network_id = n.id) AS firsts,
+              (SELECT array_agg(last_address ORDER BY ord) FROM ${this.t.pool} WHERE network_id = n.id) AS lasts
+         FROM ${this.t.network} n WHERE n.id = $1 ${lock}`,
+      [networkId],
+    );
     const row = n.rows[0];
     if (!row) throw new NetworkNotFound(networkId);
-    const pools = await q.query<PoolRow>(`SELECT first_address, last_address FROM ${this.t.pool} WHERE network_id = $1 ORDER BY ord`, [networkId]);
+    const lasts = row.lasts ?? [];
     return {
       id: row.id,
       cidr: parseCidr(row.cidr),
       gateway: parseIpv4(row.gateway),
-      pools: pools.rows.map((p) => ({ first: Number(p.first_address), last: Number(p.last_address) })),
+      pools: (row.firsts ?? []).map((first, i) => ({ first: Number(first), last: Number(lasts[i]) })),
     };
   }
 
