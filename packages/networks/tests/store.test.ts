@@ -140,6 +140,18 @@ describe('createNetworks', () => {
     });
   });
 
+  it('concurrent commands with clashing CIDRs on separate connections: exactly one wins', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => tx((c) => store.createNetworks(c, { clusterNetworks: [{ name: `race${i}`, cidr: '10.67.0.0/24' }] }))),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { info: { code: string } }).info.code);
+    expect(refused).toEqual(Array(7).fill('CIDR_OVERLAP'));
+    const rows = await pool.query("SELECT id FROM net.network WHERE cidr = '10.67.0.0/24'");
+    expect(rows.rowCount).toBe(1);
+    await tx((c) => store.deleteNetwork(c, rows.rows[0].id));
+  });
+
   it('refuses a principal of a tenant creating a cluster network', async () => {
     await unchangedBy(() => tx((c) => store.createNetworks(c, { clusterNetworks: [{ name: 'mine', cidr: '10.66.0.0/24' }] }, { id: 'alice', tenant: 'acme' })), {
       code: 'TENANT_FORBIDDEN',
