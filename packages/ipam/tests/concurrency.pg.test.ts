@@ -124,3 +124,28 @@ describe('without the network row lock the constraints alone keep addresses uniq
     }
   });
 });
+
+describe('redefinition racing allocations', () => {
+  it('never leaves a dynamic allocation outside the pools that end up stored (lock on and off)', async () => {
+    for (const [n, ipam] of [[0, f.ipam], [1, new Ipam({ lockNetwork: false })]] as const) {
+      const id = `cluster/redefine-${n}`;
+      const wide = { id, cidr: '10.25.0.0/24', gateway: '10.25.0.1', pools: [{ start: '10.25.0.10', end: '10.25.0.250' }] };
+      const narrow = { ...wide, pools: [{ start: '10.25.0.10', end: '10.25.0.40' }] };
+      await ipam.defineNetwork(f.pool, wide);
+      const allocations = race(60, (i) => ipam.allocate(f.pool, { networkId: id, interfaceId: `a${i}`, mode: 'dynamic' }));
+      // Flip the pools back and forth while the allocations run; narrowing is refused once an
+      // allocation lies beyond .40, which is the point.
+      const redefinitions = race(20, (i) => ipam.defineNetwork(f.pool, i % 2 ? wide : narrow));
+      const [a, r] = await Promise.all([allocations, redefinitions]);
+      for (const e of [...a.failed, ...r.failed]) {
+        expect([IpamErrorCode.POOL_EXHAUSTED, IpamErrorCode.NETWORK_IN_USE]).toContain((e as { code: string }).code);
+      }
+      const stored = (await ipam.network(f.pool, id))!;
+      const held = await ipam.allocations(f.pool, id);
+      expect(held.length).toBe(a.ok.length);
+      const last = parseIpv4(stored.pools[0]!.end);
+      for (const h of held) expect(parseIpv4(h.address)).toBeLessThanOrEqual(last);
+      expect(new Set(held.map((h) => h.address)).size).toBe(held.length);
+    }
+  });
+});

@@ -12,6 +12,10 @@ export interface IpamFixture {
 export async function ipamFixture(max = 10): Promise<IpamFixture> {
   const db = await createDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max });
+  // pool.end() resolves before the sockets are closed; dropping the database then terminates the
+  // stragglers and their FATAL arrives as an unhandled error. Wait for every client's end.
+  const closed: Promise<unknown>[] = [];
+  pool.on('connect', (client) => closed.push(new Promise((resolve) => client.once('end', resolve))));
   const ipam = new Ipam();
   await ipam.migrate(pool);
   return {
@@ -19,6 +23,7 @@ export async function ipamFixture(max = 10): Promise<IpamFixture> {
     ipam,
     async dispose() {
       await pool.end();
+      await Promise.all(closed);
       await db.dispose();
     },
   };

@@ -365,6 +365,42 @@ describe('release, releaseInterface, reconcile', () => {
   });
 });
 
+describe('a client outside any transaction', () => {
+  it('gets a transaction of its own per call, and is left outside one', async () => {
+    const id = nid('idle');
+    const client = await f.pool.connect();
+    try {
+      await f.ipam.defineNetwork(client, small(id));
+      expect(client.getTransactionStatus()).toBe('I');
+      expect((await f.ipam.allocate(client, { networkId: id, interfaceId: 'e', mode: 'dynamic' }))!.address).toBe('10.50.0.2');
+      expect(client.getTransactionStatus()).toBe('I');
+      // A refused call rolls its own transaction back and leaves the client usable.
+      const before = await tables(f.pool);
+      expect((await rejection(f.ipam.defineNetwork(client, { ...small(id), pools: [{ start: '10.50.0.100', end: '10.50.0.110' }] }))).code).toBe(
+        IpamErrorCode.NETWORK_IN_USE,
+      );
+      expect(client.getTransactionStatus()).toBe('I');
+      expect(await tables(f.pool)).toEqual(before);
+    } finally {
+      client.release();
+    }
+    // Committed: visible from another connection.
+    expect(await f.ipam.allocations(f.pool, id)).toHaveLength(1);
+  });
+});
+
+describe('release paths refuse malformed ids', () => {
+  it('with the field to blame, changing nothing', async () => {
+    const before = await tables(f.pool);
+    const msg = (path: string, v: string) => `${path}: ${JSON.stringify(v)} is not a valid id (a string of 1 to 253 characters without whitespace or control characters)`;
+    expect((await rejection(f.ipam.release(f.pool, 'a b', 'x'))).info.message).toBe(msg('/networkId', 'a b'));
+    expect((await rejection(f.ipam.release(f.pool, 'n', ''))).info.message).toBe(msg('/interfaceId', ''));
+    expect((await rejection(f.ipam.releaseInterface(f.pool, ' '))).info.message).toBe(msg('/interfaceId', ' '));
+    expect((await rejection(f.ipam.removeNetwork(f.pool, ''))).info.message).toBe(msg('/networkId', ''));
+    expect(await tables(f.pool)).toEqual(before);
+  });
+});
+
 describe('removeNetwork and usage', () => {
   it('refuses removal while allocations exist, naming them; removes once released', async () => {
     const id = nid('rm');
