@@ -1,7 +1,6 @@
 // The network command handlers behind a real RDMP worker: real NATS and PostgreSQL, run-unique
 // bus prefix and a throw-away database.
 import { randomBytes } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { BadMessage, BusNames, RdmpClient, RdmpWorker, TaskFailed, connectNats, errorFromInfo, createPool, jetstreamManager, removeStreams } from '@sdmi/bus';
 import { createDatabase, type TestDatabase } from '@sdmi/testbed';
 import type pg from 'pg';
@@ -11,7 +10,7 @@ import { NetworkCommandKinds, NetworkStore, networkHandlers } from '../src/index
 const service = 'network-controller';
 let db: TestDatabase;
 let pool: pg.Pool;
-let nc: NatsConnection;
+let nc: Awaited<ReturnType<typeof connectNats>>;
 let names: BusNames;
 let worker: RdmpWorker;
 let client: RdmpClient;

@@ -171,7 +171,7 @@ describe('tenant networks and TenantConfig', () => {
   });
 
   it('refuses a tenant setting a physical attribute', async () => {
-    await unchangedBy(() => tx((c) => store.createNetworks(c, { tenantNetworks: [{ tenant: 'acme', name: 'a', cidr: '10.70.0.0/24', hostDevice: 'eth1' as never }] })), {
+    await unchangedBy(() => tx((c) => store.createNetworks(c, { tenantNetworks: [{ tenant: 'acme', name: 'a', cidr: '10.70.0.0/24', hostDevice: 'eth1' }] })), {
       code: 'TENANT_PHYSICAL_ATTRIBUTE',
       path: '/tenantNetworks/0/hostDevice',
       message: "/tenantNetworks/0/hostDevice: a TenantNetwork may not set hostDevice; VLAN, VNI and host device are assigned from tenant acme's TenantConfig",

@@ -230,23 +230,17 @@ export interface TenantNetwork {
   parent?: string;
   dependsOn?: DependsOn;
   /**
-   * Refused: assigned from the TenantConfig.
+   * Refused (TENANT_PHYSICAL_ATTRIBUTE): assigned from the TenantConfig.
    */
-  vlan?: {
-    [k: string]: unknown | undefined;
-  };
+  vlan?: number;
   /**
-   * Refused: assigned from the TenantConfig.
+   * Refused (TENANT_PHYSICAL_ATTRIBUTE): assigned from the TenantConfig.
    */
-  vni?: {
-    [k: string]: unknown | undefined;
-  };
+  vni?: number;
   /**
-   * Refused: assigned from the TenantConfig.
+   * Refused (TENANT_PHYSICAL_ATTRIBUTE): assigned from the TenantConfig.
    */
-  hostDevice?: {
-    [k: string]: unknown | undefined;
-  };
+  hostDevice?: string;
 }
 /**
  * Payload of deleteNetwork.
