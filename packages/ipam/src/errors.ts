@@ -320,16 +320,20 @@ export class PoolExhausted extends IpamError {
 }
 
 /**
- * Dynamic allocation kept losing the race for a free address without making progress (only
- * possible when the network row lock is switched off, or under REPEATABLE READ).
+ * The allocation lost to concurrent allocations in a way it cannot recover from inside the
+ * caller's transaction: its snapshot cannot see the winner (REPEATABLE READ or SERIALIZABLE,
+ * where PostgreSQL reports a serialization failure), or it kept losing without progress.
  */
 export class AllocationContended extends IpamError {
   override readonly name = 'AllocationContended';
-  constructor(networkId: string, interfaceId: string, attempts: number) {
-    super({
-      code: IpamErrorCode.ALLOCATION_CONTENDED,
-      message: `interface ${interfaceId} on network ${networkId}: gave up after ${attempts} attempts lost to concurrent allocations without progress; retry the request`,
-      details: { networkId, interfaceId, attempts },
-    });
+  constructor(networkId: string, interfaceId: string, why: string, options?: { cause?: unknown }) {
+    super(
+      {
+        code: IpamErrorCode.ALLOCATION_CONTENDED,
+        message: `interface ${interfaceId} on network ${networkId}: ${why}; retry the whole transaction`,
+        details: { networkId, interfaceId },
+      },
+      options,
+    );
   }
 }

@@ -332,7 +332,9 @@ export class Ipam {
           net.pools.map((p) => ({ range: poolText(p), usable: usableInPool(p, net.cidr, net.gateway) })),
         );
       }
-      if (candidate === previous) throw new AllocationContended(net.id, interfaceId, attempt);
+      if (candidate === previous) {
+        throw new AllocationContended(net.id, interfaceId, `lost the race for ${formatIpv4(candidate)} twice in ${attempt} attempts`);
+      }
       const row = await this.insert(q, net.id, interfaceId, 'dynamic', candidate);
       if (row) return row;
       const mine = await this.held(q, net.id, interfaceId);
@@ -392,6 +394,12 @@ export class Ipam {
     } catch (err) {
       // The network was removed by a transaction that committed while we waited.
       if (pgCode(err) === '23503') throw new NetworkNotFound(networkId);
+      // Under REPEATABLE READ a conflicting row our snapshot cannot see is a serialization failure.
+      if (pgCode(err) === '40001') {
+        throw new AllocationContended(networkId, interfaceId, `${formatIpv4(address)} was taken by a transaction this one's snapshot cannot see`, {
+          cause: err,
+        });
+      }
       throw err;
     }
   }

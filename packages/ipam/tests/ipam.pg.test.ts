@@ -389,6 +389,31 @@ describe('a client outside any transaction', () => {
   });
 });
 
+describe('REPEATABLE READ callers', () => {
+  it('get ALLOCATION_CONTENDED, not a raw serialization failure, when their snapshot misses a newer allocation', async () => {
+    const id = nid('rr');
+    await f.ipam.defineNetwork(f.pool, small(id));
+    const client = await f.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await client.query('SELECT 1 FROM ipam.allocation LIMIT 1'); // the snapshot is taken here
+      await f.ipam.allocate(f.pool, { networkId: id, interfaceId: 'first', mode: 'dynamic' }); // .2, committed after it
+      const err = await rejection(f.ipam.allocate(client, { networkId: id, interfaceId: 'second', mode: 'dynamic' }));
+      expect(err.info).toEqual({
+        code: IpamErrorCode.ALLOCATION_CONTENDED,
+        message: `interface second on network ${id}: 10.50.0.2 was taken by a transaction this one's snapshot cannot see; retry the whole transaction`,
+        details: { networkId: id, interfaceId: 'second' },
+      });
+      expect((err.cause as { code: string }).code).toBe('40001');
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    // A retry in a fresh transaction succeeds.
+    expect((await f.ipam.allocate(f.pool, { networkId: id, interfaceId: 'second', mode: 'dynamic' }))!.address).toBe('10.50.0.3');
+  });
+});
+
 describe('release paths refuse malformed ids', () => {
   it('with the field to blame, changing nothing', async () => {
     const before = await tables(f.pool);
