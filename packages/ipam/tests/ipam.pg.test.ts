@@ -46,12 +46,12 @@ describe('migrate', () => {
   it('applies its file once, through the bus migration ledger', async () => {
     expect(await f.ipam.migrate(f.pool)).toEqual([]);
     const r = await f.pool.query("SELECT name FROM public.sdmi_migration WHERE name LIKE '%ipam%' ORDER BY name");
-    expect(r.rows.map((x) => x.name)).toEqual(['ipam_001_schema.sql']);
+    expect(r.rows.map((x) => x.name)).toEqual(['ipam_001_schema.sql', 'ipam_002_allocation_in_network.sql']);
   });
 
   it('can put the tables in another schema, migrated and used independently', async () => {
     const other = new Ipam({ schema: 'ipam_other' });
-    expect(await other.migrate(f.pool)).toEqual(['ipam_other__ipam_001_schema.sql']);
+    expect(await other.migrate(f.pool)).toEqual(['ipam_other__ipam_001_schema.sql', 'ipam_other__ipam_002_allocation_in_network.sql']);
     expect(await other.migrate(f.pool)).toEqual([]);
     const id = nid('schema');
     await other.defineNetwork(f.pool, small(id));
@@ -476,6 +476,16 @@ describe('the constraints are the guarantee', () => {
     expect((dupAddress as unknown as { constraint: string }).constraint).toBe('allocation_pkey');
     const dupIface = await rejection(insert(parseIpv4('10.50.0.3'), 'e1'));
     expect((dupIface as unknown as { constraint: string }).constraint).toBe('allocation_network_id_interface_id_key');
+    // Nor an address outside the CIDR or on a reserved address (a trigger: CHECK cannot see the network).
+    for (const [address, why] of [
+      ['10.51.0.7', `address ${parseIpv4('10.51.0.7')} is outside the CIDR of network ${id}`],
+      ['10.50.0.1', `address ${parseIpv4('10.50.0.1')} is a reserved address of network ${id}`],
+      ['10.50.0.255', `address ${parseIpv4('10.50.0.255')} is a reserved address of network ${id}`],
+    ] as const) {
+      const e = (await rejection(insert(parseIpv4(address), `x-${address}`))) as unknown as { code: string; message: string };
+      expect(e.code).toBe('23514');
+      expect(e.message).toBe(why);
+    }
     // And a network with allocations cannot be deleted behind IPAM's back.
     const fk = await rejection(f.pool.query('DELETE FROM ipam.network WHERE id = $1', [id]));
     expect((fk as unknown as { code: string }).code).toBe('23503');
