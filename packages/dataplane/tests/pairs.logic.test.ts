@@ -2,7 +2,7 @@
 // and its half of a pair, joined by a fabric that knows only the hosts' uplink MACs. A packet from
 // a container on A must arrive at the right port on B looking exactly as the receiver expects.
 import { describe, expect, it } from 'vitest';
-import { Tables, Topology, pairFlows, proactiveFlows, type InterfaceView } from '../src/index';
+import { FlowKind, Tables, Topology, pairFlows, parseCookie, proactiveFlows, type InterfaceView } from '../src/index';
 import { FakeFabric, ifaces, ipv4Packet, networks, portOf, portsOf, sendTo, snapshot, uplinks } from './flow-table';
 
 const topo = new Topology(snapshot());
@@ -109,7 +109,10 @@ describe('pairFlows across two hosts', () => {
 
   it('the pair halves carry the destination interface in their cookie and the idle timeout asked for', () => {
     const pair = pairFlows(topo, lb1, app2, uplinks['host-a'], uplinks['host-b'], portOf(app2), { idle: IDLE });
-    expect([pair.out.cookie, pair.in.cookie]).toEqual([0x5d4e_04_000c_000018n, 0x5d4e_05_000c_000018n]);
+    expect([parseCookie(pair.out.cookie), parseCookie(pair.in.cookie)]).toEqual([
+      { kind: FlowKind.PairOut, network: networks.app.num, iface: app2.num },
+      { kind: FlowKind.PairIn, network: networks.app.num, iface: app2.num },
+    ]);
     expect([pair.out.idleTimeout, pair.in.idleTimeout, pair.out.hardTimeout]).toEqual([IDLE, IDLE, 0]);
   });
 });
