@@ -37,6 +37,8 @@ export interface Window {
   lastPairAt: number | null;
   /** CPU this process used since the mark, ms (user + system). */
   cpuMs: number;
+  /** Pairs (source>destination IP) set up more than once since the mark, with how often. */
+  repeated: Record<string, number>;
 }
 
 export interface PreinstallResult {
@@ -48,6 +50,8 @@ export interface PreinstallResult {
   pushMs: number;
   startedAt: number;
   endedAt: number;
+  /** CPU this process used for it, ms (user + system). */
+  cpuMs: number;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -55,6 +59,10 @@ const now = (): number => performance.timeOrigin + performance.now();
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+function ip(b: Buffer, at: number): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
 function addFlow(f: FlowSpec): Outgoing {
@@ -99,6 +107,7 @@ async function main(): Promise<void> {
   let ipv4PacketIns = 0;
   let firstIpv4: number | null = null;
   let lastPair: number | null = null;
+  let installs = new Map<string, number>();
   const onPacketIn = app.onPacketIn.bind(app);
   app.onPacketIn = async (sw, msg) => {
     const isIpv4 = msg.data.length >= 14 && msg.data.readUInt16BE(12) === ETH_TYPE_IPV4;
@@ -108,7 +117,13 @@ async function main(): Promise<void> {
     }
     const before = app.stats.pairsInstalled;
     await onPacketIn(sw, msg);
-    if (app.stats.pairsInstalled !== before) lastPair = now();
+    if (app.stats.pairsInstalled !== before) {
+      lastPair = now();
+      if (isIpv4 && msg.data.length >= 34) {
+        const key = `${ip(msg.data, 26)}>${ip(msg.data, 30)}`;
+        installs.set(key, (installs.get(key) ?? 0) + 1);
+      }
+    }
   };
 
   const switchOf = (topo: Topology, host: string): SwitchConnection => {
@@ -129,6 +144,7 @@ async function main(): Promise<void> {
       base = { ...app.stats, ipv4: ipv4PacketIns, cpu: cpuMs() };
       firstIpv4 = null;
       lastPair = null;
+      installs = new Map();
       return { at: now() };
     },
     window: async (): Promise<Window> => ({
@@ -139,9 +155,11 @@ async function main(): Promise<void> {
       firstIpv4PacketInAt: firstIpv4,
       lastPairAt: lastPair,
       cpuMs: cpuMs() - base.cpu,
+      repeated: Object.fromEntries([...installs].filter(([, n]) => n > 1)),
     }),
     preinstall: async (arg): Promise<PreinstallResult> => {
       const startedAt = now();
+      const cpu0 = cpuMs();
       const topo = app.topology;
       const byHost = new Map<string, Outgoing[]>();
       const add = (host: string, f: FlowSpec) => {
@@ -169,7 +187,7 @@ async function main(): Promise<void> {
       await Promise.all([...byHost].map(([host, msgs]) => switchOf(topo, host).bundle(msgs)));
       const endedAt = now();
       const perHost = Object.fromEntries([...byHost].map(([h, m]) => [h, m.length]));
-      return { flows: Object.values(perHost).reduce((s, n) => s + n, 0), perHost, computeMs, pushMs: endedAt - pushAt, startedAt, endedAt };
+      return { flows: Object.values(perHost).reduce((s, n) => s + n, 0), perHost, computeMs, pushMs: endedAt - pushAt, startedAt, endedAt, cpuMs: cpuMs() - cpu0 };
     },
     clear: async () => {
       const topo = app.topology;
