@@ -3,14 +3,16 @@
 // flows back by the tag alone and decides, flow by flow, what to keep; removing an interface or a
 // network deletes its flows by cookie mask without touching anyone else's.
 //
-//   63            48 47     40 39            24 23                     0
-//   | tag 0x5d4e    |  kind   |  network num  |     interface num     |
+//   63      56 55     48 47            32 31                             0
+//   | tag 0x5d |  kind   |  network num  |         interface num         |
+//
+// The widths follow the network store: network numbers are 16 bits, interface numbers 32.
 
-export const COOKIE_TAG = 0x5d4en;
-export const TAG_MASK = 0xffff_0000_0000_0000n;
-export const KIND_MASK = 0xffff_ff00_0000_0000n;
-export const NETWORK_MASK = 0x0000_00ff_ff00_0000n;
-export const INTERFACE_MASK = 0x0000_0000_00ff_ffffn;
+export const COOKIE_TAG = 0x5dn;
+export const TAG_MASK = 0xff00_0000_0000_0000n;
+export const KIND_MASK = 0xffff_0000_0000_0000n;
+export const NETWORK_MASK = 0x0000_ffff_0000_0000n;
+export const INTERFACE_MASK = 0x0000_0000_ffff_ffffn;
 
 export const FlowKind = {
   /** Table defaults: drop, or ask the controller. */
@@ -37,17 +39,15 @@ export interface CookieParts {
 }
 
 export function cookie(kind: FlowKind, network = 0, iface = 0): bigint {
-  return (COOKIE_TAG << 48n) | (BigInt(kind) << 40n) | (BigInt(network & 0xffff) << 24n) | BigInt(iface & 0xffffff);
+  return (COOKIE_TAG << 56n) | (BigInt(kind) << 48n) | (BigInt(network & 0xffff) << 32n) | BigInt(iface >>> 0);
 }
 
 /** The parts of one of our cookies, or undefined for a cookie that is not ours. */
 export function parseCookie(c: bigint): CookieParts | undefined {
-  if ((c & TAG_MASK) >> 48n !== COOKIE_TAG) return undefined;
+  if ((c & TAG_MASK) >> 56n !== COOKIE_TAG) return undefined;
   return {
-    kind: Number((c >> 40n) & 0xffn) as FlowKind,
-    network: Number((c >> 24n) & 0xffffn),
-    iface: Number(c & 0xffffffn),
+    kind: Number((c >> 48n) & 0xffn) as FlowKind,
+    network: Number((c >> 32n) & 0xffffn),
+    iface: Number(c & INTERFACE_MASK),
   };
 }
-
-export const ourCookie = COOKIE_TAG << 48n;

@@ -20,7 +20,7 @@ export interface NetworkView {
 
 export interface InterfaceView {
   id: string;
-  /** Unique number per interface (1..2^24-1), never reused: cookies carry it. */
+  /** Unique number per interface (1..2^32-1), never reused: cookies carry it. */
   num: number;
   networkId: string;
   /** Name of the host whose bridge the interface is a port of. */

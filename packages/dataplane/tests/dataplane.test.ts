@@ -39,8 +39,8 @@ async function startController(): Promise<void> {
 async function flows(host: string): Promise<string[]> {
   return fabric.hosts.get(host)!.bridge.dumpFlows();
 }
-const pairOut = (lines: string[], src: Placed, dst: Placed) => lines.filter((l) => /cookie=0x5d4e04/.test(l) && l.includes(`nw_src=${src.view.ip},nw_dst=${dst.view.ip}`));
-const pairIn = (lines: string[], src: Placed, dst: Placed) => lines.filter((l) => /cookie=0x5d4e05/.test(l) && l.includes(`nw_src=${src.view.ip},nw_dst=${dst.view.ip}`));
+const pairOut = (lines: string[], src: Placed, dst: Placed) => lines.filter((l) => /cookie=0x5d04/.test(l) && l.includes(`nw_src=${src.view.ip},nw_dst=${dst.view.ip}`));
+const pairIn = (lines: string[], src: Placed, dst: Placed) => lines.filter((l) => /cookie=0x5d05/.test(l) && l.includes(`nw_src=${src.view.ip},nw_dst=${dst.view.ip}`));
 
 async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -137,7 +137,7 @@ describe('data plane on real Open vSwitch, two hosts and a fabric', () => {
   });
 
   it('a third host added at run time works without touching the other hosts\' flows', async () => {
-    const proactive = (lines: string[]) => lines.filter((l) => /cookie=0x5d4e0[1237]/.test(l));
+    const proactive = (lines: string[]) => lines.filter((l) => /cookie=0x5d0[1237]/.test(l));
     const durations = (lines: string[]) => proactive(lines).map((l) => Number(/duration=([0-9.]+)s/.exec(l)![1]));
     const stable = async (h: string) => proactive(await flows(h)).map((l) => l.replace(/duration=[0-9.]+s, |n_packets=\d+, |n_bytes=\d+, /g, '')).sort();
     const beforeA = await stable('host-a');

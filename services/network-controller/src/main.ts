@@ -1,7 +1,33 @@
+// network-controller: the network commands (RDMP) over the network store, and the OpenFlow
+// controller that keeps every host bridge equal to what the store describes.
+import { createPool, defaultPgUrl } from '@sdmi/bus';
+import { NetworkStore, networkHandlers } from '@sdmi/networks';
 import { attachRdmp, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
+import { NetworkController } from './network-controller';
+import { OpenflowEnv, parseIdleTimeout, parseListen } from './config';
 
-const service = new SdmiService({ name: 'network-controller', version: pkg.version, description: pkg.description });
-// Its command kinds arrive with their issues; until then every command is refused as unknown.
-attachRdmp(service, { handlers: [] });
+const service = new SdmiService({ name: 'network-controller', version: pkg.version, description: pkg.description, knownEnv: Object.values(OpenflowEnv) });
+const store = new NetworkStore();
+let running: NetworkController | undefined;
+
+// Before attachRdmp's hook: the store's tables must exist before the first task is applied.
+service.onStart('openflow', async ({ log }) => {
+  const listen = parseListen(process.env[OpenflowEnv.listen]);
+  const pairIdleTimeout = parseIdleTimeout(process.env[OpenflowEnv.pairIdleTimeout]);
+  const dbUrl = defaultPgUrl();
+  const pool = createPool(dbUrl);
+  try {
+    running = await NetworkController.start({ pool, dbUrl, store, log, listen, pairIdleTimeout });
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return async () => {
+    await running?.stop();
+    await pool.end();
+  };
+});
+service.addReadinessCheck('openflow', () => running?.status() ?? { ok: false, detail: 'not started' });
+attachRdmp(service, { handlers: networkHandlers(store) });
 await service.runUntilSignal();

@@ -1,0 +1,22 @@
+// The network-controller's own settings, from the environment, refused with a reason when malformed.
+export const OpenflowEnv = {
+  /** host:port where switches connect (default 127.0.0.1:6653, OpenFlow's port). */
+  listen: 'SDMI_OPENFLOW_LISTEN',
+  /** Seconds an inter-host pair flow lives without traffic (default 30). */
+  pairIdleTimeout: 'SDMI_PAIR_IDLE_TIMEOUT',
+} as const;
+
+export function parseListen(raw: string | undefined): { host: string; port: number } {
+  if (raw === undefined || raw === '') return { host: '127.0.0.1', port: 6653 };
+  const m = /^(.+):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new Error(`${OpenflowEnv.listen}="${raw}": expected host:port, e.g. 127.0.0.1:6653`);
+  return { host: m[1]!, port };
+}
+
+export function parseIdleTimeout(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 65535) throw new Error(`${OpenflowEnv.pairIdleTimeout}="${raw}": expected whole seconds from 1 to 65535`);
+  return n;
+}

@@ -1,0 +1,208 @@
+// The network-controller as users run it: its own process, commands over the bus (NATS JetStream,
+// PostgreSQL), switches on the real Open vSwitch. Hosts are registered, the Milestone-1 networks
+// are created in one command given in the wrong order, interfaces are attached (addresses from
+// IPAM), and the bridges follow: allowed pairs talk across hosts, lb never reaches db. A refused
+// delete changes nothing; a detach removes the interface's flows and its address; a SIGKILLed
+// controller started again loses no established traffic and leaves the proactive flows untouched.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
+import { FailMode, Testbed, createDatabase, describeInventory, inventory, run, runId, type NetNamespace, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import { healthSubject, requestHealth } from '@sdmi/service';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const SERVICE = 'network-controller';
+const tag = runId();
+const names = new BusNames(`${tag}nc`);
+const instance = `nc-${tag}`;
+
+const tb = new Testbed();
+let db: TestDatabase;
+let nc: NatsConnection;
+let client: RdmpClient;
+let port: number;
+let proc: ChildProcess | undefined;
+let procLog = '';
+const bridges = new Map<string, { bridge: OvsBridge; uplink: string; dpid: string }>();
+
+interface Attached {
+  ns: NetNamespace;
+  id: string;
+  ip: string;
+  mac: string;
+  host: string;
+}
+
+function startService(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      SDMI_BUS_PREFIX: names.prefix,
+      SDMI_PG_URL: db.url,
+      SDMI_NATS_URL: process.env.SDMI_NATS_URL ?? 'nats://127.0.0.1:4222',
+      SDMI_INSTANCE_ID: instance,
+      SDMI_OPENFLOW_LISTEN: `127.0.0.1:${port}`,
+      SDMI_PAIR_IDLE_TIMEOUT: '5',
+      SDMI_LOG_LEVEL: 'warn',
+    },
+  });
+  child.stdout!.on('data', (d: Buffer) => (procLog = (procLog + d.toString()).slice(-8000)));
+  child.stderr!.on('data', (d: Buffer) => (procLog = (procLog + d.toString()).slice(-8000)));
+  return child;
+}
+
+async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}\nservice output:\n${procLog}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Ready, and every registered bridge connected (its readiness detail says so). */
+async function serviceReady(bridgesConnected: number): Promise<void> {
+  await until(async () => {
+    const h = await requestHealth(nc, healthSubject(SERVICE, instance), { timeoutMs: 1_000 });
+    return h.ready && h.checks.some((c) => c.name === 'openflow' && c.detail?.includes(`${bridgesConnected}/${bridgesConnected} host bridges connected`) === true);
+  }, `service ready with ${bridgesConnected} bridges`);
+}
+
+const cmd = (kind: string, payload: Record<string, unknown>): Promise<Outcome> => client.run(SERVICE, { kind, key: 'networks', payload });
+
+async function attach(host: string, networkId: string, name: string): Promise<Attached> {
+  const ns = await tb.namespace({ bridge: bridges.get(host)!.bridge });
+  const out = await cmd('attachInterface', { interfaceId: `${name}/eth0`, networkId, host, portName: ns.hostIf, ip: { mode: 'dynamic' } });
+  const r = out.result as { ip: string; mac: string };
+  const prefix = { 'acme/lb': 24, 'acme/app': 24, 'acme/db': 24 }[networkId];
+  const gateway = r.ip.replace(/\.\d+$/, '.1');
+  // What a node-agent does with IPAM's answer: address and MAC on the container's interface.
+  await ns.exec(['ip', 'link', 'set', 'eth0', 'address', r.mac]);
+  await ns.exec(['ip', 'addr', 'add', `${r.ip}/${prefix}`, 'dev', 'eth0']);
+  await ns.exec(['ip', 'route', 'add', 'default', 'via', gateway]);
+  return { ns, id: `${name}/eth0`, ip: r.ip, mac: r.mac, host };
+}
+
+const flowsOf = (host: string) => bridges.get(host)!.bridge.dumpFlows();
+
+beforeAll(async () => {
+  db = await createDatabase();
+  nc = await connectNats(`test-${tag}`);
+  client = new RdmpClient(nc, { names });
+  const net = await import('node:net');
+  port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const fabric = await tb.bridge({ failMode: FailMode.Standalone });
+  for (const [i, host] of ['host-a', 'host-b'].entries()) {
+    const dpid = `00000000005e${(i + 1).toString(16).padStart(4, '0')}`;
+    const bridge = await tb.bridge({ otherConfig: { 'datapath-id': dpid } });
+    const uplink = await bridge.addVethPort();
+    await fabric.addPort(uplink.peer);
+    await run('ovs-vsctl', ['--timeout=10', '--', 'set', 'Bridge', bridge.name, 'controller=@c', '--', '--id=@c', 'create', 'Controller', `target="tcp:127.0.0.1:${port}"`, 'max_backoff=1000']);
+    bridges.set(host, { bridge, uplink: uplink.bridgeEnd, dpid });
+  }
+  proc = startService();
+  await serviceReady(0);
+});
+
+afterAll(async () => {
+  proc?.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  proc?.kill('SIGKILL');
+  await tb.dispose();
+  if (nc) {
+    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
+    await nc.close();
+  }
+  await db?.dispose();
+  expect(describeInventory(await inventory({ tag: runId() }))).toBe('');
+});
+
+describe('network-controller service', () => {
+  let lb1: Attached, app2: Attached, db1: Attached, app1: Attached;
+
+  it('registers hosts and creates the Milestone-1 networks from one command in dependency order', async () => {
+    for (const [name, b] of bridges) await cmd('registerHost', { name, dpid: b.dpid, uplinkPort: b.uplink });
+    await cmd('putTenantConfig', { tenant: 'acme', hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '700-709' }] });
+    const created = await cmd('createNetworks', {
+      tenantNetworks: [
+        { tenant: 'acme', name: 'lb', cidr: '10.62.1.0/24', dependsOn: ['app'] },
+        { tenant: 'acme', name: 'app', cidr: '10.62.2.0/24', dependsOn: ['db'] },
+        { tenant: 'acme', name: 'db', cidr: '10.62.3.0/24' },
+      ],
+    });
+    expect((created.result as { order: string[] }).order).toEqual(['acme/db', 'acme/app', 'acme/lb']);
+    await serviceReady(2);
+  });
+
+  it('attached interfaces on two hosts reach exactly what the policy allows', async () => {
+    lb1 = await attach('host-a', 'acme/lb', 'lb1');
+    app2 = await attach('host-b', 'acme/app', 'app2');
+    db1 = await attach('host-a', 'acme/db', 'db1');
+    app1 = await attach('host-a', 'acme/app', 'app1');
+    expect(new Set([lb1.ip, app2.ip, db1.ip, app1.ip]).size).toBe(4);
+    // The store's NOTIFY reaches the controller after each commit; the ports' flows follow.
+    await until(async () => (await flowsOf('host-a')).some((l) => l.includes(`nw_src=${app1.ip}`)), 'admission flow of app1 on host-a');
+    expect(await lb1.ns.ping(app2.ip)).toBe(true); // lb → app, across hosts
+    expect(await app2.ns.ping(db1.ip)).toBe(true); // app → db, across hosts
+    expect(await app1.ns.ping(app2.ip)).toBe(true); // same network, across hosts
+    expect(await lb1.ns.ping(db1.ip, { deadlineSec: 2 })).toBe(false); // lb ↛ db, same host
+    expect(await db1.ns.ping(lb1.ip, { deadlineSec: 2 })).toBe(false);
+  });
+
+  it('refuses to delete a network that has interfaces or dependents, and changes nothing', async () => {
+    const before = await flowsOf('host-a');
+    await expect(cmd('deleteNetwork', { id: 'acme/db' })).rejects.toMatchObject({ info: { code: 'NETWORK_HAS_INTERFACES' } });
+    await expect(cmd('deleteNetwork', { id: 'acme/app' })).rejects.toMatchObject({ info: { code: expect.stringMatching(/NETWORK_HAS_INTERFACES|NETWORK_DEPENDED_UPON/) } });
+    const pool = createPool(db.url, 2);
+    try {
+      const nets = await pool.query<{ id: string }>('SELECT id FROM net.network ORDER BY id');
+      expect(nets.rows.map((r) => r.id)).toEqual(['acme/app', 'acme/db', 'acme/lb']);
+    } finally {
+      await pool.end();
+    }
+    const strip = (ls: string[]) => ls.filter((l) => /cookie=0x5d0[1237]/.test(l)).map((l) => l.replace(/duration=[0-9.]+s, |n_packets=\d+, |n_bytes=\d+, /g, '')).sort();
+    expect(strip(await flowsOf('host-a'))).toEqual(strip(before));
+  });
+
+  it('a controller killed with SIGKILL and started again loses no established traffic and re-adds nothing', async () => {
+    const proactive = async (host: string) => (await flowsOf(host)).filter((l) => /cookie=0x5d0[1237]/.test(l));
+    const pinging = lb1.ns.tryExec(['ping', '-n', '-q', '-i', '0.1', '-c', '70', '-w', '20', app2.ip]);
+    await new Promise((r) => setTimeout(r, 1_500));
+    proc!.kill('SIGKILL');
+    const killedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1_500));
+    proc = startService();
+    await serviceReady(2);
+    const result = await pinging;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(result.stdout);
+    expect(m, result.stdout).not.toBeNull();
+    expect({ transmitted: Number(m![1]), received: Number(m![2]) }).toEqual({ transmitted: 70, received: 70 });
+    // Every proactive flow on both bridges is older than the kill: the new controller found them right.
+    const ages = [...(await proactive('host-a')), ...(await proactive('host-b'))].map((l) => Number(/duration=([0-9.]+)s/.exec(l)![1]));
+    expect(ages.length).toBeGreaterThan(10);
+    expect(Math.min(...ages)).toBeGreaterThanOrEqual((Date.now() - killedAt) / 1000 - 0.5);
+  });
+
+  it('detaching an interface removes its flows and releases its address', async () => {
+    await cmd('detachInterface', { interfaceId: app2.id });
+    await until(async () => !(await flowsOf('host-b')).some((l) => l.includes(app2.ip)), 'no flow on host-b mentions the detached address');
+    expect((await flowsOf('host-a')).filter((l) => l.includes(app2.ip))).toEqual([]);
+    expect(await lb1.ns.ping(app2.ip, { deadlineSec: 2 })).toBe(false);
+    const pool = createPool(db.url, 2);
+    try {
+      const held = await pool.query('SELECT 1 FROM ipam.allocation WHERE interface_id = $1', [app2.id]);
+      expect(held.rowCount).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+});
