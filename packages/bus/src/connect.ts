@@ -1,6 +1,7 @@
 import { connect as natsConnect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
+import pino, { type Logger } from 'pino';
 
 export const defaultNatsUrl = (): string => process.env.SDMI_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const defaultPgUrl = (): string => process.env.SDMI_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/sdmi';
@@ -9,8 +10,25 @@ export async function connectNats(name: string, url: string = defaultNatsUrl()):
   return natsConnect({ servers: url, name, maxReconnectAttempts: -1 });
 }
 
-export function createPool(url: string = defaultPgUrl(), max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: url, max });
+/**
+ * A pool that survives its sessions dying. pg reports a session that fails while idle in the pool
+ * (PostgreSQL restarted, `pg_terminate_backend`, a dropped database, also a session still closing
+ * after `end()`) as an 'error' event on the pool, having already discarded it; an EventEmitter
+ * with no 'error' listener throws that as an uncaught exception and takes the process down.
+ * Here it is logged, and the next query opens a new session.
+ */
+export function createPool(url: string = defaultPgUrl(), max = 10, log: Logger = fallbackLog()): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', (err) => {
+    log.warn({ err }, 'an idle PostgreSQL session of the pool failed; it was discarded');
+  });
+  return pool;
+}
+
+let fallback: Logger | undefined;
+function fallbackLog(): Logger {
+  fallback ??= pino({ level: 'warn' }).child({ component: 'pg-pool' });
+  return fallback;
 }
 
 /** The JetStream manager of a connection (re-exported so callers need not import JetStream). */

@@ -21,14 +21,32 @@ export class ConsumerLease {
 
   /** Tries once; true when this instance now holds the lease. */
   async tryAcquire(): Promise<boolean> {
+    if (this.closed) return false;
     if (!this.client) {
       const c = new pg.Client({ connectionString: this.connectionString, application_name: `sdmi-lease:${this.name}` });
       await c.connect();
       c.on('error', (err) => this.onLost(err));
+      if (this.closed) {
+        // release() came while connecting: this session would outlive it (and might take the lock).
+        await c.end().catch(() => undefined);
+        return false;
+      }
       this.client = c;
     }
-    const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [this.name]);
-    return r.rows[0]!.ok;
+    let ok: boolean;
+    try {
+      const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [this.name]);
+      ok = r.rows[0]!.ok;
+    } catch (err) {
+      if (this.closed) return false; // release() ended the session under the query
+      throw err;
+    }
+    if (this.closed) {
+      // release() came during the query: whatever it got, the session goes (and the lock with it).
+      await this.dropClient();
+      return false;
+    }
+    return ok;
   }
 
   /** Polls until acquired (or closed), then calls onAcquired once. */
@@ -43,10 +61,11 @@ export class ConsumerLease {
         }
       } catch (err) {
         // Dropping the session frees the lock, so another standby may try instead of us.
-        this.log.warn({ err, lease: this.name }, 'lease attempt or take-over failed; retrying');
+        if (!this.closed) this.log.warn({ err, lease: this.name }, 'lease attempt or take-over failed; retrying');
         await this.dropClient();
       }
-      this.timer = setTimeout(() => void attempt(), this.pollMs);
+      // No poll may be left behind by release(), which can come while an attempt is under way.
+      if (!this.closed) this.timer = setTimeout(() => void attempt(), this.pollMs);
     };
     void attempt();
   }

@@ -88,6 +88,10 @@ export class RdmpWorker {
   private readonly subs: Subscription[] = [];
   private readonly iterators: ConsumerMessages[] = [];
   private readonly loops: Promise<void>[] = [];
+  /** Submit and status requests being answered: stop() waits for them before it returns. */
+  private readonly replies = new Set<Promise<void>>();
+  /** A standby's take-over (reset, recovery, consume) that the lease poll started. */
+  private takingOver?: Promise<void>;
   private js!: JetStreamClient;
   private keepAlive?: NodeJS.Timeout;
   private stopping = false;
@@ -159,10 +163,15 @@ export class RdmpWorker {
         this.log.fatal({ err }, 'consumer lease session lost; stopping this worker');
         void this.stop();
       };
-      const takeOver = async () => {
-        if (this.stopping) return;
-        await this.consume(jsm, queued);
-        this.leader = true;
+      const takeOver = (): Promise<void> => {
+        if (this.stopping) return Promise.resolve();
+        // stop() waits for it, so nothing it starts outlives the pool and connection it uses.
+        const run = (async () => {
+          await this.consume(jsm, queued);
+          if (!this.stopping) this.leader = true;
+        })();
+        this.takingOver = run;
+        return run;
       };
       if (await this.lease.tryAcquire()) await takeOver();
       else {
@@ -170,9 +179,17 @@ export class RdmpWorker {
         this.lease.waitFor(takeOver);
       }
     }
+    if (this.stopping) return; // stop() came during start-up: leave no keep-alive timer behind it
     // Messages waiting behind a busy key must not time out into a redelivery.
     this.keepAlive = setInterval(() => {
-      for (const m of this.held) m.working();
+      for (const m of this.held) {
+        try {
+          m.working();
+        } catch (err) {
+          // The connection is closed or draining: the message is redelivered and found recorded.
+          this.log.warn({ err, seq: m.seq }, 'could not extend the ack wait of a held message');
+        }
+      }
     }, Math.max(500, Math.floor(this.ackWaitMs / 3)));
     this.keepAlive.unref();
     this.log.info({ kinds: this.kinds, role: this.role }, 'rdmp worker started');
@@ -190,20 +207,44 @@ export class RdmpWorker {
     await this.recover(c.endpoint);
     const consumer = await this.js.consumers.get(c.stream, c.durable);
     const iter = await consumer.consume({ max_messages: Math.min(maxAckPending, 512) });
+    if (this.stopping) {
+      // stop() came while this was being set up (a take-over): it has already closed the others.
+      await iter.close().catch(() => undefined);
+      return;
+    }
     this.iterators.push(iter);
-    this.loops.push(this.intake(iter, c.endpoint));
+    this.loops.push(
+      this.intake(iter, c.endpoint).catch((err: unknown) => {
+        // The consumer failed for good (nothing consumes any more): say so and stop, as when the lease is lost.
+        if (this.stopping) return;
+        this.log.fatal({ err, stream: c.stream, durable: c.durable }, 'consuming tasks failed; stopping this worker');
+        void this.stop();
+      }),
+    );
   }
 
   /** Answers submit and task-status requests on plain core-NATS queue subscriptions. */
   serve(): void {
     const { nc } = this.opts;
+    const respond = (m: Msg, body: unknown) => {
+      try {
+        m.respond(JSON.stringify(body));
+      } catch (err) {
+        // The connection closed meanwhile: the requester times out and resends.
+        this.log.warn({ err, subject: m.subject }, 'could not answer a request');
+      }
+    };
     const reply = (m: Msg, handler: (data: Uint8Array) => Promise<unknown>) => {
-      handler(m.data)
-        .then((r) => m.respond(JSON.stringify(r)))
-        .catch((err: unknown) => {
-          this.log.error({ err }, 'request handler failed');
-          m.respond(JSON.stringify({ ok: false, error: toErrorInfo(err, ErrorCodes.Unavailable) }));
-        });
+      const done: Promise<void> = handler(m.data)
+        .then(
+          (r) => respond(m, r),
+          (err: unknown) => {
+            this.log.error({ err }, 'request handler failed');
+            respond(m, { ok: false, error: toErrorInfo(err, ErrorCodes.Unavailable) });
+          },
+        )
+        .finally(() => this.replies.delete(done));
+      this.replies.add(done);
     };
     this.subs.push(nc.subscribe(this.names.submit(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleSubmit(d)) }));
     this.subs.push(nc.subscribe(this.names.taskStatus(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleStatusQuery(d)) }));
@@ -266,17 +307,21 @@ export class RdmpWorker {
 
   /**
    * Stops consuming and unsubscribes; tasks already running finish, queued ones are left
-   * unacknowledged and go to whoever consumes next.
+   * unacknowledged and go to whoever consumes next. Once it resolves, nothing of the worker uses
+   * the pool or the NATS connection any more (requests being answered and a take-over in progress
+   * included), so the caller may close them.
    */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const s of this.subs) s.unsubscribe();
+    await this.takingOver?.catch(() => undefined);
     for (const it of this.iterators) await it.close().catch(() => undefined);
     await Promise.allSettled(this.loops);
     await this.queue.idle();
     if (this.keepAlive) clearInterval(this.keepAlive);
     await this.lease?.release();
+    await Promise.allSettled([...this.replies]);
     this.log.info('rdmp worker stopped');
   }
 
@@ -355,7 +400,13 @@ export class RdmpWorker {
   }
 
   private release(task: Task, msg: JsMsg, endpoint: string, ack: boolean): void {
-    if (ack) msg.ack();
+    try {
+      if (ack) msg.ack();
+    } catch (err) {
+      // The connection is closed or draining. The effect is committed: the redelivery finds its record.
+      // (Throwing here would leave the KeyedQueue's key busy for ever and stop() waiting on it.)
+      this.log.warn({ err, taskId: task.id }, 'could not acknowledge a finished task; it will be redelivered');
+    }
     this.held.delete(msg);
     this.inFlight.delete(`${task.id}/${endpoint}`);
   }
