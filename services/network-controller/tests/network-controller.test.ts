@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
 import { FailMode, Testbed, createDatabase, describeInventory, inventory, run, runId, type NetNamespace, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import { healthSubject, requestHealth } from '@sdmi/service';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -21,7 +20,7 @@ const instance = `nc-${tag}`;
 
 const tb = new Testbed();
 let db: TestDatabase;
-let nc: NatsConnection;
+let nc: Awaited<ReturnType<typeof connectNats>>;
 let client: RdmpClient;
 let port: number;
 let proc: ChildProcess | undefined;
@@ -67,7 +66,7 @@ async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 30_
 /** Ready, and every registered bridge connected (its readiness detail says so). */
 async function serviceReady(bridgesConnected: number): Promise<void> {
   await until(async () => {
-    const h = await requestHealth(nc, healthSubject(SERVICE, instance), { timeoutMs: 1_000 });
+    const h = await requestHealth(nc, healthSubject(SERVICE, instance), { timeout: 1_000 });
     return h.ready && h.checks.some((c) => c.name === 'openflow' && c.detail?.includes(`${bridgesConnected}/${bridgesConnected} host bridges connected`) === true);
   }, `service ready with ${bridgesConnected} bridges`);
 }
