@@ -23,8 +23,13 @@ import pino from 'pino';
 
 const NO_BUFFER = 0xffffffff;
 const ETH_TYPE_IPV4 = 0x0800;
-/** Tag and kind bits of our cookies (see @sdmi/dataplane cookies.ts). */
-const KIND_MASK = 0xffff_ff00_0000_0000n;
+/**
+ * The tag and kind bits of the data plane's cookies, derived from `cookie()` itself (whatever bits
+ * the network and interface numbers can change are the others), so a new cookie layout needs no
+ * edit here.
+ */
+const ALL_ONES = 0xffff_ffff_ffff_ffffn;
+const KIND_MASK = ALL_ONES & ~(cookie(FlowKind.PairOut, 0xffff_ffff, 0xffff_ffff) ^ cookie(FlowKind.PairOut, 0, 0));
 
 /** What the data plane did between `mark` and `window`. Times are epoch ms (sub-ms precision). */
 export interface Window {

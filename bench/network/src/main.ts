@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FlowKind, parseCookie } from '@sdmi/dataplane';
 import { Testbed, describeInventory, inventory, runId, tryRun } from '@sdmi/testbed';
 import pino, { type Logger } from 'pino';
 import type { PreinstallResult, Window } from './controller-proc';
@@ -373,6 +374,13 @@ interface RunResult {
   load: string;
 }
 
+/** Whether an `ovs-ofctl dump-flows` line is a pair flow, judged by the data plane's own cookie parser. */
+function isPairFlow(line: string): boolean {
+  const hex = /cookie=0x([0-9a-f]+)/.exec(line)?.[1];
+  const kind = hex === undefined ? undefined : parseCookie(BigInt(`0x${hex}`))?.kind;
+  return kind === FlowKind.PairOut || kind === FlowKind.PairIn;
+}
+
 class Bench {
   constructor(
     private readonly cfg: Config,
@@ -388,7 +396,7 @@ class Bench {
   /** Pair flows counted on both host bridges with `ovs-ofctl dump-flows`. */
   async countPairFlows(): Promise<number> {
     let n = 0;
-    for (const h of this.fabric.hosts.values()) n += (await h.bridge.dumpFlows()).filter((l) => /cookie=0x5d0[45]/.test(l)).length;
+    for (const h of this.fabric.hosts.values()) n += (await h.bridge.dumpFlows()).filter(isPairFlow).length;
     return n;
   }
 
