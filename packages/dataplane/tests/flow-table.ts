@@ -20,9 +20,9 @@
 //   packet), OUTPUT to a port, to IN_PORT, or to CONTROLLER; output to the input port by number is
 //   not done, as on a real switch.
 // - Idle and hard timeouts against a clock the test moves (`advance`).
-import type { Action, FlowStats, Instruction, Match, OxmBasic } from '@sdmi/openflow';
+import type { Action, FlowStats, Instruction, Match, MultipartReplyBody, MultipartRequestBody, OfpPort, OxmBasic } from '@sdmi/openflow';
 import { FlowModCommand, Group, OxmField, Port, Table } from '@sdmi/openflow';
-import type { Outgoing } from '@sdmi/openflow-controller';
+import type { OpenFlowApp, Outgoing, SwitchConnection } from '@sdmi/openflow-controller';
 import { EtherType, ipv4ToNumber, type FlowSpec, type HostPorts, type HostView, type InterfaceView, type NetworkView, type Topology, type TopologySnapshot } from '../src/index';
 
 export type FlowMod = Extract<Outgoing, { type: 'FLOW_MOD' }>;
@@ -62,6 +62,8 @@ export interface Verdict {
   toController: boolean;
   /** Neither output nor sent to the controller. */
   dropped: boolean;
+  /** What a PACKET_IN would carry: the frame as it was when sent to the controller, and the flow that sent it. */
+  punted?: { tableId: number; cookie: bigint; packet: SimFrame };
   /** One line per table visited and per action taken: the first thing to read when a test fails. */
   trace: string[];
 }
@@ -389,6 +391,7 @@ export class FakeFlowTable {
     const trace: string[] = [];
     const outputs: Verdict['outputs'] = [];
     let toController = false;
+    let punted: Verdict['punted'];
     let table: number | undefined = 0;
     walk: while (table !== undefined) {
       const tableId: number = table;
@@ -413,7 +416,10 @@ export class FakeFlowTable {
       for (const a of apply?.actions ?? []) {
         trace.push(`  ${describeAction(a)}`);
         if (a.type === 'OUTPUT') {
-          if (a.port === Port.CONTROLLER) toController = true;
+          if (a.port === Port.CONTROLLER) {
+            toController = true;
+            punted ??= { tableId, cookie: best.cookie, packet: copyFrame(s.frame) };
+          }
           else if (a.port === Port.IN_PORT) outputs.push({ port: s.inPort, packet: copyFrame(s.frame) });
           else if (a.port === s.inPort) trace.push('  (not sent: output to the input port needs IN_PORT)');
           else outputs.push({ port: a.port, packet: copyFrame(s.frame) });
@@ -439,7 +445,7 @@ export class FakeFlowTable {
       if (goto?.type === 'GOTO_TABLE') table = goto.tableId;
       else if (!apply) trace.push('  no actions: drop');
     }
-    return { outputs, toController, dropped: outputs.length === 0 && !toController, trace };
+    return { outputs, toController, dropped: outputs.length === 0 && !toController, trace, ...(punted ? { punted } : {}) };
   }
 }
 
@@ -604,4 +610,157 @@ export function portOf(i: InterfaceView): number {
 export function sendTo(topo: Topology, from: InterfaceView, to: InterfaceView, ttl = 64): SimPacket {
   const dstMac = from.networkId === to.networkId ? to.mac : topo.network(from.networkId).gatewayMac;
   return ipv4Packet(portOf(from), from.mac, dstMac, from.ip!, to.ip!, ttl);
+}
+
+// ---- frames as bytes, for PACKET_IN and PACKET_OUT (a test-side codec, not src/packet.ts) ----------
+
+const macBytes = (mac: string) => mac.split(':').map((x) => parseInt(x, 16));
+const ipBytes = (ip: string) => ip.split('.').map(Number);
+const macAt = (b: Buffer, at: number) => [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const ipAt = (b: Buffer, at: number) => [...b.subarray(at, at + 4)].join('.');
+
+/** Ethernet + ARP (28 bytes) or + an IPv4 header (20 bytes, no options) and 8 bytes of ICMP. */
+export function frameBytes(f: SimFrame): Buffer {
+  const eth = [...macBytes(f.ethDst), ...macBytes(f.ethSrc), f.ethType >> 8, f.ethType & 0xff];
+  if (f.arp) {
+    const a = f.arp;
+    return Buffer.from([...eth, 0, 1, 0x08, 0x00, 6, 4, a.op >> 8, a.op & 0xff, ...macBytes(a.sha), ...ipBytes(a.spa), ...macBytes(a.tha), ...ipBytes(a.tpa)]);
+  }
+  if (f.ipv4) {
+    const ip = f.ipv4;
+    return Buffer.from([...eth, 0x45, 0, 0, 28, 0, 0, 0x40, 0, ip.ttl, ip.proto ?? 1, 0, 0, ...ipBytes(ip.src), ...ipBytes(ip.dst), 8, 0, 0, 0, 0, 0, 0, 0]);
+  }
+  return Buffer.from(eth);
+}
+
+export function frameOf(b: Buffer): SimFrame {
+  const ethType = b.readUInt16BE(12);
+  const f: SimFrame = { ethDst: macAt(b, 0), ethSrc: macAt(b, 6), ethType };
+  if (ethType === EtherType.ARP) f.arp = { op: b.readUInt16BE(20), sha: macAt(b, 22), spa: ipAt(b, 28), tha: macAt(b, 32), tpa: ipAt(b, 38) };
+  if (ethType === EtherType.IPv4) f.ipv4 = { ttl: b[22]!, proto: b[23]!, src: ipAt(b, 26), dst: ipAt(b, 30) };
+  return f;
+}
+
+// ---- a switch connection backed by a fake table, to drive DataplaneApp itself -----------------
+
+type PacketOut = Extract<Outgoing, { type: 'PACKET_OUT' }>;
+
+/**
+ * The parts of SwitchConnection that DataplaneApp uses, answered from a FakeFlowTable: flow dumps,
+ * barriers and bundles (all or nothing, as on Open vSwitch), and PACKET_OUTs, which are kept for
+ * the driver (FakeHosts) to carry out.
+ */
+export class FakeSwitch {
+  readonly table = new FakeFlowTable();
+  state: 'ready' | 'closed' = 'ready';
+  readonly ports = new Map<number, OfpPort>();
+  readonly packetOuts: PacketOut[] = [];
+  /** Every batch the app sent, as it sent it. */
+  readonly batches: Outgoing[][] = [];
+
+  constructor(
+    readonly dpid: string,
+    ports: { portNo: number; name: string; hwAddr?: string }[],
+  ) {
+    for (const p of ports) this.addPort(p);
+  }
+
+  addPort(p: { portNo: number; name: string; hwAddr?: string }): void {
+    this.ports.set(p.portNo, { portNo: p.portNo, name: p.name, hwAddr: p.hwAddr ?? `02:99:00:00:${hex2b(p.portNo >> 8)}:${hex2b(p.portNo & 0xff)}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 });
+  }
+
+  get conn(): SwitchConnection {
+    return this as unknown as SwitchConnection;
+  }
+
+  async multipart(body: MultipartRequestBody): Promise<MultipartReplyBody[]> {
+    if (body.kind !== 'FLOW') throw new Error(`fake switch: multipart ${body.kind} is not modelled`);
+    return [{ kind: 'FLOW', stats: this.table.dump() }];
+  }
+
+  async barrier(msgs: readonly Outgoing[]): Promise<void> {
+    this.#batch(msgs);
+  }
+
+  async bundle(msgs: readonly Outgoing[]): Promise<void> {
+    this.#batch(msgs);
+  }
+
+  send(msg: Outgoing): number {
+    if (msg.type === 'PACKET_OUT') this.packetOuts.push(msg);
+    else this.#batch([msg]);
+    return 0;
+  }
+
+  #batch(msgs: readonly Outgoing[]): void {
+    if (this.state !== 'ready') throw new Error('fake switch: connection closed');
+    this.batches.push([...msgs]);
+    const other = msgs.find((m) => m.type !== 'FLOW_MOD');
+    if (other) throw new Error(`fake switch: ${other.type} in a batch is not modelled`);
+    this.table.apply(msgs as FlowMod[]);
+  }
+}
+
+const hex2b = (n: number) => n.toString(16).padStart(2, '0');
+
+export interface AppJourney extends Journey {
+  /** Frames the controller sent out of a port itself (ARP replies), by host and port. */
+  replies: { host: string; port: number; packet: SimFrame }[];
+}
+
+/** Host bridges as FakeSwitches on one L2 fabric, with DataplaneApp as their controller. */
+export class FakeHosts {
+  readonly switches = new Map<string, { sw: FakeSwitch; uplink: { ofport: number; mac: string } }>();
+
+  constructor(public app: OpenFlowApp) {}
+
+  /** A host's bridge connects (or reconnects) to the controller. */
+  async connect(host: string, sw: FakeSwitch, uplink: { ofport: number; mac: string }): Promise<void> {
+    this.switches.set(host, { sw, uplink });
+    await this.app.onSwitchUp?.(sw.conn);
+  }
+
+  async send(host: string, packet: SimPacket): Promise<AppJourney> {
+    const j: AppJourney = { delivered: [], toController: [], trace: [], replies: [] };
+    await this.#walk(host, packet, j, 0);
+    return j;
+  }
+
+  async #walk(host: string, packet: SimPacket, j: AppJourney, hops: number): Promise<void> {
+    if (hops > 6) throw new Error(`packet still travelling after ${hops} steps: a loop (${j.trace.join(' | ')})`);
+    const { sw, uplink } = this.switches.get(host)!;
+    const v = sw.table.process(packet);
+    j.trace.push(...v.trace.map((t) => `${host}: ${t}`));
+    for (const o of v.outputs) {
+      if (o.port !== uplink.ofport) {
+        j.delivered.push({ host, port: o.port, packet: o.packet });
+        continue;
+      }
+      const next = [...this.switches].find(([, h]) => h.uplink.mac.toLowerCase() === o.packet.ethDst.toLowerCase());
+      if (!next) {
+        j.trace.push(`fabric: no host has MAC ${o.packet.ethDst}: lost`);
+        continue;
+      }
+      await this.#walk(next[0], { ...o.packet, inPort: next[1].uplink.ofport }, j, hops + 1);
+    }
+    if (!v.punted) return;
+    j.toController.push(host);
+    const data = frameBytes(v.punted.packet);
+    sw.packetOuts.length = 0;
+    await this.app.onPacketIn?.(sw.conn, {
+      type: 'PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: data.length, reason: 1, tableId: v.punted.tableId, cookie: v.punted.cookie, match: [{ field: 'IN_PORT', value: packet.inPort }], data,
+    });
+    for (const out of sw.packetOuts.splice(0)) {
+      const frame = frameOf(out.data);
+      for (const a of out.actions) {
+        if (a.type !== 'OUTPUT') continue;
+        if (a.port === Port.TABLE) {
+          j.trace.push(`${host}: controller re-injects the packet (in_port ${out.inPort})`);
+          await this.#walk(host, { ...frame, inPort: out.inPort }, j, hops + 1);
+        } else {
+          j.replies.push({ host, port: a.port, packet: frame });
+        }
+      }
+    }
+  }
 }
