@@ -9,8 +9,8 @@
 import fc from '../../openflow/node_modules/fast-check/lib/fast-check.js';
 import type { FlowStats } from '@sdmi/openflow';
 import { describe, expect, it } from 'vitest';
-import { Topology, pairFlows, planReconcile, proactiveFlows, type FlowSpec, type InterfaceView, type NetworkView, type TopologySnapshot } from '../src/index';
-import { FakeFabric, FakeFlowTable, addMod, arpRequest, deleteStrictMod, ipv4Packet, type SimPacket } from './flow-table';
+import { DataplaneApp, Topology, pairFlows, planReconcile, proactiveFlows, type FlowSpec, type InterfaceView, type NetworkView, type TopologySnapshot } from '../src/index';
+import { FakeFabric, FakeFlowTable, FakeHosts, FakeSwitch, addMod, arpRequest, deleteStrictMod, ipv4Packet, type SimPacket } from './flow-table';
 
 const HOSTS = ['h0', 'h1', 'h2'];
 const UPLINK = 100;
@@ -143,6 +143,32 @@ describe('random topologies: delivery equals the policy', () => {
         }
       }),
       RUNS,
+    );
+  });
+});
+
+describe('random topologies: DataplaneApp end to end on fake switches', () => {
+  it('the first packet of every ordered pair (any hosts) is delivered iff reachable, through the controller when it must be; the second never asks the controller', async () => {
+    await fc.assert(
+      fc.asyncProperty(shape, async (s) => {
+        const snap = build(s);
+        const topo = new Topology(snap);
+        const hosts = new FakeHosts(new DataplaneApp(snap, { pairIdleTimeout: 30 }));
+        for (const h of HOSTS) {
+          const sw = new FakeSwitch(snap.hosts.find((x) => x.name === h)!.dpid, [...topo.interfacesOn(h).map((i) => ({ portNo: portOf(i), name: i.portName })), { portNo: UPLINK, name: 'uplink', hwAddr: uplinkOf(h).mac }]);
+          await hosts.connect(h, sw, uplinkOf(h));
+        }
+        for (const [a, b] of pairs(topo)) {
+          for (const attempt of ['first', 'second']) {
+            const j = await hosts.send(a.host, packet(topo, a, b));
+            const got = j.delivered.map((d) => ({ host: d.host, port: d.port, ethSrc: d.packet.ethSrc, ethDst: d.packet.ethDst, src: d.packet.ipv4?.src, dst: d.packet.ipv4?.dst, ttl: d.packet.ipv4?.ttl }));
+            const want = topo.reachable(a.networkId, b.networkId) ? [expectedArrival(topo, a, b)] : [];
+            expect({ pair: `${a.id} → ${b.id}`, attempt, got }).toEqual({ pair: `${a.id} → ${b.id}`, attempt, got: want });
+            if (attempt === 'second') expect({ pair: `${a.id} → ${b.id}`, toController: j.toController }).toEqual({ pair: `${a.id} → ${b.id}`, toController: [] });
+          }
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 });
