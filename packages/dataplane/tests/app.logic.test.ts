@@ -136,6 +136,20 @@ describe('DataplaneApp on fake switches', () => {
     expect((await hosts.send('host-a', sendTo(after, app1, db2))).delivered.map((d) => [d.host, d.port])).toEqual([['host-b', portOf(db2)]]);
   });
 
+  it('a container that moves to the sender\'s host: the stale pair goes and local delivery takes over', async () => {
+    const { app, hosts, a, b } = await twoHosts();
+    await hosts.send('host-a', sendTo(topo, lb1, app2));
+    expect(kinds(a)).toContain(FlowKind.PairOut);
+    const moved = snapshot({ revision: 2, interfaces: Object.values(ifaces).map((i) => (i === app2 ? { ...i, host: 'host-a' } : i)) });
+    b.ports.delete(portOf(app2));
+    a.addPort({ portNo: portOf(app2), name: app2.portName });
+    await app.update(moved);
+    expect(kinds(a)).not.toContain(FlowKind.PairOut);
+    expect(kinds(b)).not.toContain(FlowKind.PairIn);
+    const j = await hosts.send('host-a', sendTo(new Topology(moved), lb1, { ...app2, host: 'host-a' }));
+    expect({ toController: j.toController, delivered: j.delivered.map((d) => [d.host, d.port, d.packet.ethSrc, d.packet.ipv4?.ttl]) }).toEqual({ toController: [], delivered: [['host-a', portOf(app2), networks.app.gatewayMac, 63]] });
+  });
+
   it('an update that makes a denied destination reachable removes the deny: the next packet is delivered', async () => {
     const { app, hosts, a } = await twoHosts();
     await hosts.send('host-a', sendTo(topo, lb1, db2));

@@ -21,7 +21,7 @@
 //   not done, as on a real switch.
 // - Idle and hard timeouts against a clock the test moves (`advance`).
 import type { Action, FlowStats, Instruction, Match, MultipartReplyBody, MultipartRequestBody, OfpPort, OxmBasic } from '@sdmi/openflow';
-import { FlowModCommand, Group, OxmField, Port, Table } from '@sdmi/openflow';
+import { FlowModCommand, FlowModFlags, Group, OxmField, Port, Table } from '@sdmi/openflow';
 import type { OpenFlowApp, Outgoing, SwitchConnection } from '@sdmi/openflow-controller';
 import { EtherType, ipv4ToNumber, type FlowSpec, type HostPorts, type HostView, type InterfaceView, type NetworkView, type Topology, type TopologySnapshot } from '../src/index';
 
@@ -326,7 +326,7 @@ export class FakeFlowTable {
             tableId: m.tableId, priority: m.priority, cookie: m.cookie, idleTimeout: m.idleTimeout, hardTimeout: m.hardTimeout, flags: m.flags,
             match: structuredClone(m.match), instructions: structuredClone(m.instructions),
             // §6.4: without OFPFF_RESET_COUNTS the replaced flow's counters carry over.
-            packetCount: old && (m.flags & 4) === 0 ? old.packetCount : 0n,
+            packetCount: old && (m.flags & FlowModFlags.RESET_COUNTS) === 0 ? old.packetCount : 0n,
             installId: this.nextInstall++, installedAt: this.now, lastUsed: this.now,
           });
           break;
