@@ -177,8 +177,8 @@ async function main(): Promise<void> {
         const dst = findInterface(topo, b);
         const swA = switchOf(topo, src.host);
         const swB = switchOf(topo, dst.host);
-        const upA = uplinkOf(swA, topo.hosts.get(src.host)!.uplinkPort);
-        const upB = uplinkOf(swB, topo.hosts.get(dst.host)!.uplinkPort);
+        const upA = uplinkOf(swA, topo.hosts.get(src.host)!.uplinkPort!);
+        const upB = uplinkOf(swB, topo.hosts.get(dst.host)!.uplinkPort!);
         // Both directions, exactly what the reactive path would install for a ping and its reply.
         const there = pairFlows(topo, src, dst, upA, upB, portNo(swB, dst.portName), { idle });
         const back = pairFlows(topo, dst, src, upB, upA, portNo(swA, src.portName), { idle });

@@ -5,7 +5,7 @@ import { FlowKind, parseCookie } from './cookies';
 import { InvalidTopology } from './errors';
 import { Topology, type InterfaceView, type TopologySnapshot } from './model';
 import { ArpOp, ipv4ToNumber, numberToIpv4, parseFrame, arpReply, type Frame } from './packet';
-import { denyFlow, pairFlows, proactiveFlows, type FlowSpec, type HostPorts, type Uplink } from './pipeline';
+import { denyFlow, pairFlows, proactiveFlows, tunnelPairFlows, type FlowSpec, type HostPorts, type Uplink } from './pipeline';
 import { planReconcile, sameFlow } from './reconcile';
 
 const NO_BUFFER = 0xffffffff;
@@ -43,6 +43,9 @@ export interface DataplaneStats {
 
 type Ipv4Frame = Extract<Frame, { kind: 'ipv4' }>;
 
+/** A pair's flows, or which side's piece (uplink, tunnel port) is not known yet, or no path at all. */
+type PairComputation = { flows: { out: FlowSpec; in: FlowSpec } } | { missing: string[] } | { noPath: true };
+
 function field<T>(match: FlowStats['match'], name: string): T | undefined {
   const f = match.find((m) => m.field === name);
   return f && 'value' in f ? (f.value as T) : undefined;
@@ -78,8 +81,9 @@ export class DataplaneApp implements OpenFlowApp {
   readonly stats: DataplaneStats = { packetIns: 0, arpReplies: 0, pairsInstalled: 0, denied: 0, reconciles: 0 };
   #topo: Topology;
   readonly #byDpid = new Map<string, SwitchConnection>();
-  /** Last known uplink per host: it outlives a disconnect, since the host keeps forwarding. */
+  /** Last known uplink and tunnel port per host: they outlive a disconnect, since the host keeps forwarding. */
   readonly #uplinks = new Map<string, Uplink>();
+  readonly #tunnels = new Map<string, number>();
   readonly #chains = new Map<string, Promise<unknown>>();
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #log: Logger;
@@ -167,7 +171,7 @@ export class DataplaneApp implements OpenFlowApp {
     }
     if (frame.kind === 'arp') return this.#answerArp(sw, host.name, inPort, frame);
     if (frame.kind !== 'ipv4') return;
-    if (inPort === this.#uplinks.get(host.name)?.ofport) return this.#fromFabric(sw, host.name, inPort, frame, msg.data);
+    if (inPort === this.#uplinks.get(host.name)?.ofport || inPort === this.#tunnels.get(host.name)) return this.#fromFabric(sw, host.name, inPort, frame, msg.data);
     return this.#route(sw, host.name, inPort, frame, msg.data);
   }
 
@@ -183,16 +187,48 @@ export class DataplaneApp implements OpenFlowApp {
     return sw?.state === 'ready' ? sw : undefined;
   }
 
-  /** Records the host's uplink from its port list; true when it is new or changed. */
-  #noteUplink(host: string, sw: SwitchConnection): boolean {
-    const name = this.#topo.hosts.get(host)?.uplinkPort;
-    const port = [...sw.ports.values()].find((p) => p.name === name);
+  /** Records the host's uplink and tunnel port from its port list; true when either is new or changed. */
+  #notePorts(host: string, sw: SwitchConnection): boolean {
+    const view = this.#topo.hosts.get(host);
+    const ports = [...sw.ports.values()];
+    let changed = false;
+    const uplink = view?.uplinkPort ? ports.find((p) => p.name === view.uplinkPort) : undefined;
     const before = this.#uplinks.get(host);
-    if (!port) return false;
-    if (before?.ofport === port.portNo && before.mac === port.hwAddr) return false;
-    this.#uplinks.set(host, { ofport: port.portNo, mac: port.hwAddr });
-    return true;
+    if (uplink && (before?.ofport !== uplink.portNo || before.mac !== uplink.hwAddr)) {
+      this.#uplinks.set(host, { ofport: uplink.portNo, mac: uplink.hwAddr });
+      changed = true;
+    }
+    const tunnel = view?.vtep ? ports.find((p) => p.name === view.vtep!.port) : undefined;
+    if (tunnel && this.#tunnels.get(host) !== tunnel.portNo) {
+      this.#tunnels.set(host, tunnel.portNo);
+      changed = true;
+    }
+    return changed;
   }
+
+  /** The pair's flows for the path the topology gives its hosts, from what is known of their ports. */
+  #pair(src: InterfaceView, dst: InterfaceView, dstPort: number): PairComputation {
+    const topo = this.#topo;
+    const t = { idle: this.#pairIdle };
+    switch (topo.pathBetween(src.host, dst.host)) {
+      case 'fabric': {
+        const a = this.#uplinks.get(src.host);
+        const b = this.#uplinks.get(dst.host);
+        if (!a || !b) return { missing: [...(a ? [] : [src.host]), ...(b ? [] : [dst.host])] };
+        return { flows: pairFlows(topo, src, dst, a, b, dstPort, t) };
+      }
+      case 'vxlan': {
+        const a = this.#tunnels.get(src.host);
+        const b = this.#tunnels.get(dst.host);
+        if (a === undefined || b === undefined) return { missing: [...(a === undefined ? [src.host] : []), ...(b === undefined ? [dst.host] : [])] };
+        const ipOf = (h: string) => topo.hosts.get(h)!.vtep!.ip;
+        return { flows: tunnelPairFlows(topo, src, dst, { ofport: a, ip: ipOf(src.host) }, { ofport: b, ip: ipOf(dst.host) }, dstPort, t) };
+      }
+      default:
+        return { noPath: true };
+    }
+  }
+
 
   async #dump(sw: SwitchConnection): Promise<FlowStats[]> {
     const bodies = await sw.multipart({ kind: 'FLOW', tableId: Table.ALL, outPort: Port.ANY, outGroup: Group.ANY, cookie: 0n, cookieMask: 0n, match: [] });
@@ -202,7 +238,7 @@ export class DataplaneApp implements OpenFlowApp {
   async #reconcileNow(host: string): Promise<ReconcileResult & { uplinkChanged: boolean }> {
     const sw = this.#switchOf(host);
     if (!sw) return { host, added: 0, removed: 0, kept: 0, uplinkChanged: false };
-    const uplinkChanged = this.#noteUplink(host, sw);
+    const uplinkChanged = this.#notePorts(host, sw);
     const ports = portsOf(sw);
     const plan = planReconcile(proactiveFlows(this.#topo, host, ports), await this.#dump(sw), (f) => this.#stillValid(host, f, ports));
     const msgs = [...plan.remove.map(deleteFlow), ...plan.add.map(addFlow)];
@@ -223,26 +259,19 @@ export class DataplaneApp implements OpenFlowApp {
       return v === undefined ? undefined : topo.interfaceWithIp(ipv4ToNumber(v));
     };
     switch (parts.kind) {
-      case FlowKind.PairOut: {
-        const src = ipOf('IPV4_SRC');
-        const dst = ipOf('IPV4_DST');
-        if (!src || !dst || src.host !== host || dst.host === host || !topo.reachable(src.networkId, dst.networkId)) return false;
-        const mine = this.#uplinks.get(host);
-        const theirs = this.#uplinks.get(dst.host);
-        // Their uplink is unknown until their bridge connects: keep the flow rather than cut traffic.
-        if (!mine || !theirs) return mine !== undefined && topo.hosts.has(dst.host);
-        return sameFlow(pairFlows(topo, src, dst, mine, theirs, 0, { idle: this.#pairIdle }).out, f);
-      }
+      case FlowKind.PairOut:
       case FlowKind.PairIn: {
         const src = ipOf('IPV4_SRC');
         const dst = ipOf('IPV4_DST');
-        if (!src || !dst || dst.host !== host || src.host === host || !topo.reachable(src.networkId, dst.networkId)) return false;
-        const mine = this.#uplinks.get(host);
-        const theirs = this.#uplinks.get(src.host);
-        const port = ports.byName.get(dst.portName);
-        if (!mine || port === undefined) return false;
-        if (!theirs) return topo.hosts.has(src.host);
-        return sameFlow(pairFlows(topo, src, dst, theirs, mine, port, { idle: this.#pairIdle }).in, f);
+        const out = parts.kind === FlowKind.PairOut;
+        if (!src || !dst || src.host === dst.host || (out ? src.host : dst.host) !== host || !topo.reachable(src.networkId, dst.networkId)) return false;
+        const port = out ? 0 : ports.byName.get(dst.portName);
+        if (port === undefined) return false;
+        const c = this.#pair(src, dst, port);
+        if ('noPath' in c) return false;
+        // The far side's port is unknown until its bridge connects: keep the flow rather than cut traffic.
+        if ('missing' in c) return !c.missing.includes(host);
+        return sameFlow(out ? c.flows.out : c.flows.in, f);
       }
       case FlowKind.Deny: {
         const net = [...topo.networks.values()].find((n) => n.num === parts.network);
@@ -299,17 +328,16 @@ export class DataplaneApp implements OpenFlowApp {
     // A local destination is served by the proactive flows; its port may not be up yet.
     if (dst.host === host) return;
     const dstSw = this.#switchOf(dst.host);
-    const mine = this.#uplinks.get(host);
-    const theirs = this.#uplinks.get(dst.host);
     const dstPort = dstSw ? portsOf(dstSw).byName.get(dst.portName) : undefined;
-    if (!dstSw || !mine || !theirs || dstPort === undefined) {
-      this.#log.debug({ src: src.id, dst: dst.id }, 'no route yet: a bridge, an uplink or the port is missing');
+    const c = dstSw && dstPort !== undefined ? this.#pair(src, dst, dstPort) : undefined;
+    if (!dstSw || !c || !('flows' in c)) {
+      this.#log.debug({ src: src.id, dst: dst.id, why: c ?? 'destination bridge or port not connected' }, 'no route yet');
       return;
     }
     const key = `${src.ip}>${dst.ip}`;
     let pending = this.#inflight.get(key);
     if (!pending) {
-      const pair = pairFlows(topo, src, dst, mine, theirs, dstPort, { idle: this.#pairIdle });
+      const pair = c.flows;
       // Destination half first: when the source starts sending, the far end already delivers.
       pending = dstSw
         .barrier([addFlow(pair.in)])
@@ -329,11 +357,13 @@ export class DataplaneApp implements OpenFlowApp {
     const src = topo.interfaceWithIp(frame.ip.src);
     const dst = topo.interfaceWithIp(frame.ip.dst);
     if (!src || !dst || dst.host !== host || src.host === host || !topo.reachable(src.networkId, dst.networkId)) return;
-    const theirs = this.#uplinks.get(src.host);
-    const mine = this.#uplinks.get(host);
     const dstPort = portsOf(sw).byName.get(dst.portName);
-    if (!theirs || !mine || dstPort === undefined || theirs.mac !== frame.ethSrc) return;
-    await sw.barrier([addFlow(pairFlows(topo, src, dst, theirs, mine, dstPort, { idle: this.#pairIdle }).in)]);
+    if (dstPort === undefined) return;
+    const c = this.#pair(src, dst, dstPort);
+    if (!('flows' in c)) return;
+    // Over the fabric the sender's host is known by its uplink MAC: a packet claiming another host's source is not let in.
+    if (topo.pathBetween(src.host, host) === 'fabric' && this.#uplinks.get(src.host)?.mac !== frame.ethSrc) return;
+    await sw.barrier([addFlow(c.flows.in)]);
     sw.send({ type: 'PACKET_OUT', bufferId: NO_BUFFER, inPort, actions: [{ type: 'OUTPUT', port: Port.TABLE, maxLen: 0 }], data });
   }
 }

@@ -29,6 +29,8 @@ export const FlowKind = {
   Deny: 6,
   /** Admission of fabric traffic on the uplink (table 0). */
   Uplink: 7,
+  /** Admission of VXLAN traffic on the tunnel port (table 0). */
+  Tunnel: 8,
 } as const;
 export type FlowKind = (typeof FlowKind)[keyof typeof FlowKind];
 

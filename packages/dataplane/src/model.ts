@@ -35,15 +35,30 @@ export interface HostView {
   name: string;
   /** Datapath id of the host's bridge, 16 hex digits. */
   dpid: string;
-  /** Name of the bridge's port towards the fabric. */
-  uplinkPort: string;
+  /** Name of the bridge's port into the shared L2 fabric; null when the host has none. */
+  uplinkPort: string | null;
+  /** The L2 fabric the uplink is in: hosts of the same domain talk without encapsulation. */
+  l2Domain?: string;
+  /** VXLAN tunnel endpoint: the tunnel port on the bridge (remote_ip=flow, key=flow) and its underlay address. */
+  vtep?: { ip: string; port: string } | null;
 }
+
+/** How traffic between two hosts travels. */
+export type HostPath = 'fabric' | 'vxlan' | 'none';
 
 export interface TopologySnapshot {
   revision: number;
   networks: readonly NetworkView[];
   interfaces: readonly InterfaceView[];
   hosts: readonly HostView[];
+}
+
+function addressOf(text: string, what: string): number {
+  try {
+    return ipv4ToNumber(text);
+  } catch {
+    throw new InvalidTopology(`${what} "${text}" is not a dotted IPv4 address`);
+  }
 }
 
 /** Networks, interfaces and hosts with the lookups the pipeline and the packet-in path need. */
@@ -62,8 +77,14 @@ export class Topology {
     this.networks = new Map(snapshot.networks.map((n) => [n.id, n]));
     this.hosts = new Map(snapshot.hosts.map((h) => [h.name, h]));
     for (const h of snapshot.hosts) this.hostByDpid.set(h.dpid.toLowerCase(), h);
+    const nums = new Map<number, string>();
     for (const n of snapshot.networks) {
-      this.byGateway.set(ipv4ToNumber(n.gateway), n);
+      // The number is the network's identity in flow metadata (16 bits): a clash would merge two networks.
+      if (!Number.isInteger(n.num) || n.num < 1 || n.num > 0xffff) throw new InvalidTopology(`network ${n.id} has number ${n.num}; network numbers are whole numbers from 1 to 65535`);
+      const clash = nums.get(n.num);
+      if (clash) throw new InvalidTopology(`networks ${clash} and ${n.id} both have number ${n.num}; each network needs its own`);
+      nums.set(n.num, n.id);
+      this.byGateway.set(addressOf(n.gateway, `network ${n.id} gateway`), n);
       for (const d of n.dependsOn) {
         if (!this.networks.has(d)) throw new InvalidTopology(`network ${n.id} depends on ${d}, which is not in the snapshot`);
         // Symmetric: replies need the reverse path, and OpenFlow 1.3 has no connection tracking.
@@ -73,7 +94,7 @@ export class Topology {
     for (const i of snapshot.interfaces) {
       if (!this.networks.has(i.networkId)) throw new InvalidTopology(`interface ${i.id} is on network ${i.networkId}, which is not in the snapshot`);
       if (i.ip !== null) {
-        const n = ipv4ToNumber(i.ip);
+        const n = addressOf(i.ip, `interface ${i.id} (network ${i.networkId}) address`);
         const other = this.byIp.get(n);
         if (other) throw new InvalidTopology(`interfaces ${other.id} and ${i.id} both hold ${i.ip}`);
         this.byIp.set(n, i);
@@ -82,6 +103,16 @@ export class Topology {
       list.push(i);
       this.byHost.set(i.host, list);
     }
+  }
+
+  /** Fabric when both hosts sit in one L2 domain with uplinks, else VXLAN when both have a VTEP. */
+  pathBetween(a: string, b: string): HostPath {
+    const x = this.hosts.get(a);
+    const y = this.hosts.get(b);
+    if (!x || !y) return 'none';
+    if (x.uplinkPort && y.uplinkPort && (x.l2Domain ?? 'default') === (y.l2Domain ?? 'default')) return 'fabric';
+    if (x.vtep && y.vtep) return 'vxlan';
+    return 'none';
   }
 
   hostOfDpid(dpid: string): HostView | undefined {

@@ -48,6 +48,12 @@ export interface Uplink {
   mac: string;
 }
 
+/** A host's VXLAN side: its tunnel port number and its underlay address. */
+export interface Tunnel {
+  ofport: number;
+  ip: string;
+}
+
 export interface PairTimeouts {
   /** Seconds a pair flow lives without traffic. */
   idle: number;
@@ -80,7 +86,15 @@ export function proactiveFlows(topo: Topology, hostName: string, ports: HostPort
     flow(Tables.Forward, Priority.Miss, cookie(FlowKind.Base), [], toController()),
     flow(Tables.FabricIn, Priority.Miss, cookie(FlowKind.Base), [], toController()),
   ];
-  const uplink = host ? ports.byName.get(host.uplinkPort) : undefined;
+  const uplink = host?.uplinkPort ? ports.byName.get(host.uplinkPort) : undefined;
+  const tunnel = host?.vtep ? ports.byName.get(host.vtep.port) : undefined;
+  if (tunnel !== undefined) {
+    flows.push(
+      flow(Tables.Classify, Priority.Admit, cookie(FlowKind.Tunnel), [{ field: 'IN_PORT', value: tunnel }, { field: 'ETH_TYPE', value: EtherType.IPv4 }], [
+        { type: 'GOTO_TABLE', tableId: Tables.FabricIn },
+      ]),
+    );
+  }
   if (uplink !== undefined) {
     flows.push(
       flow(Tables.Classify, Priority.Admit, cookie(FlowKind.Uplink), [{ field: 'IN_PORT', value: uplink }, { field: 'ETH_TYPE', value: EtherType.IPv4 }], [
@@ -156,6 +170,57 @@ export function pairFlows(
     { field: 'IPV4_SRC', value: src.ip! },
     { field: 'IPV4_DST', value: dst.ip! },
   ], [{ type: 'APPLY_ACTIONS', actions: [setEthSrc(routed ? dstNet.gatewayMac : src.mac), setEthDst(dst.mac), output(dstPort)] }], t.idle);
+  return { out, in: inbound };
+}
+
+// Nicira extension NXM_NX_TUN_IPV4_DST (class 0x0001, field 32): OpenFlow 1.3 has no OXM for the
+// tunnel destination, and with remote_ip=flow the flow must name it.
+const setTunnelDst = (ip: string): Action => ({
+  type: 'SET_FIELD',
+  field: { field: 'RAW', oxmClass: 0x0001, oxmField: 32, hasMask: false, payload: Buffer.from(ip.split('.').map(Number)) },
+});
+
+/** The VNI of the destination network on the wire: its assigned VNI, else its number. */
+export function vniOf(net: NetworkView): bigint {
+  return BigInt(net.vni ?? net.num);
+}
+
+/**
+ * The two halves of a route over VXLAN, for hosts that share no L2 fabric: the source host sets the
+ * MACs the receiver expects, the VNI of the destination network and the destination VTEP, and
+ * sends through its tunnel port; the destination host takes the pair off its tunnel port by VNI and
+ * addresses and hands it to the interface.
+ */
+export function tunnelPairFlows(
+  topo: Topology,
+  src: InterfaceView,
+  dst: InterfaceView,
+  srcTunnel: Tunnel,
+  dstTunnel: Tunnel,
+  dstPort: number,
+  t: PairTimeouts,
+): { out: FlowSpec; in: FlowSpec } {
+  const srcNet = topo.network(src.networkId);
+  const dstNet = topo.network(dst.networkId);
+  const routed = srcNet.id !== dstNet.id;
+  const vni = vniOf(dstNet);
+  const c = (kind: FlowKind) => cookie(kind, dstNet.num, dst.num);
+  const out = flow(Tables.Forward, Priority.Pair, c(FlowKind.PairOut), [
+    { field: 'METADATA', value: BigInt(srcNet.num), mask: METADATA_MASK },
+    { field: 'ETH_TYPE', value: EtherType.IPv4 },
+    { field: 'IPV4_SRC', value: src.ip! },
+    { field: 'IPV4_DST', value: dst.ip! },
+  ], [{ type: 'APPLY_ACTIONS', actions: [
+    setEthSrc(routed ? dstNet.gatewayMac : src.mac), setEthDst(dst.mac), ...(routed ? [{ type: 'DEC_NW_TTL' } as const] : []),
+    { type: 'SET_FIELD', field: { field: 'TUNNEL_ID', value: vni } }, setTunnelDst(dstTunnel.ip), output(srcTunnel.ofport),
+  ] }], t.idle);
+  const inbound = flow(Tables.FabricIn, Priority.Pair, c(FlowKind.PairIn), [
+    { field: 'IN_PORT', value: dstTunnel.ofport },
+    { field: 'TUNNEL_ID', value: vni },
+    { field: 'ETH_TYPE', value: EtherType.IPv4 },
+    { field: 'IPV4_SRC', value: src.ip! },
+    { field: 'IPV4_DST', value: dst.ip! },
+  ], [{ type: 'APPLY_ACTIONS', actions: [output(dstPort)] }], t.idle);
   return { out, in: inbound };
 }
 

@@ -1,6 +1,6 @@
 // Topology: the snapshot rules it enforces (each with its exact code and message), the lookups the
-// flows are computed from, and the rules it does not enforce yet although the flows rely on them
-// (marked it.fails, each naming the bug; they pass once src/model.ts refuses such snapshots).
+// flows are computed from, and the rules the flows rely on for isolation (network numbers unique
+// and within the 16-bit metadata, addresses well-formed).
 import { describe, expect, it } from 'vitest';
 import { InvalidTopology, MalformedPacket, Topology, ipv4ToNumber, proactiveFlows, type InterfaceView, type NetworkView, type TopologySnapshot } from '../src/index';
 import { FakeFlowTable, hostViews, ifaces, networks, portOf, portsOf, sendTo, snapshot } from './flow-table';
@@ -98,22 +98,19 @@ describe('rules the flows rely on that Topology does not enforce yet', () => {
     refusedOrIsolated(x, y);
   });
 
-  // BUG (src/model.ts): network numbers are documented unique, but a snapshot with two networks
-  // sharing one is accepted; both then tag their packets with the same metadata, and each network's
-  // local delivery flows accept the other's packets: isolation is lost.
-  it.fails('two networks sharing a number are refused (or at least stay isolated)', () => {
+  // Two networks sharing a number would tag their packets with the same metadata, and each
+  // network's delivery flows would accept the other's packets: refused.
+  it('two networks sharing a number are refused (or at least stay isolated)', () => {
     refusedOrIsolated(x, { ...y, num: x.num });
   });
 
-  // BUG (src/model.ts, src/pipeline.ts): numbers are documented 1..65535, but 65536 + n is accepted
-  // and the metadata mask (16 bits) folds it onto network n: the same isolation loss as above.
-  it.fails('a network number above 65535 is refused (or at least does not alias a smaller one)', () => {
+  // 65536 + n would fold onto network n under the 16-bit metadata mask: refused.
+  it('a network number above 65535 is refused (or at least does not alias a smaller one)', () => {
     refusedOrIsolated(x, { ...y, num: x.num + 0x10000 });
   });
 
-  // BUG (src/model.ts): a malformed address in the snapshot escapes as MalformedPacket (a packet
-  // error) that names neither the interface nor the network it came from.
-  it.fails('an interface with a malformed address is refused as INVALID_TOPOLOGY naming the interface', () => {
+  // A malformed address is a topology error naming the interface, not a packet error.
+  it('an interface with a malformed address is refused as INVALID_TOPOLOGY naming the interface', () => {
     const bad: InterfaceView = { ...ifaces.lb1, ip: '10.61.1' };
     expect(refusal(snapshot({ interfaces: [bad] }))).toEqual({ name: 'InvalidTopology', code: 'INVALID_TOPOLOGY', message: expect.stringContaining('acme/lb/if1') });
   });

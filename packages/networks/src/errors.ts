@@ -43,6 +43,7 @@ export const NetworkErrorCode = {
   HOST_NOT_FOUND: 'HOST_NOT_FOUND',
   HOST_HAS_INTERFACES: 'HOST_HAS_INTERFACES',
   DPID_TAKEN: 'DPID_TAKEN',
+  VTEP_TAKEN: 'VTEP_TAKEN',
   PORT_TAKEN: 'PORT_TAKEN',
   MAC_TAKEN: 'MAC_TAKEN',
   MAC_NOT_USABLE: 'MAC_NOT_USABLE',
@@ -446,6 +447,13 @@ export class DpidTaken extends NetworkError {
   override readonly name = 'DpidTaken';
   constructor(path: string, dpid: string, holder: string) {
     super({ code: NetworkErrorCode.DPID_TAKEN, message: `${path}: datapath id ${dpid} is already registered for host ${holder}`, path, rule: 'dpid-unique', details: { dpid, holder } });
+  }
+}
+
+export class VtepTaken extends NetworkError {
+  override readonly name = 'VtepTaken';
+  constructor(path: string, ip: string, holder: string) {
+    super({ code: NetworkErrorCode.VTEP_TAKEN, message: `${path}: tunnel endpoint ${ip} is already the VTEP of host ${holder}; each host needs its own`, path, rule: 'vtep-unique', details: { ip, holder } });
   }
 }
 

@@ -6,11 +6,12 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@sdmi/bus';
-import type { CreateNetworksPayload, Principal, UpdateNetworkPayload } from '@sdmi/contracts';
-import { Ipam, type Allocation } from '@sdmi/ipam';
+import type { CreateNetworksPayload, Principal, RegisterHostPayload, UpdateNetworkPayload } from '@sdmi/contracts';
+import { Ipam, parseIpv4, type Allocation } from '@sdmi/ipam';
 import type pg from 'pg';
 import {
   DpidTaken,
+  VtepTaken,
   DuplicateNetwork,
   HostHasInterfaces,
   HostNotFound,
@@ -87,7 +88,11 @@ export interface InterfaceRecord {
 export interface HostRecord {
   name: string;
   dpid: string;
-  uplinkPort: string;
+  /** Port into the shared L2 fabric of its l2Domain; null for a host reached over VXLAN only. */
+  uplinkPort: string | null;
+  l2Domain: string;
+  /** VXLAN tunnel endpoint: the tunnel port on the bridge and the underlay address. */
+  vtep: { ip: string; port: string } | null;
 }
 
 /** What the dataplane programs switches from: one consistent read. */
@@ -419,14 +424,21 @@ export class NetworkStore {
   // --- hosts ----------------------------------------------------------------------------------
 
   /** Registers a host, or updates its dpid and uplink when it is known. */
-  async registerHost(db: Db, host: HostRecord): Promise<HostRecord & { revision: number }> {
+  async registerHost(db: Db, spec: RegisterHostPayload): Promise<HostRecord & { revision: number }> {
+    const host: HostRecord = { name: spec.name, dpid: spec.dpid, uplinkPort: spec.uplinkPort ?? null, l2Domain: spec.l2Domain ?? 'default', vtep: spec.vtep ?? null };
     await this.lock(db);
     const holder = await db.query<{ name: string }>('SELECT name FROM net.host WHERE dpid = $1 AND name <> $2', [host.dpid, host.name]);
     if (holder.rows[0]) throw new DpidTaken('/dpid', host.dpid, holder.rows[0].name);
+    if (host.vtep) {
+      parseIpv4(host.vtep.ip, '/vtep/ip');
+      const other = await db.query<{ name: string }>('SELECT name FROM net.host WHERE vtep_ip = $1 AND name <> $2', [host.vtep.ip, host.name]);
+      if (other.rows[0]) throw new VtepTaken('/vtep/ip', host.vtep.ip, other.rows[0].name);
+    }
     await db.query(
-      `INSERT INTO net.host (name, dpid, uplink_port) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET dpid = EXCLUDED.dpid, uplink_port = EXCLUDED.uplink_port`,
-      [host.name, host.dpid, host.uplinkPort],
+      `INSERT INTO net.host (name, dpid, uplink_port, l2_domain, vtep_ip, vtep_port) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (name) DO UPDATE SET dpid = EXCLUDED.dpid, uplink_port = EXCLUDED.uplink_port, l2_domain = EXCLUDED.l2_domain,
+         vtep_ip = EXCLUDED.vtep_ip, vtep_port = EXCLUDED.vtep_port`,
+      [host.name, host.dpid, host.uplinkPort, host.l2Domain, host.vtep?.ip ?? null, host.vtep?.port ?? null],
     );
     return { ...host, revision: await this.bump(db) };
   }
@@ -462,7 +474,8 @@ export class NetworkStore {
         coalesce((SELECT json_agg(json_build_object(
             'id', i.id, 'num', i.num, 'networkId', i.network_id, 'host', i.host, 'portName', i.port_name, 'mac', i.mac::text, 'ip', host(i.ip))
             ORDER BY i.num) FROM net.interface i), '[]'::json) AS interfaces,
-        coalesce((SELECT json_agg(json_build_object('name', h.name, 'dpid', h.dpid, 'uplinkPort', h.uplink_port) ORDER BY h.name) FROM net.host h), '[]'::json) AS hosts`);
+        coalesce((SELECT json_agg(json_build_object('name', h.name, 'dpid', h.dpid, 'uplinkPort', h.uplink_port, 'l2Domain', h.l2_domain,
+            'vtep', CASE WHEN h.vtep_ip IS NULL THEN NULL ELSE json_build_object('ip', host(h.vtep_ip), 'port', h.vtep_port) END) ORDER BY h.name) FROM net.host h), '[]'::json) AS hosts`);
     const row = r.rows[0]!;
     return { revision: Number(row.revision), networks: row.networks, interfaces: row.interfaces, hosts: row.hosts };
   }

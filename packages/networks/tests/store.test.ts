@@ -221,7 +221,7 @@ describe('interfaces and hosts', () => {
     ]);
     const snap = await store.snapshot(pool);
     expect(snap.interfaces.find((i) => i.id === 'c2/eth0')).toEqual({ id: 'c2/eth0', num: s.num, networkId: 'cluster/app', host: 'host-a', portName: 'veth-c2', mac: '02:00:00:00:00:0a', ip: '10.20.0.77' });
-    expect(snap.hosts).toEqual([{ name: 'host-a', dpid: '00000000000000a1', uplinkPort: 'fab-a' }]);
+    expect(snap.hosts).toEqual([{ name: 'host-a', dpid: '00000000000000a1', uplinkPort: 'fab-a', l2Domain: 'default', vtep: null }]);
 
     for (const id of ['c1/eth0', 'c2/eth0', 'c3/eth0']) await tx((c) => store.detachInterface(c, id));
     expect(await tx((c) => store.ipam.allocations(c, 'cluster/app'))).toEqual([]);
@@ -268,6 +268,27 @@ describe('interfaces and hosts', () => {
     await tx((c) => store.registerHost(c, { name: 'host-b', dpid: '00000000000000b1', uplinkPort: 'fab-b' }));
     await tx((c) => store.unregisterHost(c, 'host-b'));
     expect((await store.snapshot(pool)).hosts.map((h) => h.name)).toEqual(['host-a']);
+  });
+
+  it('hosts: a VTEP (VXLAN only, no uplink) or both, in their own L2 domain; each VTEP address belongs to one host', async () => {
+    await tx((c) => store.registerHost(c, { name: 'host-v', dpid: '00000000000000c1', vtep: { ip: '10.99.0.1', port: 'vx0' } }));
+    await tx((c) => store.registerHost(c, { name: 'host-w', dpid: '00000000000000c2', uplinkPort: 'fab-w', l2Domain: 'rack-2', vtep: { ip: '10.99.0.2', port: 'vx0' } }));
+    const hosts = (await store.snapshot(pool)).hosts.filter((h) => h.name !== 'host-a');
+    expect(hosts).toEqual([
+      { name: 'host-v', dpid: '00000000000000c1', uplinkPort: null, l2Domain: 'default', vtep: { ip: '10.99.0.1', port: 'vx0' } },
+      { name: 'host-w', dpid: '00000000000000c2', uplinkPort: 'fab-w', l2Domain: 'rack-2', vtep: { ip: '10.99.0.2', port: 'vx0' } },
+    ]);
+    await unchangedBy(() => tx((c) => store.registerHost(c, { name: 'host-x', dpid: '00000000000000c3', vtep: { ip: '10.99.0.1', port: 'vx0' } })), {
+      code: 'VTEP_TAKEN',
+      path: '/vtep/ip',
+      message: '/vtep/ip: tunnel endpoint 10.99.0.1 is already the VTEP of host host-v; each host needs its own',
+    });
+    await unchangedBy(() => tx((c) => store.registerHost(c, { name: 'host-x', dpid: '00000000000000c3', vtep: { ip: '10.99.0.300', port: 'vx0' } })), {
+      code: 'INVALID_ADDRESS',
+      path: '/vtep/ip',
+    });
+    await tx((c) => store.unregisterHost(c, 'host-v'));
+    await tx((c) => store.unregisterHost(c, 'host-w'));
   });
 });
 

@@ -261,7 +261,7 @@ export interface DetachInterfacePayload {
   interfaceId: string;
 }
 /**
- * Payload of registerHost: a Docker host, its bridge's datapath id and the port that leads to the fabric. Registering again updates it.
+ * Payload of registerHost: a Docker host, its bridge's datapath id, and how its bridge reaches the other hosts: an uplink port into a shared L2 fabric (hosts of the same l2Domain talk unencapsulated), a VTEP for VXLAN, or both. Registering again updates it.
  */
 export interface RegisterHostPayload {
   /**
@@ -275,7 +275,25 @@ export interface RegisterHostPayload {
   /**
    * An OVS port (Linux interface) name, at most 15 characters.
    */
-  uplinkPort: string;
+  uplinkPort?: string;
+  /**
+   * A network or tenant name: lower-case DNS label.
+   */
+  l2Domain?: string;
+  vtep?: Vtep;
+}
+/**
+ * VXLAN tunnel endpoint of the host: the tunnel port on its bridge (type vxlan, options remote_ip=flow and key=flow) and the underlay address it sends from.
+ */
+export interface Vtep {
+  /**
+   * IPv4 address in dotted-quad form.
+   */
+  ip: string;
+  /**
+   * An OVS port (Linux interface) name, at most 15 characters.
+   */
+  port: string;
 }
 /**
  * Cluster admin: which host devices and which VLAN ids / VNIs a tenant's networks may be given. Also the payload of putTenantConfig.
