@@ -286,6 +286,7 @@ describe('interfaces and hosts', () => {
     await unchangedBy(() => tx((c) => store.registerHost(c, { name: 'host-x', dpid: '00000000000000c3', vtep: { ip: '10.99.0.300', port: 'vx0' } })), {
       code: 'INVALID_ADDRESS',
       path: '/vtep/ip',
+      message: '/vtep/ip: "10.99.0.300" is not a valid IPv4 address: octet 4 is 300, above 255',
     });
     await tx((c) => store.unregisterHost(c, 'host-v'));
     await tx((c) => store.unregisterHost(c, 'host-w'));

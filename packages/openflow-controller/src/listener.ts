@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Controller } from './controller';
@@ -7,6 +8,11 @@ export interface ListenOptions {
   host?: string;
   /** 0 picks a free port; 6653 is OpenFlow's. */
   port?: number;
+  /**
+   * Listen on this unix socket instead of TCP (OVS target `unix:<path>`): for switches in another
+   * network namespace on the same machine, which share the file system but not the loopback.
+   */
+  path?: string;
   /** Serve OpenFlow over TLS with these credentials (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
 }
@@ -18,7 +24,7 @@ export class OpenFlowListener {
 
   constructor(private readonly controller: Controller) {}
 
-  async listen(opts: ListenOptions = {}): Promise<{ host: string; port: number }> {
+  async listen(opts: ListenOptions = {}): Promise<{ host: string; port: number; path?: string }> {
     const onSocket = (socket: net.Socket) => {
       socket.setNoDelay(true);
       this.sockets.add(socket);
@@ -27,13 +33,18 @@ export class OpenFlowListener {
     };
     const server = opts.tls ? tls.createServer(opts.tls, onSocket) : net.createServer(onSocket);
     this.server = server;
+    // A socket file left by a process that died would refuse the bind.
+    if (opts.path) await rm(opts.path, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts.port ?? 6653, opts.host ?? '127.0.0.1', () => {
+      const done = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (opts.path) server.listen(opts.path, done);
+      else server.listen(opts.port ?? 6653, opts.host ?? '127.0.0.1', done);
     });
+    if (opts.path) return { host: 'unix', port: 0, path: opts.path };
     const addr = server.address() as net.AddressInfo;
     return { host: addr.address, port: addr.port };
   }
