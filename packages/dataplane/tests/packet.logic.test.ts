@@ -1,6 +1,6 @@
 // Ethernet/ARP/IPv4 parsing and the ARP reply, against hand-written annotated bytes (never bytes
 // produced by the code under test), and the cookie layout the controller reads flows back by.
-import fc from '../../openflow/node_modules/fast-check/lib/fast-check.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INTERFACE_MASK, KIND_MASK, NETWORK_MASK, TAG_MASK } from '../src/cookies';
 import { ArpOp, COOKIE_TAG, FlowKind, MalformedPacket, arpReply, cookie, ipv4ToNumber, numberToIpv4, parseCookie, parseFrame } from '../src/index';

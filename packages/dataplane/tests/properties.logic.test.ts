@@ -3,10 +3,7 @@
 // fake tables built from proactiveFlows and pairFlows must deliver exactly what the policy allows,
 // never let a wrong source through, and reconcile idempotently and reversibly.
 //
-// fast-check is a dev dependency of packages/openflow only, and this package's package.json is not
-// ours to change: it is imported from there. With `"fast-check"` in this package's devDependencies
-// the import becomes `from 'fast-check'`.
-import fc from '../../openflow/node_modules/fast-check/lib/fast-check.js';
+import fc from 'fast-check';
 import type { FlowStats } from '@sdmi/openflow';
 import { describe, expect, it } from 'vitest';
 import { DataplaneApp, Topology, pairFlows, planReconcile, proactiveFlows, type FlowSpec, type InterfaceView, type NetworkView, type TopologySnapshot } from '../src/index';
