@@ -33,6 +33,8 @@ export { NetNamespace, createNamespace, listNamespaces } from './netns';
 export type { NamespaceOptions } from './netns';
 export { FailMode, OvsBridge, createBridge, deleteLink, listBridges } from './ovs';
 export type { BridgeOptions, PortOptions, VethPort } from './ovs';
+export { OvsInNamespace, createOvsHost } from './ovs-netns';
+export type { HostBridgeOptions, HostLink, LinkOptions, OvsHostOptions } from './ovs-netns';
 export { TestDatabase, createDatabase, pgAdminUrl } from './postgres';
 export type { DatabaseOptions } from './postgres';
 export { findProcesses } from './procs';

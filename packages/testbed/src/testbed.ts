@@ -12,6 +12,8 @@ import { NetNamespace } from './netns';
 import type { NamespaceOptions } from './netns';
 import { OvsBridge } from './ovs';
 import type { BridgeOptions } from './ovs';
+import { OvsInNamespace } from './ovs-netns';
+import type { OvsHostOptions } from './ovs-netns';
 import { TestDatabase } from './postgres';
 import type { DatabaseOptions } from './postgres';
 
@@ -67,6 +69,11 @@ export class Testbed implements AsyncDisposable {
 
   dockerHost(options?: DockerHostOptions): Promise<DockerHost> {
     return this.#add(DockerHost.start(options));
+  }
+
+  /** A complete Open vSwitch (ovsdb-server + ovs-vswitchd) in its own network namespace. */
+  ovsHost(options?: OvsHostOptions): Promise<OvsInNamespace> {
+    return this.#add(OvsInNamespace.create(options));
   }
 
   /** Builds (or finds) the busybox base image on a daemon; images are not removed at disposal. */
