@@ -1,12 +1,12 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { dockerPing } from './docker';
-import { run } from './exec';
+import { run, tryRun } from './exec';
 import { deleteStream, natsUrl } from './jetstream';
-import { ownerAlive, pruneOwnerRecords, tagOf, TEST_DB_PREFIX } from './names';
+import { ownerAlive, processAlive, pruneOwnerRecords, tagOf, TEST_DB_PREFIX } from './names';
 import { listNamespaces, removeNamespace } from './netns';
 import { deleteLink, listBridges, vsctl } from './ovs';
 import { dropDatabase, withAdminClient } from './postgres';
@@ -19,9 +19,13 @@ export interface Inventory {
   bridges: string[];
   /** Host interfaces: veth ends, bridge and internal-port taps. */
   interfaces: string[];
-  /** Processes with a test-bed name in their arguments: extra dockerd, their containerd and shims … */
+  /**
+   * Processes with a test-bed name in their arguments: extra dockerd, their containerd and shims,
+   * the ovsdb-server and ovs-vswitchd of each OvsInNamespace (by their `/tmp/sdmi-<tag>-o<n>/` files),
+   * and whatever else runs inside a test-bed namespace.
+   */
   processes: ProcessInfo[];
-  /** Temp dirs (extra Docker hosts, image root file systems). */
+  /** Temp dirs (extra Docker hosts, OvsInNamespace run dirs, image root file systems). */
   directories: string[];
   databases: string[];
   streams: string[];
@@ -67,6 +71,42 @@ async function listStreams(): Promise<string[]> {
   }
 }
 
+/**
+ * Pids of the processes running inside these namespaces (`ip netns pids`), whatever their
+ * arguments: a daemon started with `exec()` in an OvsInNamespace or a NetNamespace keeps its
+ * namespace alive after `ip netns del`, so it must go first.
+ */
+async function pidsInNamespaces(namespaces: readonly string[]): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (const ns of namespaces) {
+    const r = await tryRun('ip', ['netns', 'pids', ns]);
+    if (r.exitCode !== 0) continue; // removed meanwhile
+    for (const line of r.stdout.split('\n')) if (/^\d+$/.test(line.trim())) pids.add(Number(line.trim()));
+  }
+  pids.delete(process.pid);
+  return pids;
+}
+
+function processInfo(pid: number): ProcessInfo | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return processAlive(pid) ? { pid, argv } : undefined;
+  } catch {
+    return undefined; // exited meanwhile
+  }
+}
+
+/** Processes with a test-bed name in their arguments, and those inside the given namespaces. */
+async function listProcesses(match: (arg: string) => boolean, namespaces: readonly string[]): Promise<ProcessInfo[]> {
+  const found = findProcesses(match);
+  const known = new Set(found.map((p) => p.pid));
+  for (const pid of await pidsInNamespaces(namespaces)) {
+    const p = known.has(pid) ? undefined : processInfo(pid);
+    if (p) found.push(p);
+  }
+  return found;
+}
+
 /** Removes all containers of an extra dockerd found by its process (its `-H unix://…` argument). */
 async function removeContainers(p: ProcessInfo): Promise<void> {
   const i = p.argv.indexOf('-H');
@@ -89,11 +129,12 @@ export async function inventory(options: InventoryOptions = {}): Promise<Invento
     options.databases === false ? [] : listDatabases(),
     options.streams === false ? [] : listStreams(),
   ]);
+  const ours = namespaces.filter(mine);
   return {
-    namespaces: namespaces.filter(mine),
+    namespaces: ours,
     bridges: bridges.filter(mine),
     interfaces: interfaces.filter(mine),
-    processes: findProcesses(mine),
+    processes: await listProcesses(mine, ours),
     directories: listDirectories().filter(mine),
     databases: databases.filter(mine),
     streams: streams.filter(mine),
@@ -135,11 +176,13 @@ export async function sweepLeftovers(options: SweepOptions = {}): Promise<{ remo
     return t !== undefined && (!orphansOnly || !ownerAlive(t));
   };
   const found = await inventory(options);
+  const namespaces = found.namespaces.filter(keep);
+  const inside = await pidsInNamespaces(namespaces);
   const removed: Inventory = {
-    namespaces: found.namespaces.filter(keep),
+    namespaces,
     bridges: found.bridges.filter(keep),
     interfaces: found.interfaces.filter(keep),
-    processes: found.processes.filter((p) => p.argv.some(keep)),
+    processes: found.processes.filter((p) => p.argv.some(keep) || inside.has(p.pid)),
     directories: found.directories.filter(keep),
     databases: found.databases.filter(keep),
     streams: found.streams.filter(keep),
@@ -151,9 +194,12 @@ export async function sweepLeftovers(options: SweepOptions = {}): Promise<{ remo
       errors.push(e);
     }
   };
-  // dockerd first: it stops its own containerd and shims; what survives goes next.
-  const byDockerdFirst = [...removed.processes].sort((a, b) => Number(b.argv[0]?.endsWith('dockerd')) - Number(a.argv[0]?.endsWith('dockerd')));
-  for (const p of byDockerdFirst) {
+  // dockerd first: it stops its own containerd and shims; what survives goes next. ovs-vswitchd
+  // before its ovsdb-server, as OvsInNamespace's teardown does. Namespaces go only after the
+  // processes inside them: until then `ip netns del` would just hide a namespace that lives on.
+  const rank = (p: ProcessInfo) => (p.argv[0]?.endsWith('dockerd') ? 0 : p.argv[0]?.endsWith('ovs-vswitchd') ? 1 : 2);
+  const inOrder = [...removed.processes].sort((a, b) => rank(a) - rank(b));
+  for (const p of inOrder) {
     await attempt(async () => {
       if (p.argv[0]?.endsWith('dockerd')) await removeContainers(p);
       await terminate(p.pid, 10_000);

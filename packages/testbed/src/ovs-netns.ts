@@ -337,6 +337,13 @@ export class OvsInNamespace extends Resource {
         const procs = this.processes().sort((a, b) => Number(b.program.endsWith('ovs-vswitchd')) - Number(a.program.endsWith('ovs-vswitchd')));
         for (const p of procs) await terminate(p.pid, 3_000);
       },
+      async () => {
+        // Whatever a test started inside with exec() and left running would keep the namespace
+        // (and its taps and veths) alive after `ip netns del`.
+        const r = await tryRun('ip', ['netns', 'pids', this.name]);
+        const pids = r.exitCode === 0 ? r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number) : [];
+        for (const pid of pids) if (pid !== process.pid) await terminate(pid, 3_000);
+      },
       // Only once nothing runs inside it any more does deleting the namespace free its devices.
       () => removeNamespace(this.name),
       () => removeTree(this.dir),

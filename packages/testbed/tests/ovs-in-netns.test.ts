@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,20 +47,53 @@ function netnsInode(name: string): string {
   return `net:[${statSync(`/run/netns/${name}`).ino}]`;
 }
 
+/** Pids of the processes whose network namespace is `id` (a `net:[inode]`). */
+function processesInNetns(id: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/net`) === id) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
 async function ping(host: OvsInNamespace | NetNamespace, address: string, deadlineSec = 5): Promise<boolean> {
   const r = await host.tryExec(['ping', '-n', '-q', '-c', '1', '-w', String(deadlineSec), address]);
   return r.exitCode === 0;
 }
 
-/** Sends one line over TCP from `client` to `server` (busybox nc) and returns what the server got. */
+/** '' when `address` answers a ping from `from`; otherwise what the two switches knew, to say why. */
+async function unreachable(from: OvsInNamespace | NetNamespace, address: string, hosts: readonly OvsInNamespace[]): Promise<string> {
+  const r = await from.tryExec(['ping', '-n', '-c', '1', '-w', '5', address]);
+  if (r.exitCode === 0) return '';
+  const report = [`ping ${address} from ${from.name} failed:\n${r.stdout}${r.stderr}`];
+  for (const h of hosts) {
+    for (const cmd of [['dpctl/dump-flows'], ['tnl/neigh/show'], ['ovs/route/show'], ['fdb/show', 'br-int']]) {
+      report.push(`--- ${h.name} ${cmd.join(' ')}\n${await h.appctl(...cmd).catch((e: Error) => e.message)}`);
+    }
+    report.push(`--- ${h.name} ip neigh\n${(await h.tryExec(['ip', 'neigh'])).stdout}`, await h.logTail(10));
+  }
+  return report.join('\n');
+}
+
+/**
+ * Sends one line over TCP from `client` to `server` (busybox nc) and returns what the server got,
+ * or the listener's and client's outcome when it got nothing. The client connects only once the
+ * listener is bound, so a refused early attempt cannot be mistaken for the data path.
+ */
 async function tcpEcho(server: NetNamespace, client: NetNamespace, port: number, line: string): Promise<string> {
   const listening = server.tryExec(['timeout', '20', 'busybox', 'nc', '-l', '-p', String(port)]);
   for (let i = 0; i < 50; i++) {
-    const r = await client.tryExec(`echo ${line} | busybox nc -w 2 ${server.ip} ${port}`);
-    if (r.exitCode === 0) break;
+    if ((await server.exec(['ss', '-Htln', `sport = :${port}`])).trim()) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  return (await listening).stdout.trim();
+  const sent = await client.tryExec(`echo ${line} | busybox nc -w 2 ${server.ip} ${port}`);
+  const got = await listening;
+  return got.stdout.trim() || JSON.stringify({ listener: got, client: sent });
 }
 
 describe('OvsInNamespace: two hosts that share no L2 fabric', () => {
@@ -111,8 +144,8 @@ describe('OvsInNamespace: two hosts that share no L2 fabric', () => {
     await b.exec(['ip', 'addr', 'add', `${vtep.b}/24`, 'dev', 'br-phy']);
     await a.exec(['ip', 'link', 'set', 'br-phy', 'up']);
     await b.exec(['ip', 'link', 'set', 'br-phy', 'up']);
-    expect(await ping(a, vtep.b)).toBe(true);
-    expect(await ping(b, vtep.a)).toBe(true);
+    expect(await unreachable(a, vtep.b, [a, b])).toBe('');
+    expect(await unreachable(b, vtep.a, [a, b])).toBe('');
     // ovs-vswitchd learnt the route from its own namespace's kernel table, the one tunnels use.
     expect(await a.appctl('ovs/route/show')).toMatch(new RegExp(`10\\.99\\.${x}\\.0/24 dev br-phy`));
   });
@@ -129,8 +162,8 @@ describe('OvsInNamespace: two hosts that share no L2 fabric', () => {
     const vxlan = (own: string, remote: string) => ['--', 'set', 'Interface', 'vx0', 'type=vxlan', `options:remote_ip=${remote}`, `options:local_ip=${own}`, 'options:key=flow'];
     await a.vsctl('add-port', 'br-int', 'vx0', ...vxlan(vtep.a, vtep.b));
     await b.vsctl('add-port', 'br-int', 'vx0', ...vxlan(vtep.b, vtep.a));
-    expect(await ping(left, overlay.b)).toBe(true);
-    expect(await ping(right, overlay.a)).toBe(true);
+    expect(await unreachable(left, overlay.b, [a, b])).toBe('');
+    expect(await unreachable(right, overlay.a, [a, b])).toBe('');
     expect(await tcpEcho(right, left, 5556, 'hello-through-vxlan')).toBe('hello-through-vxlan');
 
     // The datapath flows show the encapsulation on one side and the decapsulation on the other.
@@ -199,12 +232,15 @@ describe('OvsInNamespace disposal', () => {
     await host.bridge('br-phy', { failMode: FailMode.Standalone });
     const pids = host.processes().map((p) => p.pid);
     expect(pids).toHaveLength(2);
+    const sleeper = Number((await host.exec('sleep 600 </dev/null >/dev/null 2>&1 & echo $!')).trim());
+    const netnsId = netnsInode(host.name);
     await host.dispose();
     await host.dispose();
     expect(host.processes()).toEqual([]);
-    expect(findProcesses((arg) => arg.includes(host.dir)).filter((p) => pids.includes(p.pid))).toEqual([]);
     expect(existsSync(host.dir)).toBe(false);
     expect(existsSync(`/run/netns/${host.name}`)).toBe(false);
+    // Also what a test left running inside is gone, so the kernel has really freed the namespace.
+    expect(processesInNetns(netnsId)).toEqual([]);
     expect(describeInventory(await inventory({ tag: runId(), databases: false, streams: false }))).toBe('');
   });
 });
@@ -216,14 +252,16 @@ const testbedSrc = fileURLToPath(new URL('../src/index.ts', import.meta.url));
  * A run that dies without cleaning up: an OvsInNamespace with a bridge and an attached namespace,
  * then SIGKILL (no exit handlers, no finally blocks). Resolves with its run tag once it is dead.
  */
-function crashingRun(): Promise<string> {
+function crashingRun(): Promise<{ tag: string; netns: string; sleeper: number }> {
   // --eval compiles to CommonJS: no top-level await, so an async function and a dynamic import.
   const script = `(async () => {
     const { FailMode, OvsInNamespace, createNamespace, runId } = await import(${JSON.stringify(testbedSrc)});
     const host = await OvsInNamespace.create();
     await host.bridge('br-phy', { failMode: FailMode.Standalone });
     await host.attach(await createNamespace({ address: '10.97.0.1/24' }), 'br-phy');
-    process.stdout.write(runId() + '\\n', () => process.kill(process.pid, 'SIGKILL'));
+    // A process with no test-bed name in its arguments, that would keep the namespace alive.
+    const pid = (await host.exec('sleep 600 </dev/null >/dev/null 2>&1 & echo $!')).trim();
+    process.stdout.write(runId() + ' ' + host.name + ' ' + pid + '\\n', () => process.kill(process.pid, 'SIGKILL'));
   })();`;
   return new Promise((resolve, reject) => {
     const child = spawn(`${repoRoot}node_modules/.bin/tsx`, ['--eval', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -233,8 +271,8 @@ function crashingRun(): Promise<string> {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', () => {
-      const tag = /^t[0-9a-z]{4}$/m.exec(out)?.[0];
-      if (tag) resolve(tag);
+      const m = /^(t[0-9a-z]{4}) (\S+) (\d+)$/m.exec(out);
+      if (m) resolve({ tag: m[1]!, netns: m[2]!, sleeper: Number(m[3]) });
       else reject(new Error(`crashing run printed no tag:\n${out}\n${err}`));
     });
   });
@@ -242,17 +280,22 @@ function crashingRun(): Promise<string> {
 
 describe('sweep of a crashed run with an OvsInNamespace', () => {
   it('finds its daemons, directory and namespaces, and removes them all', async () => {
-    const tag = await crashingRun();
+    const { tag, netns, sleeper } = await crashingRun();
     expect(ownerAlive(tag)).toBe(false);
     const found = await inventory({ tag, databases: false, streams: false });
-    expect(found.processes.map((p) => p.argv[0]).sort()).toEqual(['ovs-vswitchd', 'ovsdb-server']);
+    expect(found.processes.map((p) => p.argv[0]).sort()).toEqual(['ovs-vswitchd', 'ovsdb-server', 'sleep']);
+    expect(found.processes.find((p) => p.argv[0] === 'sleep')?.pid).toBe(sleeper);
     expect(found.directories).toHaveLength(1);
     expect(found.namespaces).toHaveLength(2);
+    expect(found.namespaces).toContain(netns);
+    const netnsId = netnsInode(netns);
 
     const { removed, errors } = await sweepLeftovers({ tag, databases: false, streams: false });
     expect(errors).toEqual([]);
-    expect(removed.processes).toHaveLength(2);
+    expect(removed.processes).toHaveLength(3);
     expect(describeInventory(await inventory({ tag, databases: false, streams: false }))).toBe('');
+    // Nothing runs in the deleted namespace any more, so the kernel has really freed it.
+    expect(processesInNetns(netnsId)).toEqual([]);
     const dir = found.directories[0]!;
     expect(findProcesses((arg) => arg.includes(dir))).toEqual([]);
     expect(existsSync(dir)).toBe(false);
