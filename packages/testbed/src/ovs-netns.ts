@@ -123,8 +123,9 @@ export class OvsInNamespace extends Resource {
     const dir = join(tmpdir(), name.replace(/-([0-9a-z]+)$/, '-o$1'));
     const controller = options.controller === undefined ? [] : [options.controller].flat();
     const host = new OvsInNamespace(name, dir, controller);
+    // Outside the try: if the directory cannot be made, it is not ours to remove.
+    mkdirSync(dir, { mode: 0o700 });
     try {
-      mkdirSync(dir, { mode: 0o700 });
       await run('ip', ['netns', 'add', name]);
       await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
       await host.#ovs('ovsdb-tool', ['create', host.dbFile, VSWITCH_SCHEMA]);

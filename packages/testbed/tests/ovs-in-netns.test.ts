@@ -82,18 +82,20 @@ async function unreachable(from: OvsInNamespace | NetNamespace, address: string,
 
 /**
  * Sends one line over TCP from `client` to `server` (busybox nc) and returns what the server got,
- * or the listener's and client's outcome when it got nothing. The client connects only once the
+ * or the listener's and client's outcome when it got nothing. The listener hands the connection to
+ * `head` (`-e`): a plain `nc -l` with an empty stdin half-closes at once, and a client that sees
+ * that FIN before it has sent its line quits without sending it. The client connects only once the
  * listener is bound, so a refused early attempt cannot be mistaken for the data path.
  */
 async function tcpEcho(server: NetNamespace, client: NetNamespace, port: number, line: string): Promise<string> {
-  const listening = server.tryExec(['timeout', '20', 'busybox', 'nc', '-l', '-p', String(port)]);
+  const listening = server.tryExec(['timeout', '20', 'busybox', 'nc', '-l', '-p', String(port), '-e', 'sh', '-c', 'head -n 1 >&2']);
   for (let i = 0; i < 50; i++) {
     if ((await server.exec(['ss', '-Htln', `sport = :${port}`])).trim()) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  const sent = await client.tryExec(`echo ${line} | busybox nc -w 2 ${server.ip} ${port}`);
+  const sent = await client.tryExec(`echo ${line} | busybox nc -w 5 ${server.ip} ${port}`);
   const got = await listening;
-  return got.stdout.trim() || JSON.stringify({ listener: got, client: sent });
+  return got.stderr.trim() || JSON.stringify({ listener: got, client: sent });
 }
 
 describe('OvsInNamespace: two hosts that share no L2 fabric', () => {
@@ -113,7 +115,7 @@ describe('OvsInNamespace: two hosts that share no L2 fabric', () => {
   afterAll(async () => {
     await tb.dispose();
     await expectNothingLeft();
-    expect(findProcesses((arg) => arg.includes(a.dir) || arg.includes(b.dir))).toEqual([]);
+    expect(findProcesses((arg) => arg.includes(`/sdmi-${runId()}-o`))).toEqual([]);
   });
 
   it('runs its own ovsdb-server and ovs-vswitchd inside its namespace, with its files in its dir', async () => {
@@ -130,7 +132,8 @@ describe('OvsInNamespace: two hosts that share no L2 fabric', () => {
       expect(await host.appctl('version')).toContain('ovs-vswitchd (Open vSwitch)');
     }
     expect(a.dir).not.toBe(b.dir);
-    expect(await a.logTail()).toContain('ovs-vswitchd.log');
+    expect(await a.logTail()).toContain(`ovsdb_server|INFO|ovsdb-server (Open vSwitch)`);
+    expect(await a.logTail()).toContain(`${a.dir}/ovs-vswitchd.log`);
   });
 
   it('underlay: netdev br-phy bridges linked by a veth carry a ping between the VTEP addresses', async () => {
