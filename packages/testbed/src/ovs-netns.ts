@@ -172,7 +172,7 @@ export class OvsInNamespace extends Resource {
   async #awaitSwitch(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const r = await tryRun('ovs-appctl', ['-t', this.unixctl, 'version'], { timeoutMs: 5_000 });
+      const r = await tryRun('env', [...this.#env, 'ovs-appctl', '-t', this.unixctl, 'version'], { timeoutMs: 5_000 });
       if (r.exitCode === 0) return;
       if (Date.now() >= deadline) {
         throw new DaemonNotReady(`ovs-vswitchd ${this.name}`, `no answer on ${this.unixctl} in time: ${r.stderr.trim()}`, tail(this.#switch.logFile, 20));
