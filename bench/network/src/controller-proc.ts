@@ -16,7 +16,7 @@
 // controller behind.
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { DataplaneApp, FlowKind, Topology, cookie, pairFlows, type FlowSpec, type InterfaceView, type TopologySnapshot, type Uplink } from '@sdmi/dataplane';
+import { DataplaneApp, FlowKind, Topology, addFlowMod, cookie, pairFlows, type FlowSpec, type InterfaceView, type TopologySnapshot, type Uplink } from '@sdmi/dataplane';
 import { FlowModCommand, Group, Port, Table } from '@sdmi/openflow';
 import { Controller, OpenFlowListener, type Outgoing, type SwitchConnection } from '@sdmi/openflow-controller';
 import pino from 'pino';
@@ -68,13 +68,6 @@ function cpuMs(): number {
 
 function ip(b: Buffer, at: number): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-}
-
-function addFlow(f: FlowSpec): Outgoing {
-  return {
-    type: 'FLOW_MOD', command: FlowModCommand.ADD, cookieMask: 0n, bufferId: NO_BUFFER, outPort: Port.ANY, outGroup: Group.ANY, flags: 0,
-    tableId: f.tableId, priority: f.priority, cookie: f.cookie, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout, match: f.match, instructions: f.instructions,
-  };
 }
 
 function deleteByKind(kind: FlowKind): Outgoing {
@@ -169,7 +162,7 @@ async function main(): Promise<void> {
       const byHost = new Map<string, Outgoing[]>();
       const add = (host: string, f: FlowSpec) => {
         const list = byHost.get(host) ?? [];
-        list.push(addFlow(f));
+        list.push(addFlowMod(f));
         byHost.set(host, list);
       };
       for (const [a, b] of arg.pairs as Array<[string, string]>) {

@@ -1,7 +1,8 @@
-import { FlowModCommand, Group, Port, Table, type FlowStats, type MessageOf } from '@sdmi/openflow';
-import type { OpenFlowApp, Outgoing, SwitchConnection } from '@sdmi/openflow-controller';
+import { Group, Port, Table, type FlowStats, type MessageOf } from '@sdmi/openflow';
+import type { OpenFlowApp, SwitchConnection } from '@sdmi/openflow-controller';
 import pino, { type Logger } from 'pino';
 import { FlowKind, parseCookie } from './cookies';
+import { addFlowMod, deleteFlowMod } from './flowmod';
 import { InvalidTopology } from './errors';
 import { Topology, type InterfaceView, type TopologySnapshot } from './model';
 import { ArpOp, ipv4ToNumber, numberToIpv4, parseFrame, arpReply, type Frame } from './packet';
@@ -55,20 +56,6 @@ function portsOf(sw: SwitchConnection): HostPorts {
   const byName = new Map<string, number>();
   for (const p of sw.ports.values()) if (p.portNo <= Port.MAX) byName.set(p.name, p.portNo);
   return { byName };
-}
-
-function addFlow(f: FlowSpec): Outgoing {
-  return {
-    type: 'FLOW_MOD', command: FlowModCommand.ADD, cookieMask: 0n, bufferId: NO_BUFFER, outPort: Port.ANY, outGroup: Group.ANY, flags: 0,
-    tableId: f.tableId, priority: f.priority, cookie: f.cookie, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout, match: f.match, instructions: f.instructions,
-  };
-}
-
-function deleteFlow(f: FlowStats): Outgoing {
-  return {
-    type: 'FLOW_MOD', command: FlowModCommand.DELETE_STRICT, cookie: f.cookie, cookieMask: 0xffff_ffff_ffff_ffffn, bufferId: NO_BUFFER,
-    outPort: Port.ANY, outGroup: Group.ANY, flags: 0, tableId: f.tableId, priority: f.priority, idleTimeout: 0, hardTimeout: 0, match: f.match, instructions: [],
-  };
 }
 
 /**
@@ -241,7 +228,7 @@ export class DataplaneApp implements OpenFlowApp {
     const uplinkChanged = this.#notePorts(host, sw);
     const ports = portsOf(sw);
     const plan = planReconcile(proactiveFlows(this.#topo, host, ports), await this.#dump(sw), (f) => this.#stillValid(host, f, ports));
-    const msgs = [...plan.remove.map(deleteFlow), ...plan.add.map(addFlow)];
+    const msgs = [...plan.remove.map(deleteFlowMod), ...plan.add.map(addFlowMod)];
     // One bundle: the switch moves from the old set to the new one at once, never through a gap.
     if (msgs.length > 0) await sw.bundle(msgs);
     this.stats.reconciles++;
@@ -322,7 +309,7 @@ export class DataplaneApp implements OpenFlowApp {
     const dst = topo.interfaceWithIp(frame.ip.dst);
     if (!dst || !topo.reachable(src.networkId, dst.networkId)) {
       this.stats.denied++;
-      await sw.barrier([addFlow(denyFlow(srcNet, numberToIpv4(frame.ip.dst), this.#deny))]);
+      await sw.barrier([addFlowMod(denyFlow(srcNet, numberToIpv4(frame.ip.dst), this.#deny))]);
       return;
     }
     // A local destination is served by the proactive flows; its port may not be up yet.
@@ -340,8 +327,8 @@ export class DataplaneApp implements OpenFlowApp {
       const pair = c.flows;
       // Destination half first: when the source starts sending, the far end already delivers.
       pending = dstSw
-        .barrier([addFlow(pair.in)])
-        .then(() => sw.barrier([addFlow(pair.out)]))
+        .barrier([addFlowMod(pair.in)])
+        .then(() => sw.barrier([addFlowMod(pair.out)]))
         .then(() => void this.stats.pairsInstalled++)
         .finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
@@ -363,7 +350,7 @@ export class DataplaneApp implements OpenFlowApp {
     if (!('flows' in c)) return;
     // Over the fabric the sender's host is known by its uplink MAC: a packet claiming another host's source is not let in.
     if (topo.pathBetween(src.host, host) === 'fabric' && this.#uplinks.get(src.host)?.mac !== frame.ethSrc) return;
-    await sw.barrier([addFlow(c.flows.in)]);
+    await sw.barrier([addFlowMod(c.flows.in)]);
     sw.send({ type: 'PACKET_OUT', bufferId: NO_BUFFER, inPort, actions: [{ type: 'OUTPUT', port: Port.TABLE, maxLen: 0 }], data });
   }
 }

@@ -5,11 +5,12 @@ export type { DataplaneOptions, DataplaneStats, FlowAudit, ReconcileResult } fro
 export { COOKIE_TAG, FlowKind, cookie, parseCookie } from './cookies';
 export type { CookieParts } from './cookies';
 export { InvalidTopology, MalformedPacket } from './errors';
+export { addFlowMod, deleteFlowMod } from './flowmod';
 export { Topology } from './model';
-export type { HostView, InterfaceView, NetworkView, TopologySnapshot } from './model';
+export type { HostPath, HostView, InterfaceView, NetworkView, TopologySnapshot } from './model';
 export { ArpOp, EtherType, arpReply, ipv4ToNumber, numberToIpv4, parseFrame } from './packet';
 export type { ArpPacket, Frame, Ipv4Header } from './packet';
-export { Priority, Tables, denyFlow, pairFlows, proactiveFlows } from './pipeline';
-export type { FlowSpec, HostPorts, PairTimeouts, Uplink } from './pipeline';
+export { Priority, Tables, denyFlow, pairFlows, proactiveFlows, tunnelPairFlows, vniOf } from './pipeline';
+export type { FlowSpec, HostPorts, PairTimeouts, Tunnel, Uplink } from './pipeline';
 export { flowKey, matchKey, planReconcile, sameFlow } from './reconcile';
 export type { ReconcilePlan } from './reconcile';

@@ -139,6 +139,16 @@ export function proactiveFlows(topo: Topology, hostName: string, ports: HostPort
   return flows;
 }
 
+/** What the source half of a pair matches: the sender's network and the pair's two addresses. */
+function outMatch(srcNet: NetworkView, src: InterfaceView, dst: InterfaceView): Match {
+  return [
+    { field: 'METADATA', value: BigInt(srcNet.num), mask: METADATA_MASK },
+    { field: 'ETH_TYPE', value: EtherType.IPv4 },
+    { field: 'IPV4_SRC', value: src.ip! },
+    { field: 'IPV4_DST', value: dst.ip! },
+  ];
+}
+
 /**
  * The two halves of the route from `src` (on its host) to `dst` on another host: the source
  * host's flow towards the destination host's uplink MAC, and the destination host's flow from
@@ -157,12 +167,7 @@ export function pairFlows(
   const dstNet = topo.network(dst.networkId);
   const routed = srcNet.id !== dstNet.id;
   const c = (kind: FlowKind) => cookie(kind, dstNet.num, dst.num);
-  const out = flow(Tables.Forward, Priority.Pair, c(FlowKind.PairOut), [
-    { field: 'METADATA', value: BigInt(srcNet.num), mask: METADATA_MASK },
-    { field: 'ETH_TYPE', value: EtherType.IPv4 },
-    { field: 'IPV4_SRC', value: src.ip! },
-    { field: 'IPV4_DST', value: dst.ip! },
-  ], [{ type: 'APPLY_ACTIONS', actions: [setEthSrc(srcUplink.mac), setEthDst(dstUplink.mac), ...(routed ? [{ type: 'DEC_NW_TTL' } as const] : []), output(srcUplink.ofport)] }], t.idle);
+  const out = flow(Tables.Forward, Priority.Pair, c(FlowKind.PairOut), outMatch(srcNet, src, dst), [{ type: 'APPLY_ACTIONS', actions: [setEthSrc(srcUplink.mac), setEthDst(dstUplink.mac), ...(routed ? [{ type: 'DEC_NW_TTL' } as const] : []), output(srcUplink.ofport)] }], t.idle);
   const inbound = flow(Tables.FabricIn, Priority.Pair, c(FlowKind.PairIn), [
     { field: 'IN_PORT', value: dstUplink.ofport },
     { field: 'ETH_SRC', value: srcUplink.mac },
@@ -205,12 +210,7 @@ export function tunnelPairFlows(
   const routed = srcNet.id !== dstNet.id;
   const vni = vniOf(dstNet);
   const c = (kind: FlowKind) => cookie(kind, dstNet.num, dst.num);
-  const out = flow(Tables.Forward, Priority.Pair, c(FlowKind.PairOut), [
-    { field: 'METADATA', value: BigInt(srcNet.num), mask: METADATA_MASK },
-    { field: 'ETH_TYPE', value: EtherType.IPv4 },
-    { field: 'IPV4_SRC', value: src.ip! },
-    { field: 'IPV4_DST', value: dst.ip! },
-  ], [{ type: 'APPLY_ACTIONS', actions: [
+  const out = flow(Tables.Forward, Priority.Pair, c(FlowKind.PairOut), outMatch(srcNet, src, dst), [{ type: 'APPLY_ACTIONS', actions: [
     setEthSrc(routed ? dstNet.gatewayMac : src.mac), setEthDst(dst.mac), ...(routed ? [{ type: 'DEC_NW_TTL' } as const] : []),
     { type: 'SET_FIELD', field: { field: 'TUNNEL_ID', value: vni } }, setTunnelDst(dstTunnel.ip), output(srcTunnel.ofport),
   ] }], t.idle);
