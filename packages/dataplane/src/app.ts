@@ -5,7 +5,7 @@ import { FlowKind, parseCookie } from './cookies';
 import { addFlowMod, deleteFlowMod } from './flowmod';
 import { InvalidTopology } from './errors';
 import { Topology, type InterfaceView, type TopologySnapshot } from './model';
-import { ArpOp, ipv4ToNumber, numberToIpv4, parseFrame, arpReply, type Frame } from './packet';
+import { ArpOp, arpReply, icmpEchoReply, ipv4ToNumber, numberToIpv4, parseFrame, type Frame } from './packet';
 import { denyFlow, pairFlows, proactiveFlows, tunnelPairFlows, type FlowSpec, type HostPorts, type Uplink } from './pipeline';
 import { planReconcile, sameFlow } from './reconcile';
 
@@ -37,6 +37,7 @@ export interface FlowAudit {
 export interface DataplaneStats {
   packetIns: number;
   arpReplies: number;
+  echoReplies: number;
   pairsInstalled: number;
   denied: number;
   reconciles: number;
@@ -65,7 +66,7 @@ function portsOf(sw: SwitchConnection): HostPorts {
  */
 export class DataplaneApp implements OpenFlowApp {
   readonly name = 'dataplane';
-  readonly stats: DataplaneStats = { packetIns: 0, arpReplies: 0, pairsInstalled: 0, denied: 0, reconciles: 0 };
+  readonly stats: DataplaneStats = { packetIns: 0, arpReplies: 0, echoReplies: 0, pairsInstalled: 0, denied: 0, reconciles: 0 };
   #topo: Topology;
   readonly #byDpid = new Map<string, SwitchConnection>();
   /** Last known uplink and tunnel port per host: they outlive a disconnect, since the host keeps forwarding. */
@@ -306,6 +307,15 @@ export class DataplaneApp implements OpenFlowApp {
     const src = this.#interfaceAt(host, inPort);
     if (!src || src.ip === null || ipv4ToNumber(src.ip) !== frame.ip.src) return;
     const srcNet = topo.network(src.networkId);
+    // The own gateway answers ping, as a router would: the first thing an operator tries.
+    if (frame.ip.dst === ipv4ToNumber(srcNet.gateway)) {
+      const reply = frame.ip.protocol === 1 ? icmpEchoReply(data, srcNet.gatewayMac) : undefined;
+      if (reply) {
+        this.stats.echoReplies++;
+        sw.send({ type: 'PACKET_OUT', bufferId: NO_BUFFER, inPort: Port.CONTROLLER, actions: [{ type: 'OUTPUT', port: inPort, maxLen: 0 }], data: reply });
+      }
+      return;
+    }
     const dst = topo.interfaceWithIp(frame.ip.dst);
     if (!dst || !topo.reachable(src.networkId, dst.networkId)) {
       this.stats.denied++;

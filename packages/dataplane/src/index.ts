@@ -8,7 +8,7 @@ export { InvalidTopology, MalformedPacket } from './errors';
 export { addFlowMod, deleteFlowMod } from './flowmod';
 export { Topology } from './model';
 export type { HostPath, HostView, InterfaceView, NetworkView, TopologySnapshot } from './model';
-export { ArpOp, EtherType, arpReply, ipv4ToNumber, numberToIpv4, parseFrame } from './packet';
+export { ArpOp, EtherType, arpReply, icmpEchoReply, internetChecksum, ipv4ToNumber, numberToIpv4, parseFrame } from './packet';
 export type { ArpPacket, Frame, Ipv4Header } from './packet';
 export { Priority, Tables, denyFlow, pairFlows, proactiveFlows, tunnelPairFlows, vniOf } from './pipeline';
 export type { FlowSpec, HostPorts, PairTimeouts, Tunnel, Uplink } from './pipeline';

@@ -71,6 +71,40 @@ export function parseFrame(data: Uint8Array): Frame {
   return { kind: 'other', ethSrc, ethDst, ethType };
 }
 
+/** The Internet checksum (RFC 1071) of a byte range. */
+export function internetChecksum(b: Uint8Array, start = 0, end = b.length): number {
+  let sum = 0;
+  for (let i = start; i < end; i += 2) sum += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * The echo reply that `replier` (a gateway address with its MAC) sends to an ICMP echo request
+ * frame, or undefined when the frame is not an intact IPv4 echo request.
+ */
+export function icmpEchoReply(request: Uint8Array, replierMac: string): Buffer | undefined {
+  const f = Buffer.from(request);
+  if (f.length < 34 || f.readUInt16BE(12) !== EtherType.IPv4) return undefined;
+  const ihl = (f[14]! & 0x0f) * 4;
+  const totalLen = f.readUInt16BE(16);
+  const icmp = 14 + ihl;
+  if (ihl < 20 || f[23] !== 1 || f.length < icmp + 8 || 14 + totalLen > f.length || f[icmp] !== 8) return undefined;
+  const reply = f.subarray(0, 14 + totalLen);
+  f.copy(reply, 0, 6, 12); // eth dst := the asker
+  macToBytes(replierMac).copy(reply, 6);
+  const src = f.readUInt32BE(26);
+  reply.writeUInt32BE(f.readUInt32BE(30), 26);
+  reply.writeUInt32BE(src, 30);
+  reply[22] = 64; // a fresh TTL
+  reply.writeUInt16BE(0, 24);
+  reply.writeUInt16BE(internetChecksum(reply, 14, 14 + ihl), 24);
+  reply[icmp] = 0; // echo reply
+  reply.writeUInt16BE(0, icmp + 2);
+  reply.writeUInt16BE(internetChecksum(reply, icmp, 14 + totalLen), icmp + 2);
+  return reply;
+}
+
 /** The ARP reply "`ip` is at `mac`" to the asker of `request`. */
 export function arpReply(request: ArpPacket, mac: string): Buffer {
   const f = Buffer.alloc(42);

@@ -117,6 +117,12 @@ describe('data plane on real Open vSwitch, two hosts and a fabric', () => {
     expect(seen.filter((s) => s.pair.startsWith('acme/lb') && s.pair.includes('-> acme/db')).every((s) => !s.ping && !s.tcp)).toBe(true);
   });
 
+  it('a namespace pings its own gateway (the controller answers), but not another network\'s', async () => {
+    expect(await db1.ns.ping('10.61.3.1')).toBe(true);
+    expect(await lb2.ns.ping('10.61.1.1')).toBe(true);
+    expect(await lb2.ns.ping('10.61.2.1', { deadlineSec: 2 })).toBe(false);
+  });
+
   it('a namespace that changes its IP or its MAC can no longer send; changing back restores it', async () => {
     const ns = app1.ns;
     expect(await ns.ping(app2.view.ip!)).toBe(true);
