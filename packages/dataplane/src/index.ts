@@ -5,6 +5,7 @@ export type { DataplaneOptions, DataplaneStats, FlowAudit, ReconcileResult } fro
 export { COOKIE_TAG, FlowKind, cookie, parseCookie } from './cookies';
 export type { CookieParts } from './cookies';
 export { InvalidTopology, MalformedPacket } from './errors';
+export type { DataplaneErrorInfo } from './errors';
 export { addFlowMod, deleteFlowMod } from './flowmod';
 export { Topology } from './model';
 export type { HostPath, HostView, InterfaceView, NetworkView, TopologySnapshot } from './model';
