@@ -8,14 +8,17 @@ async function interfaceExists(name: string): Promise<boolean> {
 }
 
 /** Sends one line over TCP from `client` to `server` (busybox nc) and returns what the server got. */
+// The listener hands the connection to `head`: a plain `nc -l` with an empty stdin half-closes at
+// once, and a client that sees that FIN before it sent its line quits without sending it. The
+// client connects only once the listener is bound.
 async function tcpEcho(server: NetNamespace, client: NetNamespace, port: number, line: string): Promise<string> {
-  const listening = server.tryExec(['timeout', '20', 'busybox', 'nc', '-l', '-p', String(port)]);
+  const listening = server.tryExec(['timeout', '20', 'busybox', 'nc', '-l', '-p', String(port), '-e', 'sh', '-c', 'head -n 1 >&2']);
   for (let i = 0; i < 50; i++) {
-    const r = await client.tryExec(`echo ${line} | busybox nc -w 2 ${server.ip} ${port}`);
-    if (r.exitCode === 0) break;
+    if ((await server.exec(['ss', '-Htln', `sport = :${port}`])).trim()) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  return (await listening).stdout.trim();
+  await client.tryExec(`echo ${line} | busybox nc -w 5 ${server.ip} ${port}`);
+  return (await listening).stderr.trim();
 }
 
 describe('OVS bridge on the userspace datapath', () => {
