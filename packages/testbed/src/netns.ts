@@ -5,6 +5,7 @@ import type { RunOptions, RunResult } from './exec';
 import { checkIfName, testName } from './names';
 import { deleteLink, vsctl } from './ovs';
 import type { OvsBridge, PortOptions } from './ovs';
+import { terminate } from './procs';
 import { Resource, allSteps } from './resource';
 
 export interface NamespaceOptions {
@@ -127,6 +128,11 @@ export class NetNamespace extends Resource {
  */
 export async function removeNamespace(name: string, hostIf?: string): Promise<void> {
   await allSteps([
+    async () => {
+      // A process left running inside would keep the deleted namespace, and its devices, alive.
+      const r = await tryRun('ip', ['netns', 'pids', name]);
+      for (const pid of r.exitCode === 0 ? r.stdout.split(/\s+/).filter(Boolean).map(Number) : []) await terminate(pid, 2_000);
+    },
     async () => {
       if (hostIf) await vsctl('--if-exists', 'del-port', hostIf);
     },
