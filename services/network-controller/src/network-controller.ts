@@ -113,12 +113,24 @@ export class NetworkController {
   async #watch(): Promise<void> {
     const client = new pg.Client({ connectionString: this.opts.dbUrl, application_name: 'sdmi network-controller listen' });
     client.on('notification', () => void this.reload());
-    client.on('error', (err) => {
-      // The timer below keeps the bridges converging; reconnect for prompt updates.
+    let lost = false;
+    const reconnect = (err?: Error) => {
+      if (lost || this.#stopped) return;
+      lost = true;
+      // The timer below keeps the bridges converging meanwhile; reconnect for prompt updates.
       this.opts.log.warn({ err }, 'lost the LISTEN connection; reconnecting');
       this.#listenClient = undefined;
-      setTimeout(() => void (this.#stopped ? undefined : this.#watch().catch(() => undefined)), 1_000).unref();
-    });
+      const retry = () => {
+        if (this.#stopped) return;
+        this.#watch().catch((e: unknown) => {
+          this.opts.log.warn({ err: e }, 'reconnecting LISTEN failed; trying again');
+          setTimeout(retry, 2_000).unref();
+        });
+      };
+      setTimeout(retry, 1_000).unref();
+    };
+    client.on('error', reconnect);
+    client.on('end', () => reconnect());
     await client.connect();
     await client.query(`LISTEN ${NET_CHANGED_CHANNEL}`);
     this.#listenClient = client;

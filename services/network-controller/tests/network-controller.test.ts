@@ -191,6 +191,22 @@ describe('network-controller service', () => {
     expect(Math.min(...ages)).toBeGreaterThanOrEqual((Date.now() - killedAt) / 1000 - 0.5);
   });
 
+  it('a LISTEN connection killed by the database is re-established: changes keep reaching the bridges', async () => {
+    const pool = createPool(db.url, 2);
+    try {
+      await until(async () => {
+        const r = await pool.query(`SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = 'sdmi network-controller listen' AND datname = current_database()`);
+        return r.rows.some((row: { killed: boolean }) => row.killed);
+      }, 'the LISTEN session found and terminated');
+    } finally {
+      await pool.end();
+    }
+    const late = await attach('host-b', 'acme/db', 'db2');
+    // Well inside the 30 s resync: the notification itself arrived on the new connection.
+    await until(async () => (await flowsOf('host-b')).some((l) => l.includes(`nw_src=${late.ip}`)), 'admission flow of db2 on host-b', 10_000);
+    expect(await app2.ns.ping(late.ip)).toBe(true);
+  });
+
   it('detaching an interface removes its flows and releases its address', async () => {
     await cmd('detachInterface', { interfaceId: app2.id });
     await until(async () => !(await flowsOf('host-b')).some((l) => l.includes(app2.ip)), 'no flow on host-b mentions the detached address');
