@@ -20,6 +20,14 @@ export const SchemaIds = {
   DetachInterfacePayload: `${schemaIdBase}network/detach-interface.schema.json`,
   RegisterHostPayload: `${schemaIdBase}network/register-host.schema.json`,
   UnregisterHostPayload: `${schemaIdBase}network/unregister-host.schema.json`,
+  ServiceSpec: `${schemaIdBase}workload/service.schema.json`,
+  DeployServicePayload: `${schemaIdBase}workload/deploy-service.schema.json`,
+  ScaleServicePayload: `${schemaIdBase}workload/scale-service.schema.json`,
+  UpdateServicePayload: `${schemaIdBase}workload/update-service.schema.json`,
+  RemoveServicePayload: `${schemaIdBase}workload/remove-service.schema.json`,
+  RolloutUndoPayload: `${schemaIdBase}workload/rollout-undo.schema.json`,
+  AddNodePayload: `${schemaIdBase}workload/add-node.schema.json`,
+  RemoveNodePayload: `${schemaIdBase}workload/remove-node.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

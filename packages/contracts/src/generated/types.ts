@@ -61,6 +61,14 @@ export interface SdmiContracts {
   TaskStatusReply?: TaskStatusReply;
   Task?: Task;
   HealthReply?: HealthReply;
+  AddNodePayload?: AddNodePayload;
+  DeployServicePayload?: DeployServicePayload;
+  RemoveNodePayload?: RemoveNodePayload;
+  RemoveServicePayload?: RemoveServicePayload;
+  RolloutUndoPayload?: RolloutUndoPayload;
+  ScaleServicePayload?: ScaleServicePayload;
+  ServiceSpec?: ServiceSpec;
+  UpdateServicePayload?: UpdateServicePayload;
 }
 /**
  * An error as it travels on the bus: a stable code, a sentence for people, and where and why.
@@ -510,4 +518,250 @@ export interface HealthReply {
     ok: boolean;
     detail?: string;
   }[];
+}
+/**
+ * Payload of addNode: admit a Docker host whose node-agent has announced itself (capacity and labels come from the announcement). Admitting a draining node makes it ready again. force admits it before its node-agent has announced itself: it stays down, and gets no replicas, until the agent reports.
+ */
+export interface AddNodePayload {
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  name: string;
+  force?: boolean;
+}
+/**
+ * Payload of deployService: a new service, revision 1.
+ */
+export interface DeployServicePayload {
+  spec: ServiceSpec;
+}
+/**
+ * A tenant's service, id <tenant>/<name>: replicas of one container template on one or more networks. Defaults are applied by the scheduler and noted per field. A change of anything but replicas or the update policy creates a new revision, rolled out by the update policy.
+ */
+export interface ServiceSpec {
+  /**
+   * A service or tenant name: lower-case DNS label.
+   */
+  tenant: string;
+  /**
+   * A service or tenant name: lower-case DNS label.
+   */
+  name: string;
+  /**
+   * Image reference as Docker takes it (name[:tag][@digest]).
+   */
+  image: string;
+  /**
+   * Replaces the image's command; the first item is the program.
+   *
+   * @minItems 1
+   * @maxItems 256
+   */
+  command?: [string, ...string[]];
+  /**
+   * Environment variables, name to value.
+   */
+  env?: {
+    [k: string]: string | undefined;
+  };
+  replicas: number;
+  /**
+   * One interface per network, in this order; none is secondary.
+   *
+   * @minItems 1
+   * @maxItems 8
+   */
+  networks:
+    | [ServiceNetworkAttachment]
+    | [ServiceNetworkAttachment, ServiceNetworkAttachment]
+    | [ServiceNetworkAttachment, ServiceNetworkAttachment, ServiceNetworkAttachment]
+    | [ServiceNetworkAttachment, ServiceNetworkAttachment, ServiceNetworkAttachment, ServiceNetworkAttachment]
+    | [
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment
+      ]
+    | [
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment
+      ]
+    | [
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment
+      ]
+    | [
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment,
+        ServiceNetworkAttachment
+      ];
+  resources?: ServiceResources;
+  healthCheck?: HealthCheck;
+  placement?: PlacementPolicy;
+  update?: UpdatePolicy;
+}
+export interface ServiceNetworkAttachment {
+  /**
+   * A network reference: a bare name is in the referring network's own scope (its tenant, or the cluster); cluster/<name> is a ClusterNetwork.
+   */
+  network: string;
+  ip: ServiceIpPolicy;
+  /**
+   * Interface name inside the container. Default eth<index>.
+   */
+  ifname?: string;
+}
+export interface ServiceIpPolicy {
+  /**
+   * dynamic: IPAM picks; static: replica slot i gets addresses[i-1]; none: no address.
+   */
+  mode: "dynamic" | "static" | "none";
+  /**
+   * Only with mode static: one address per replica.
+   *
+   * @maxItems 1000
+   */
+  addresses?: string[];
+}
+/**
+ * What each replica reserves on its node (and is limited to). A replica that reserves nothing fits anywhere.
+ */
+export interface ServiceResources {
+  /**
+   * CPUs, in steps of 0.001.
+   */
+  cpus?: number;
+  /**
+   * Memory in bytes; Docker refuses limits below 6 MiB.
+   */
+  memoryBytes?: number;
+}
+/**
+ * A command run inside the container; exit 0 is healthy. After retries consecutive failures the replica is unhealthy.
+ */
+export interface HealthCheck {
+  /**
+   * @minItems 1
+   * @maxItems 64
+   */
+  exec: [string, ...string[]];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  /**
+   * Failures during this period after start do not count. Default 0.
+   */
+  startPeriodMs?: number;
+}
+export interface PlacementPolicy {
+  /**
+   * spread: fewest replicas of this service first, then least loaded; binpack: most loaded node that still fits. Default spread.
+   */
+  strategy?: "spread" | "binpack";
+  /**
+   * @maxItems 32
+   */
+  constraints?: PlacementConstraint[];
+}
+export interface PlacementConstraint {
+  /**
+   * A node label key, e.g. zone or sdmi.io/disk.
+   */
+  label: string;
+  /**
+   * ==: the node has the label with this value; !=: it has not (a node without the label satisfies !=).
+   */
+  op: "==" | "!=";
+  /**
+   * A node label value.
+   */
+  value: string;
+}
+/**
+ * How a new revision replaces the replicas of the old ones, in batches.
+ */
+export interface UpdatePolicy {
+  /**
+   * Replicas updated per batch. Default 1.
+   */
+  parallelism?: number;
+  /**
+   * Wait after a batch is done before the next starts. Default 0.
+   */
+  delayMs?: number;
+  /**
+   * start-first: a new replica is healthy before an old one stops; stop-first: the old stops first. Default start-first (stop-first when a network has static addresses).
+   */
+  order?: "start-first" | "stop-first";
+  /**
+   * What a failing new replica does to the rollout. Default rollback.
+   */
+  failureAction?: "rollback" | "pause";
+  /**
+   * How long a new replica must stay healthy before its batch is done. Default 5000.
+   */
+  monitorMs?: number;
+}
+/**
+ * Payload of removeNode: the node drains (its replicas are started elsewhere first, then stopped) and leaves. Refused when the other ready nodes cannot hold its replicas, unless force: then the replicas that fit nowhere are stopped and reported blocked.
+ */
+export interface RemoveNodePayload {
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  name: string;
+  force?: boolean;
+}
+/**
+ * Payload of removeService: every replica is stopped and everything it held is released.
+ */
+export interface RemoveServicePayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+}
+/**
+ * Payload of rolloutUndo: go back to an earlier revision of the service's template (any revision in its history; default the one before the current), rolled out by the update policy. The replica count stays.
+ */
+export interface RolloutUndoPayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  toRevision?: number;
+}
+/**
+ * Payload of scaleService: the new replica count; no new revision. Refused for a service with static addresses (their count must follow: use updateService).
+ */
+export interface ScaleServicePayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  replicas: number;
+}
+/**
+ * Payload of updateService: the complete new spec of an existing service (found by tenant and name). A changed template becomes a new revision and is rolled out.
+ */
+export interface UpdateServicePayload {
+  spec: ServiceSpec;
 }
