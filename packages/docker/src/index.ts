@@ -1,0 +1,43 @@
+// Public entry of @sdmi/docker: one Docker host's engine through its unix socket — containers
+// without Docker networking, SDMI's labels, health, events, capacity.
+export { DOCKER_API_VERSION, DockerEngine } from './engine';
+export type { ConnectOptions, NodeInfo } from './engine';
+export { ContainerStates, MIN_CPUS, MIN_MEMORY_BYTES } from './containers';
+export type {
+  ContainerInfo,
+  ContainerLimits,
+  ContainerSpec,
+  ContainerState,
+  ContainerSummary,
+  CreatedContainer,
+  ExecOptions,
+  ExecResult,
+  HealthCheckSpec,
+  ListOptions,
+  RemoveOptions,
+} from './containers';
+export { ContainerActions, EventStream, HealthStates } from './events';
+export type { ContainerAction, ContainerEvent, EventFilters, EventsOptions, HealthState } from './events';
+export { Labels, MANAGED_LABEL, MANAGED_VALUE } from './labels';
+export {
+  ContainerNameTaken,
+  ContainerNotFound,
+  ContainerNotManaged,
+  ContainerNotRunning,
+  ContainerRunning,
+  DockerApiError,
+  DockerError,
+  DockerErrorCode,
+  EngineClosed,
+  EngineUnreachable,
+  EventStreamLost,
+  EventStreamMalformed,
+  ExecTimeout,
+  ImageNotFound,
+  InvalidArgument,
+  InvalidContainerSpec,
+  InvalidSocketPath,
+  Misuse,
+} from './errors';
+export type { DockerErrorInfo } from './errors';
+export type { Logger } from './logger';
