@@ -116,14 +116,18 @@ interface IpRouteJson {
 export interface IpRoute2Options {
   /** Kill a command after this long (default 15 s). */
   timeoutMs?: number;
+  /** Where the binaries are; default found on PATH. */
+  tools?: { ip?: string; nsenter?: string; ethtool?: string };
 }
 
 /** The `Netlink` back-end that runs iproute2, ethtool and nsenter. */
 export class IpRoute2Netlink implements Netlink {
   readonly #timeoutMs: number;
+  readonly #tools: { ip: string; nsenter: string; ethtool: string };
 
   constructor(options: IpRoute2Options = {}) {
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#tools = { ip: 'ip', nsenter: 'nsenter', ethtool: 'ethtool', ...options.tools };
   }
 
   async links(pid: NetnsPid): Promise<LinkState[]> {
@@ -207,9 +211,11 @@ export class IpRoute2Netlink implements Netlink {
   }
 
   #argv(pid: NetnsPid, argv: readonly string[]): string[] {
+    const [tool, ...args] = argv;
+    const cmd = [tool === 'ip' ? this.#tools.ip : tool === 'ethtool' ? this.#tools.ethtool : (tool ?? ''), ...args];
     // nsenter enters only the network namespace: the binaries are the host's, so a container
     // image needs neither iproute2 nor ethtool.
-    return pid === null ? [...argv] : ['nsenter', `--net=/proc/${pid}/ns/net`, '--', ...argv];
+    return pid === null ? cmd : [this.#tools.nsenter, `--net=/proc/${pid}/ns/net`, '--', ...cmd];
   }
 
   async #run(pid: NetnsPid, argv: readonly string[]): Promise<string> {
