@@ -25,6 +25,7 @@ export const ContainerNetErrorCode = {
   GATEWAY_NOT_ON_LINK: 'GATEWAY_NOT_ON_LINK',
   DUPLICATE_INTERFACE: 'DUPLICATE_INTERFACE',
   NETNS_NOT_FOUND: 'NETNS_NOT_FOUND',
+  NETNS_IS_HOST: 'NETNS_IS_HOST',
   BRIDGE_NOT_FOUND: 'BRIDGE_NOT_FOUND',
   PORT_CONFLICT: 'PORT_CONFLICT',
   PORT_ON_OTHER_BRIDGE: 'PORT_ON_OTHER_BRIDGE',
@@ -186,6 +187,19 @@ export class NetnsNotFound extends ContainerNetError {
     super({
       code: ContainerNetErrorCode.NETNS_NOT_FOUND,
       message: `network namespace /proc/${pid}/ns/net of container ${show(containerId)} does not exist (is the container running?)`,
+      path: '/pid',
+      details: { pid, containerId },
+    });
+  }
+}
+
+/** The pid is in the host's own network namespace: the host end and the container end would meet. */
+export class NetnsIsHost extends ContainerNetError {
+  override readonly name = 'NetnsIsHost';
+  constructor(pid: number, containerId: string) {
+    super({
+      code: ContainerNetErrorCode.NETNS_IS_HOST,
+      message: `process ${pid} of container ${show(containerId)} is in the host's network namespace, not a container's (was it started with --network host?)`,
       path: '/pid',
       details: { pid, containerId },
     });

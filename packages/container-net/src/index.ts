@@ -18,6 +18,7 @@ export {
   InvalidPid,
   NetlinkCommandFailed,
   NetlinkToolMissing,
+  NetnsIsHost,
   NetnsNotFound,
   PortConflict,
   PortOnOtherBridge,

@@ -4,7 +4,7 @@
 // Every operation observes first and then changes only what differs, so a retry after a crash
 // at any point converges, and a second attach of the same spec changes nothing. Conflicts are
 // detected before the first change.
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import {
   BridgeNotFound as OvsBridgeNotFound,
   InterfaceFailed as OvsInterfaceFailed,
@@ -20,6 +20,7 @@ import {
   HostLinkConflict,
   IfnameTaken,
   InterfaceFailed,
+  NetnsIsHost,
   NetnsNotFound,
   PortConflict,
   PortOnOtherBridge,
@@ -133,6 +134,8 @@ export class ContainerPlumber {
 
     // ---- observe, and refuse conflicts before the first change ----
     if (!existsSync(`/proc/${s.pid}/ns/net`)) throw new NetnsNotFound(s.pid, s.containerId);
+    // Renaming and re-addressing "the peer" in our own namespace would rewire the host itself.
+    if (netnsOf(s.pid) === netnsOf('self')) throw new NetnsIsHost(s.pid, s.containerId);
     const [bridges, hostLinks, insideLinks0] = await Promise.all([this.#ovs.listBridges(), nl.links(null), nl.links(s.pid)]);
     let insideLinks = insideLinks0;
     const ours = bridges.find((b) => b.name === this.bridge);
@@ -412,6 +415,14 @@ export class ContainerPlumber {
       if (e instanceof OvsBridgeNotFound) throw new BridgeNotFound(this.bridge, { cause: e });
       throw e;
     }
+  }
+}
+
+function netnsOf(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
   }
 }
 
