@@ -41,7 +41,11 @@ export interface ConnectOptions {
 
 /** What a Docker host reports about itself: identity and capacity, for node registration. */
 export interface NodeInfo {
-  /** The daemon's identity (stable across restarts of that daemon, unique per data root). */
+  /**
+   * The daemon's engine ID. Docker 20.10 derives it from /etc/docker/key.json, so several daemons
+   * on one machine sharing that config dir report the same ID: tell them apart by `dockerRootDir`,
+   * or better give each host a `dockerd --label sdmi.node=<name>`.
+   */
   id: string;
   /** The host name the daemon reports. */
   name: string;
@@ -54,6 +58,8 @@ export interface NodeInfo {
   architecture: string;
   operatingSystem: string;
   kernelVersion: string;
+  /** The daemon's data root (`--data-root`): distinct for every daemon on a machine. */
+  dockerRootDir: string;
 }
 
 /** Refuses anything but an absolute filesystem path that fits a unix socket address. */
@@ -168,6 +174,7 @@ export class DockerEngine implements AsyncDisposable {
       architecture: String(raw.Architecture ?? ''),
       operatingSystem: String(raw.OperatingSystem ?? ''),
       kernelVersion: String(raw.KernelVersion ?? ''),
+      dockerRootDir: String(raw.DockerRootDir ?? ''),
     };
   }
 
