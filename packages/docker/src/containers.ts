@@ -302,7 +302,8 @@ async function managed(ctx: EngineContext, operation: string, id: string): Promi
   return raw;
 }
 
-let hostCpusCache = new WeakMap<EngineContext, number>();
+/** A host's CPU count does not change while dockerd runs: asked once per engine. */
+const hostCpusCache = new WeakMap<EngineContext, number>();
 
 async function hostCpus(ctx: EngineContext): Promise<number | undefined> {
   let n = hostCpusCache.get(ctx);
@@ -319,7 +320,8 @@ async function hostCpus(ctx: EngineContext): Promise<number | undefined> {
 
 export async function createContainer(ctx: EngineContext, spec: ContainerSpec): Promise<CreatedContainer> {
   ctx.assertOpen('createContainer');
-  buildCreateBody(spec); // refuse bad input before any request
+  // Refuse bad input before any request; only a valid spec with a cpus limit costs an info call.
+  buildCreateBody(spec);
   const body = buildCreateBody(spec, (spec as ContainerSpec).limits?.cpus === undefined ? undefined : await hostCpus(ctx));
   try {
     const c = await ctx.docker.createContainer(body);
@@ -506,9 +508,4 @@ export async function execInContainer(ctx: EngineContext, id: string, argv: read
     if (Date.now() > deadline) throw new ExecTimeout(id, argv, timeoutMs, ctx.socketPath, { stdout: stdout.text(), stderr: stderr.text() });
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** @internal For tests: forget cached host facts. */
-export function resetCaches(): void {
-  hostCpusCache = new WeakMap();
 }
