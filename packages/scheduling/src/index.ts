@@ -1,0 +1,83 @@
+export {
+  AddressesNeedStatic,
+  AlreadyAtRevision,
+  ContradictoryConstraints,
+  CrossTenantNetwork,
+  DuplicateIfname,
+  DuplicateNetworkAttachment,
+  DuplicateStaticAddress,
+  HealthTimeoutExceedsInterval,
+  IfnameReserved,
+  NoEarlierRevision,
+  NodeCapacityInvalid,
+  NodeNotFound,
+  NodeRemovalRefused,
+  ReservedTenantName,
+  RevisionNotFound,
+  ScaleWithStaticAddresses,
+  SchedulingError,
+  SchedulingErrorCode,
+  ServiceExists,
+  ServiceIdentityChanged,
+  ServiceNotFound,
+  StartFirstWithStaticAddresses,
+  StaticAddressCount,
+} from './errors';
+export type { SchedulingErrorInfo } from './errors';
+export {
+  DEFAULT_MONITOR_MS,
+  FailureActions,
+  NO_RESOURCES,
+  Node,
+  NodeStates,
+  PlacementStrategies,
+  Replica,
+  ReplicaStates,
+  RolloutStates,
+  Service,
+  UpdateOrders,
+  canonicalJson,
+  newReplicaId,
+  replicaLabel,
+  resolveNetwork,
+  resolveUpdatePolicy,
+  serviceId,
+  templateOf,
+} from './model';
+export type {
+  FailureAction,
+  NodeSpec,
+  NodeState,
+  PlacementStrategy,
+  ReplicaRecord,
+  ReplicaState,
+  ResolvedNetworkAttachment,
+  ResolvedUpdatePolicy,
+  Resources,
+  RolloutRecord,
+  RolloutState,
+  ServiceRecord,
+  ServiceRevision,
+  ServiceSpec,
+  UpdateOrder,
+} from './model';
+export { checkNodeRemoval } from './nodes';
+export type { NodeRemovalCheck } from './nodes';
+export { UnplaceableCode, place } from './placement';
+export type { PlacedReplica, Placement, PlacementRequest, Unplaceable } from './placement';
+export { planHasActions, reconcile } from './reconcile';
+export type {
+  BlockedItem,
+  IgnoreItem,
+  NewReplica,
+  Observed,
+  Plan,
+  PlaceAction,
+  ReconcileOptions,
+  ReplaceAction,
+  StopAction,
+  UpdateAction,
+} from './reconcile';
+export { RolloutPhases, nextRolloutStep, startDeadline } from './rollout';
+export type { RolloutOptions, RolloutPhase, RolloutStart, RolloutStep, RolloutStop } from './rollout';
+export { validateServiceSpec } from './validate';
