@@ -357,6 +357,20 @@ describe('errors', () => {
     expect((await caught(engine.inspect(c.id))).code).toBe('CONTAINER_NOT_FOUND');
   });
 
+  it('anything else Docker refuses keeps its status and Docker\'s own words', async () => {
+    const c = await create({ command: ['sleep', '600'] });
+    await engine.start(c.id);
+    // Well-formed, so it passes our check, but no such signal exists: only the daemon can tell.
+    expect(await caught(engine.kill(c.id, 'SIGFOO'))).toMatchObject({
+      name: 'DockerApiError',
+      code: DockerErrorCode.DOCKER_API_ERROR,
+      message: `kill failed on the Docker host at ${SOCKET} (HTTP 400): Invalid signal: SIGFOO`,
+      info: { details: { operation: 'kill', statusCode: 400, dockerMessage: 'Invalid signal: SIGFOO' } },
+    });
+    expect((await engine.inspect(c.id)).state).toBe('running');
+    await engine.remove(c.id, { force: true });
+  });
+
   it('an engine nobody answers for, and one that was closed', async () => {
     const socketPath = `/tmp/sdmi-${tag}-nosuch.sock`;
     expect(await caught(DockerEngine.connect({ socketPath }))).toMatchObject({
