@@ -160,7 +160,7 @@ function explain(all: readonly Tally[], ready: readonly Tally[], eligible: reado
       details: { constraints: named.map((c) => `${c.label}${c.op}${c.value}`), notReady: elsewhere },
     };
   }
-  const among = constraints.length ? ` (among ready nodes that ${describeConstraints(constraints)})` : '';
+  const among = constraints.length ? ` (among the ready nodes with ${constraints.map((c) => `${c.label}${c.op}${c.value}`).join(' and ')})` : '';
   const largest = (f: (x: Tally) => number) => eligible.reduce((a, b) => (f(b) > f(a) ? b : a));
   if (!eligible.some((x) => freeCpu(x) >= needCpu)) {
     const l = largest(freeCpu);
