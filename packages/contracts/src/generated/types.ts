@@ -54,6 +54,9 @@ export interface SdmiContracts {
   TenantNetwork?: TenantNetwork;
   UnregisterHostPayload?: UnregisterHostPayload;
   UpdateNetworkPayload?: UpdateNetworkPayload;
+  NodeStatusEvent?: NodeStatusEvent;
+  RemoveReplicaPayload?: RemoveReplicaPayload;
+  RunReplicaPayload?: RunReplicaPayload;
   SubmitReply?: SubmitReply;
   SubmitRequest?: SubmitRequest;
   TaskStatusEvent?: TaskStatusEvent;
@@ -348,6 +351,164 @@ export interface UpdateNetworkPayload {
   tenantNetwork?: TenantNetwork;
 }
 /**
+ * What a node-agent announces about its host, every few seconds on <prefix>.evt.node.<node>.status: capacity, labels, the OVS bridge it wires containers into, and the replicas it runs.
+ */
+export interface NodeStatusEvent {
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  instance: string;
+  /**
+   * An OVS port (Linux interface) name, at most 15 characters.
+   */
+  bridge: string;
+  capacity: {
+    cpus: number;
+    memoryBytes: number;
+  };
+  labels: {
+    [k: string]: string | undefined;
+  };
+  replicas: {
+    replicaId: string;
+    containerId: string;
+    state: string;
+    health: "none" | "starting" | "healthy" | "unhealthy";
+  }[];
+  time: string;
+}
+/**
+ * Payload of removeReplica: stop the replica's container (SIGTERM, then SIGKILL after timeoutSec), unwire its interfaces and remove it. Removing what is already gone succeeds.
+ */
+export interface RemoveReplicaPayload {
+  /**
+   * Cluster-wide id of the replica, e.g. acme/app/3; names the container.
+   */
+  replicaId: string;
+  timeoutSec?: number;
+}
+/**
+ * Payload of runReplica, sent to one node's agent: create and start the replica's container without Docker networking, then wire one interface per network with the MAC and address the network-controller assigned. Idempotent by replicaId.
+ */
+export interface RunReplicaPayload {
+  /**
+   * Cluster-wide id of the replica, e.g. acme/app/3; names the container.
+   */
+  replicaId: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  revision: number;
+  container: ReplicaContainer;
+  /**
+   * @maxItems 8
+   */
+  interfaces:
+    | []
+    | [ReplicaInterface]
+    | [ReplicaInterface, ReplicaInterface]
+    | [ReplicaInterface, ReplicaInterface, ReplicaInterface]
+    | [ReplicaInterface, ReplicaInterface, ReplicaInterface, ReplicaInterface]
+    | [ReplicaInterface, ReplicaInterface, ReplicaInterface, ReplicaInterface, ReplicaInterface]
+    | [ReplicaInterface, ReplicaInterface, ReplicaInterface, ReplicaInterface, ReplicaInterface, ReplicaInterface]
+    | [
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface
+      ]
+    | [
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface,
+        ReplicaInterface
+      ];
+}
+export interface ReplicaContainer {
+  /**
+   * A local image reference (no registry is pulled from).
+   */
+  image: string;
+  /**
+   * @maxItems 256
+   */
+  command?: string[];
+  env?: {
+    [k: string]: string | undefined;
+  };
+  resources?: ServiceResources;
+  healthCheck?: HealthCheck;
+}
+/**
+ * What each replica reserves on its node (and is limited to). A replica that reserves nothing fits anywhere.
+ */
+export interface ServiceResources {
+  /**
+   * CPUs, in steps of 0.001.
+   */
+  cpus?: number;
+  /**
+   * Memory in bytes; Docker refuses limits below 6 MiB.
+   */
+  memoryBytes?: number;
+}
+/**
+ * A command run inside the container; exit 0 is healthy. After retries consecutive failures the replica is unhealthy.
+ */
+export interface HealthCheck {
+  /**
+   * @minItems 1
+   * @maxItems 64
+   */
+  exec: [string, ...string[]];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  /**
+   * Failures during this period after start do not count. Default 0.
+   */
+  startPeriodMs?: number;
+}
+export interface ReplicaInterface {
+  /**
+   * Cluster-wide id of a container interface.
+   */
+  interfaceId: string;
+  /**
+   * Full network id: cluster/<name> for a ClusterNetwork, <tenant>/<name> for a TenantNetwork.
+   */
+  networkId: string;
+  /**
+   * Name inside the container, e.g. eth0.
+   */
+  ifname: string;
+  /**
+   * MAC address, lower-case hex, colon separated.
+   */
+  mac: string;
+  /**
+   * Address with prefix length, or null for IP policy none.
+   */
+  address: string | null;
+  /**
+   * IPv4 address in dotted-quad form.
+   */
+  gateway?: string;
+  routes?: Routes;
+}
+/**
  * A command sent to a service on sdmi.cmd.<service>. The service validates it and persists it as a Task; resending the same id is safe.
  */
 export interface SubmitRequest {
@@ -637,36 +798,6 @@ export interface ServiceIpPolicy {
    * @maxItems 1000
    */
   addresses?: string[];
-}
-/**
- * What each replica reserves on its node (and is limited to). A replica that reserves nothing fits anywhere.
- */
-export interface ServiceResources {
-  /**
-   * CPUs, in steps of 0.001.
-   */
-  cpus?: number;
-  /**
-   * Memory in bytes; Docker refuses limits below 6 MiB.
-   */
-  memoryBytes?: number;
-}
-/**
- * A command run inside the container; exit 0 is healthy. After retries consecutive failures the replica is unhealthy.
- */
-export interface HealthCheck {
-  /**
-   * @minItems 1
-   * @maxItems 64
-   */
-  exec: [string, ...string[]];
-  intervalMs: number;
-  timeoutMs: number;
-  retries: number;
-  /**
-   * Failures during this period after start do not count. Default 0.
-   */
-  startPeriodMs?: number;
 }
 export interface PlacementPolicy {
   /**
