@@ -145,6 +145,8 @@ export function nextRolloutStep(service: Service, policy: ResolvedUpdatePolicy, 
         inflight++;
         waits.push(proven);
         waitingFor.push(`monitoring ${replicaLabel(keeper.service, slot, R)} (healthy for ${formatDuration(now - keeper.since)} of ${formatDuration(policy.monitorMs)})`);
+      } else if (old.length > 0) {
+        inflight++; // done once its predecessors are stopped
       } else {
         updated++;
         if (keeper.createdAt >= since) lastProven = Math.max(lastProven, proven);

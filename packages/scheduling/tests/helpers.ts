@@ -59,7 +59,7 @@ export function applyPlan(world: World, plan: Plan, now: number, behave: Behavio
 }
 
 /** Applies a rollout step to one service's replicas (placement is not the rollout's concern: node n1). */
-export function applyStep(svc: Service, replicas: Replica[], step: RolloutStep, now: number, behave: (revision: number) => ReplicaState): { svc: Service; replicas: Replica[] } {
+export function applyStep(svc: Service, replicas: Replica[], step: RolloutStep, now: number, behave: (revision: number) => ReplicaState): { svc: Service; rs: Replica[] } {
   const stops = new Set(step.stop.map((s) => s.replica));
   const out = replicas.map((r) => (stops.has(r.id) ? r.with({ state: ReplicaStates.Stopped, since: now }) : r));
   const taken = new Set(out.map((r) => r.id));
@@ -73,7 +73,7 @@ export function applyStep(svc: Service, replicas: Replica[], step: RolloutStep, 
   if (step.rollback) next = svc.rollback(step.rollback.reason, now);
   else if (step.pause) next = svc.pauseRollout(step.pause.reason);
   else if (step.done) next = svc.completeRollout();
-  return { svc: next, replicas: out };
+  return { svc: next, rs: out };
 }
 
 export const live = (rs: readonly Replica[]) => rs.filter((r) => r.state !== ReplicaStates.Stopped);
