@@ -7,6 +7,13 @@ export interface AttachRdmpOptions
   dbUrl?: string;
   /** Bus prefix; SDMI_BUS_PREFIX, else `sdmi`. */
   prefix?: string;
+  /**
+   * The RDMP service name tasks are addressed to, when it is not the service's own: a node-agent
+   * takes its host's tasks as `node-<host>` (one consumer per host) besides the service-wide ones.
+   */
+  rdmpService?: string;
+  /** Names of the framework endpoints and of the readiness check, when a service attaches twice. */
+  endpointNames?: { submit: string; status: string; check: string };
 }
 
 /** Environment variables this module reads, for the runtime's unknown-variable warning. */
@@ -20,6 +27,9 @@ export const RdmpEnv = { pgUrl: 'SDMI_PG_URL', busPrefix: 'SDMI_BUS_PREFIX' } as
  */
 export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): () => RdmpWorker {
   const names = new BusNames(options.prefix ?? process.env[RdmpEnv.busPrefix] ?? 'sdmi');
+  const rdmpService = options.rdmpService ?? service.name;
+  const ep = options.endpointNames ?? { submit: 'submit', status: 'task-status', check: 'rdmp' };
+  const { rdmpService: _r, endpointNames: _e, ...workerOptions } = options;
   const dbUrl = options.dbUrl ?? defaultPgUrl();
   let worker: RdmpWorker | undefined;
   const current = (): RdmpWorker => {
@@ -27,9 +37,9 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
     return worker;
   };
 
-  service.onStart('rdmp', async ({ nc, log }) => {
+  service.onStart(ep.check, async ({ nc, log }) => {
     const pool = createPool(dbUrl);
-    const w = new RdmpWorker({ ...options, nc, pool, dbUrl, service: service.name, endpoint: service.instanceId, log, names });
+    const w = new RdmpWorker({ ...workerOptions, nc, pool, dbUrl, service: rdmpService, endpoint: service.instanceId, log: log.child({ rdmp: rdmpService }), names });
     try {
       await w.start();
     } catch (err) {
@@ -42,10 +52,10 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
       await pool.end();
     };
   });
-  service.addEndpoint<Uint8Array>('submit', { subject: names.submit(service.name), raw: true, handler: (data) => current().handleSubmit(data) });
-  service.addEndpoint<Uint8Array>('task-status', { subject: names.taskStatus(service.name), raw: true, handler: (data) => current().handleStatusQuery(data) });
+  service.addEndpoint<Uint8Array>(ep.submit, { subject: names.submit(rdmpService), raw: true, handler: (data) => current().handleSubmit(data) });
+  service.addEndpoint<Uint8Array>(ep.status, { subject: names.taskStatus(rdmpService), raw: true, handler: (data) => current().handleStatusQuery(data) });
   // A standby is healthy and ready: it answers the gateway and takes over when the leader goes.
-  service.addReadinessCheck('rdmp', () => {
+  service.addReadinessCheck(ep.check, () => {
     if (!worker) return { ok: false, detail: 'worker not started' };
     if (worker.stopped) return { ok: false, detail: 'worker stopped (consumer lease lost or service stopping)' };
     return { ok: true, detail: `${worker.role}; ${JSON.stringify(worker.stats)}` };
