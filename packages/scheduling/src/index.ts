@@ -44,6 +44,7 @@ export {
   serviceId,
   templateOf,
 } from './model';
+export type { HealthCheck, PlacementConstraint, PlacementPolicy, ServiceNetworkAttachment, UpdatePolicy } from '@sdmi/contracts';
 export type {
   FailureAction,
   NodeSpec,

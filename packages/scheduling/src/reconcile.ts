@@ -184,6 +184,7 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
     // Replicas out of the service's reach (unknown or down node, surplus slot) and replicas being
     // replaced here are not the rollout's to judge; everything else it sees, failed ones included.
     const beyond = new Set<string>();
+    const freed = new Set<number>();
     for (const r of mine) {
       const node = nodes.get(r.node);
       if (r.state === ReplicaStates.Stopping) {
@@ -192,9 +193,11 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
       } else if (!node) {
         stop(r, `node ${r.node} is not a member of the cluster`);
         beyond.add(r.id);
+        freed.add(r.slot);
       } else if (node.state === NodeStates.Down) {
         stop(r, `node ${r.node} is down`);
         beyond.add(r.id);
+        freed.add(r.slot);
       } else if (!Number.isInteger(r.slot) || r.slot < 1 || r.slot > N) {
         stop(r, `surplus: ${svc.id} is scaled to ${N} replica(s)`);
         beyond.add(r.id);
@@ -273,7 +276,7 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
         continue;
       }
       touched.add(slot);
-      if (svc.exclusive && (dead || stoppingSlots.has(slot))) continue; // its address is free only once the old one is gone
+      if (svc.exclusive && (dead || freed.has(slot) || stoppingSlots.has(slot))) continue; // its address is free only once the old one is gone
       requests.push({ key: `${slot}`, service: svc.id, slot, revision: R, bucket: 'place', reason: dead ? `slot ${slot}'s replica failed` : `slot ${slot} is empty` });
     }
 
@@ -309,6 +312,7 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
       if (p.unplaceable) {
         plan.blocked.push({ service: svc.id, slot: req.slot, bucket: req.bucket, unplaceable: p.unplaceable, reason: `${label} cannot be placed: ${p.unplaceable.message}` });
         if (req.bucket === 'update') blockedNotes.push(`cannot start ${label}: ${p.unplaceable.message}`);
+        if (req.old) decided.delete(req.old.id);
         if (req.old) ignore(req.old, `${req.reason}; no node can take its successor: ${p.unplaceable.message}`);
         return;
       }

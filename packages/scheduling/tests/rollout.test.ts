@@ -3,10 +3,10 @@
 // properties over random rollouts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Replica, Service, nextRolloutStep, type ReplicaState, type RolloutStep, type UpdatePolicy } from '../src/index';
+import { Replica, Service, nextRolloutStep, type HealthCheck, type ReplicaState, type RolloutStep, type UpdatePolicy } from '../src/index';
 import { applyStep, live, replica, spec } from './helpers';
 
-const hc = { exec: ['/health'], intervalMs: 1000, timeoutMs: 500, retries: 3 };
+const hc: HealthCheck = { exec: ['/health'], intervalMs: 1000, timeoutMs: 500, retries: 3 };
 
 function rolled(update: UpdatePolicy = {}, replicas = 3): { svc: Service; rs: Replica[] } {
   const v1 = Service.create(spec({ replicas, healthCheck: hc, update }), 0);
