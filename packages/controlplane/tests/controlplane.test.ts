@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type ServiceIdentity, type ServiceInfo } from '@nats-io/services';
 import { BusNames, jetstreamManager, RdmpClient, removeStreams, UnknownKind } from '@sdmi/bus';
 import { createLogger, requestJson, type HealthReply } from '@sdmi/service';
-import { createDatabase, type TestDatabase } from '@sdmi/testbed';
+import { createBridge, createDatabase, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import {
   ControlPlane,
   ControlPlaneStartError,
@@ -28,6 +28,7 @@ const run = promisify(execFile);
 let client: NatsConnection;
 let tmp: string;
 let db: TestDatabase;
+let bridge: OvsBridge;
 // The services' RDMP state goes to a throwaway database and run-unique streams.
 const prefix = `t${RUN.replace(/[^a-z0-9]/g, '')}`.slice(0, 24);
 let serviceEnv: Record<string, string>;
@@ -36,14 +37,17 @@ beforeAll(async () => {
   client = await connect({ servers: 'nats://127.0.0.1:4222', name: `controlplane-test/${RUN}` });
   tmp = await mkdtemp(path.join(os.tmpdir(), 'sdmi-controlplane-'));
   db = await createDatabase();
+  // The node-agent's host bridge is the test's, so that nothing is left on the machine's OVS.
+  bridge = await createBridge();
   // Port 0: a control plane the main job left running may hold OpenFlow's 6653.
-  serviceEnv = { SDMI_PG_URL: db.url, SDMI_BUS_PREFIX: prefix, SDMI_OPENFLOW_LISTEN: '127.0.0.1:0' };
+  serviceEnv = { SDMI_PG_URL: db.url, SDMI_BUS_PREFIX: prefix, SDMI_OPENFLOW_LISTEN: '127.0.0.1:0', SDMI_NODE_BRIDGE: bridge.name };
 });
 
 afterAll(async () => {
   await removeStreams(await jetstreamManager(client), new BusNames(prefix));
   await client.close();
   await db?.dispose();
+  await bridge?.dispose();
   await rm(tmp, { recursive: true, force: true });
 });
 

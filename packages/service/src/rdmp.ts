@@ -29,7 +29,6 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
   const names = new BusNames(options.prefix ?? process.env[RdmpEnv.busPrefix] ?? 'sdmi');
   const rdmpService = options.rdmpService ?? service.name;
   const ep = options.endpointNames ?? { submit: 'submit', status: 'task-status', check: 'rdmp' };
-  const { rdmpService: _r, endpointNames: _e, ...workerOptions } = options;
   const dbUrl = options.dbUrl ?? defaultPgUrl();
   let worker: RdmpWorker | undefined;
   const current = (): RdmpWorker => {
@@ -38,6 +37,8 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
   };
 
   service.onStart(ep.check, async ({ nc, log }) => {
+    // Read at start, not at attach: `handlers` may be a getter over what an earlier hook built.
+    const { rdmpService: _r, endpointNames: _e, ...workerOptions } = options;
     const pool = createPool(dbUrl);
     const w = new RdmpWorker({ ...workerOptions, nc, pool, dbUrl, service: rdmpService, endpoint: service.instanceId, log: log.child({ rdmp: rdmpService }), names });
     try {

@@ -1,15 +1,48 @@
-import os from 'node:os';
-import { attachRdmp, SdmiService, hostInstanceId } from '@sdmi/service';
+// node-agent: one per Docker host. Host-wide work reaches every agent as broadcast tasks of
+// `node-agent`; the host's own work (run and remove replicas) comes as queued tasks of
+// `node-<host>`, so exactly one agent per host executes it, in order per replica.
+import { createPool, defaultPgUrl } from '@sdmi/bus';
+import { attachRdmp, SdmiService, hostInstanceId, RdmpEnv } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
+import { NodeAgent, nodeService } from './agent';
+import { NodeEnv, loadNodeConfig } from './config';
 
-// One node-agent per Docker host, so the host names the instance unless SDMI_INSTANCE_ID says otherwise.
+const config = loadNodeConfig();
 const service = new SdmiService({
   name: 'node-agent',
   version: pkg.version,
   description: pkg.description,
-  metadata: { host: os.hostname() },
-  defaults: { instanceId: hostInstanceId() },
+  metadata: { host: config.node },
+  defaults: { instanceId: hostInstanceId(config.node) },
+  knownEnv: Object.values(NodeEnv),
 });
-// Host-wide work reaches every node-agent as broadcast tasks; its command kinds arrive with their issues.
+let agent: NodeAgent | undefined;
+
+service.onStart('node', async ({ nc, log }) => {
+  const pool = createPool(defaultPgUrl());
+  try {
+    agent = await NodeAgent.start({ ...config, instance: service.instanceId, pool, nc, prefix: process.env[RdmpEnv.busPrefix] ?? 'sdmi', log });
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return async () => {
+    await agent?.stop();
+    await pool.end();
+  };
+});
+service.addReadinessCheck('node', async () => {
+  if (!agent) return { ok: false, detail: 'not started' };
+  await agent.engine.ping();
+  return { ok: true, detail: `node ${config.node}, bridge ${config.bridge}` };
+});
 attachRdmp(service, { handlers: [], queued: false, broadcast: true });
+// The handlers exist once the agent has started; the worker asks for them only when it starts.
+attachRdmp(service, {
+  rdmpService: nodeService(config.node),
+  endpointNames: { submit: 'node-submit', status: 'node-task-status', check: 'node-rdmp' },
+  get handlers() {
+    return agent?.handlers() ?? [];
+  },
+});
 await service.runUntilSignal();

@@ -1,0 +1,299 @@
+// The node-agent's moving parts on one Docker host: the Docker engine (its unix socket), the
+// plumber that wires container interfaces into the host's OVS bridge, and the record of what this
+// node was asked to run (PostgreSQL), which is the desired state it reconciles the host to.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migrate, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
+import { ContainerPlumber, hostIfNameFor, type AttachSpec } from '@sdmi/container-net';
+import { SchemaIds, contracts, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
+import { DockerEngine, type ContainerEvent, type ContainerSpec } from '@sdmi/docker';
+import { OvsSwitch } from '@sdmi/ovsdb';
+import type { StartContext } from '@sdmi/service';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
+
+export const NodeCommandKinds = { RunReplica: 'runReplica', RemoveReplica: 'removeReplica' } as const;
+
+export const ReplicaLabels = { replica: 'sdmi.replica', service: 'sdmi.service', revision: 'sdmi.revision', node: 'sdmi.node' } as const;
+
+export interface NodeAgentOptions {
+  node: string;
+  instance: string;
+  dockerSocket: string;
+  bridge: string;
+  ovsdb: string;
+  /** Controller target for the bridge, when the agent has to create it. */
+  controller: string;
+  pool: pg.Pool;
+  nc: StartContext['nc'];
+  prefix: string;
+  log: Logger;
+  statusIntervalMs?: number;
+}
+
+/** Docker container names may not contain "/": acme/app/3 becomes sdmi_acme_app_3. */
+export function containerName(replicaId: string): string {
+  return `sdmi_${replicaId.replaceAll('/', '_')}`;
+}
+
+/** The RDMP service name a node's own tasks are addressed to. */
+export function nodeService(node: string): string {
+  return `node-${node}`;
+}
+
+function attachSpecs(spec: RunReplicaPayload, containerId: string, pid: number): AttachSpec[] {
+  return spec.interfaces.map((i) => ({
+    interfaceId: i.interfaceId,
+    containerId,
+    pid,
+    ifname: i.ifname,
+    hostIfName: hostIfNameFor(i.interfaceId),
+    mac: i.mac,
+    address: i.address,
+    ...(i.gateway ? { gateway: i.gateway } : {}),
+    ...(i.routes ? { routes: i.routes } : {}),
+    networkId: i.networkId,
+  }));
+}
+
+export class NodeAgent {
+  #timer?: NodeJS.Timeout;
+  #events?: AsyncIterable<ContainerEvent> & { close(): Promise<void> | void };
+  #stopped = false;
+  #reconciling?: Promise<void>;
+  #again = false;
+
+  private constructor(
+    private readonly opts: NodeAgentOptions,
+    readonly engine: DockerEngine,
+    readonly ovs: OvsSwitch,
+    readonly plumber: ContainerPlumber,
+  ) {}
+
+  static async start(opts: NodeAgentOptions): Promise<NodeAgent> {
+    await migrate(opts.pool, migrationsDir);
+    const engine = await DockerEngine.connect({ socketPath: opts.dockerSocket, log: opts.log });
+    let ovs: OvsSwitch | undefined;
+    try {
+      ovs = await OvsSwitch.connect(opts.ovsdb);
+      // A host without its bridge gets one: fail-secure, so it forwards nothing the controller did not install.
+      if (!(await ovs.listBridges()).some((b) => b.name === opts.bridge)) {
+        await ovs.createBridge(opts.bridge, { datapathType: 'netdev', failMode: 'secure', protocols: ['OpenFlow13'], controllers: [opts.controller] });
+        opts.log.info({ bridge: opts.bridge, controller: opts.controller }, 'created the host bridge');
+      }
+      const agent = new NodeAgent(opts, engine, ovs, new ContainerPlumber({ ovs, bridge: opts.bridge, log: opts.log }));
+      await agent.reconcile();
+      agent.#watchEvents();
+      await agent.publishStatus();
+      agent.#timer = setInterval(() => void agent.publishStatus().catch((err: unknown) => opts.log.warn({ err }, 'status not published')), opts.statusIntervalMs ?? 5_000);
+      return agent;
+    } catch (err) {
+      await ovs?.close().catch(() => undefined);
+      await engine.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The RDMP handlers of this node's own tasks. */
+  handlers(): TransactionHandler[] {
+    return [this.#runReplica(), this.#removeReplica()];
+  }
+
+  #runReplica(): TransactionHandler<RunReplicaPayload> {
+    const { engine, plumber } = this;
+    const node = this.opts.node;
+    const find = async (replicaId: string) => (await engine.list({ labels: { [ReplicaLabels.replica]: replicaId } }))[0];
+    const create: Step<RunReplicaPayload> = {
+      name: 'create container',
+      async do({ task }) {
+        const p = task.payload;
+        // Idempotent: a retry after a crash finds the container by its replica label.
+        const existing = await find(p.replicaId);
+        if (existing) return { containerId: existing.id };
+        const spec: ContainerSpec = {
+          name: containerName(p.replicaId),
+          image: p.container.image,
+          labels: { [ReplicaLabels.replica]: p.replicaId, [ReplicaLabels.service]: p.service, [ReplicaLabels.revision]: String(p.revision), [ReplicaLabels.node]: node },
+        };
+        if (p.container.command) spec.command = p.container.command;
+        if (p.container.env) spec.env = Object.fromEntries(Object.entries(p.container.env).filter((e): e is [string, string] => e[1] !== undefined));
+        if (p.container.resources) spec.limits = { ...p.container.resources };
+        const hc = p.container.healthCheck;
+        if (hc) {
+          spec.healthCheck = { test: ['CMD', ...hc.exec], intervalMs: hc.intervalMs, timeoutMs: hc.timeoutMs, retries: hc.retries };
+          if (hc.startPeriodMs !== undefined) spec.healthCheck.startPeriodMs = hc.startPeriodMs;
+        }
+        const created = await engine.createContainer(spec);
+        return { containerId: created.id };
+      },
+      async undo({ task }) {
+        const existing = await find(task.payload.replicaId);
+        if (existing) await engine.remove(existing.id, { force: true });
+      },
+    };
+    const start: Step<RunReplicaPayload> = {
+      name: 'start container',
+      async do({ outputs }) {
+        const { containerId } = outputs[0] as { containerId: string };
+        await engine.start(containerId);
+        return { pid: (await engine.inspect(containerId)).pid };
+      },
+      // Removing the container (the step before) stops it.
+      async undo() {},
+    };
+    const wire: Step<RunReplicaPayload> = {
+      name: 'wire interfaces',
+      async do({ task, outputs }) {
+        const { containerId } = outputs[0] as { containerId: string };
+        // The pid now, not the one recorded: a container restarted meanwhile has a new namespace.
+        const pid = (await engine.inspect(containerId)).pid;
+        const wired = [];
+        for (const spec of attachSpecs(task.payload, containerId, pid)) wired.push((await plumber.attach(spec)).hostIfName);
+        return { ports: wired };
+      },
+      async undo({ task }) {
+        for (const i of task.payload.interfaces) await plumber.detach(i.interfaceId);
+      },
+    };
+    return {
+      kind: NodeCommandKinds.RunReplica,
+      payloadSchema: SchemaIds.RunReplicaPayload,
+      steps: () => [create, start, wire],
+      async finalize({ task, db, outputs }) {
+        const { containerId } = outputs[0] as { containerId: string };
+        const p = task.payload;
+        await db.query(
+          `INSERT INTO node_agent.replica (node, replica_id, service, revision, container_id, spec) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (node, replica_id) DO UPDATE SET service = EXCLUDED.service, revision = EXCLUDED.revision, container_id = EXCLUDED.container_id, spec = EXCLUDED.spec, updated_at = now()`,
+          [node, p.replicaId, p.service, p.revision, containerId, JSON.stringify(p)],
+        );
+        return { node, containerId, pid: (outputs[1] as { pid: number }).pid, ports: (outputs[2] as { ports: string[] }).ports } as JsonObject;
+      },
+    };
+  }
+
+  #removeReplica(): TransactionHandler<RemoveReplicaPayload> {
+    const { engine, plumber } = this;
+    const node = this.opts.node;
+    const pool = this.opts.pool;
+    // Removal only goes forward: a step that fails is retried by the next removeReplica, and undoing
+    // half a removal (re-creating a container) would be worse than finishing it.
+    const unwire: Step<RemoveReplicaPayload> = {
+      name: 'unwire interfaces',
+      async do({ task }) {
+        const r = await pool.query<{ spec: RunReplicaPayload }>('SELECT spec FROM node_agent.replica WHERE node = $1 AND replica_id = $2', [node, task.payload.replicaId]);
+        const ids = new Set(r.rows[0]?.spec.interfaces.map((i) => i.interfaceId) ?? []);
+        const containers = await engine.list({ labels: { [ReplicaLabels.replica]: task.payload.replicaId } });
+        for (const a of await plumber.list()) if (containers.some((c) => c.id === a.containerId)) ids.add(a.interfaceId);
+        for (const id of ids) await plumber.detach(id);
+        return { detached: [...ids] };
+      },
+      async undo() {},
+    };
+    const remove: Step<RemoveReplicaPayload> = {
+      name: 'remove container',
+      async do({ task }) {
+        const containers = await engine.list({ labels: { [ReplicaLabels.replica]: task.payload.replicaId } });
+        for (const c of containers) {
+          await engine.stop(c.id, task.payload.timeoutSec ?? 10);
+          await engine.remove(c.id, { force: true });
+        }
+        return { removed: containers.map((c) => c.id) };
+      },
+      async undo() {},
+    };
+    return {
+      kind: NodeCommandKinds.RemoveReplica,
+      payloadSchema: SchemaIds.RemoveReplicaPayload,
+      steps: () => [unwire, remove],
+      async finalize({ task, db, outputs }) {
+        await db.query('DELETE FROM node_agent.replica WHERE node = $1 AND replica_id = $2', [node, task.payload.replicaId]);
+        return { node, ...(outputs[0] as object), ...(outputs[1] as object) } as JsonObject;
+      },
+    };
+  }
+
+  /**
+   * Brings the host's container interfaces to what this node was asked to run: a container that
+   * restarted (new network namespace) gets its interfaces again, ports of containers that are gone
+   * are removed. Runs at start-up and on every container start; concurrent calls coalesce.
+   */
+  reconcile(): Promise<void> {
+    if (this.#reconciling) {
+      this.#again = true;
+      return this.#reconciling;
+    }
+    this.#reconciling = (async () => {
+      do {
+        this.#again = false;
+        const rows = (await this.opts.pool.query<{ container_id: string; spec: RunReplicaPayload }>('SELECT container_id, spec FROM node_agent.replica WHERE node = $1', [this.opts.node])).rows;
+        const live = new Map<string, number>();
+        const desired: AttachSpec[] = [];
+        for (const r of rows) {
+          const info = await this.engine.inspect(r.container_id).catch(() => undefined);
+          if (!info || info.pid === 0) continue;
+          live.set(r.container_id, info.pid);
+          desired.push(...attachSpecs(r.spec, r.container_id, info.pid));
+        }
+        const result = await this.plumber.reconcile(desired, live);
+        this.opts.log.info({ result }, 'container interfaces reconciled');
+      } while (this.#again && !this.#stopped);
+    })().finally(() => (this.#reconciling = undefined));
+    return this.#reconciling;
+  }
+
+  #watchEvents(): void {
+    void (async () => {
+      while (!this.#stopped) {
+        try {
+          const stream = await this.engine.events();
+          this.#events = stream;
+          for await (const ev of stream) {
+            if (ev.managed && ev.action === 'start' && ev.labels[ReplicaLabels.replica]) void this.reconcile().catch((err: unknown) => this.opts.log.warn({ err }, 'reconcile failed'));
+            if (ev.managed && (ev.action === 'die' || ev.action === 'health_status')) void this.publishStatus().catch(() => undefined);
+          }
+        } catch (err) {
+          if (this.#stopped) return;
+          this.opts.log.warn({ err }, 'Docker event stream lost; reconnecting');
+          await new Promise((r) => setTimeout(r, 1_000));
+          // What happened while the stream was down (a restarted container) is found this way.
+          await this.reconcile().catch(() => undefined);
+        }
+      }
+    })();
+  }
+
+  async status(): Promise<NodeStatusEvent> {
+    const info = await this.engine.info();
+    const rows = (await this.opts.pool.query<{ replica_id: string; container_id: string }>('SELECT replica_id, container_id FROM node_agent.replica WHERE node = $1 ORDER BY replica_id', [this.opts.node])).rows;
+    const replicas = [];
+    for (const r of rows) {
+      const c = await this.engine.inspect(r.container_id).catch(() => undefined);
+      replicas.push({ replicaId: r.replica_id, containerId: r.container_id, state: c?.state ?? 'missing', health: c?.health ?? 'none' });
+    }
+    return contracts().assert('NodeStatusEvent', {
+      node: this.opts.node,
+      instance: this.opts.instance,
+      bridge: this.opts.bridge,
+      capacity: { cpus: info.cpus, memoryBytes: info.memoryBytes },
+      labels: info.labels,
+      replicas,
+      time: new Date().toISOString(),
+    });
+  }
+
+  async publishStatus(): Promise<void> {
+    this.opts.nc.publish(`${this.opts.prefix}.evt.node.${this.opts.node}.status`, JSON.stringify(await this.status()));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#events?.close();
+    await this.#reconciling?.catch(() => undefined);
+    await this.ovs.close().catch(() => undefined);
+    await this.engine.close().catch(() => undefined);
+  }
+}
