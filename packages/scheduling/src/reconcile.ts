@@ -292,7 +292,15 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
       step = nextRolloutStep(svc, svc.updatePolicy, rolling, now, options.rollout ?? {});
       if (step.rollback) {
         // The desired revision is being abandoned: start nothing more of it.
-        for (let i = requests.length - 1; i >= 0; i--) if (requests[i]!.revision === R) requests.splice(i, 1);
+        for (let i = requests.length - 1; i >= 0; i--) {
+          const req = requests[i]!;
+          if (req.revision !== R) continue;
+          requests.splice(i, 1);
+          if (req.old) {
+            decided.delete(req.old.id);
+            ignore(req.old, `${req.reason}; its successor starts once the rollback to rev ${step.rollback.toRevision} is recorded`);
+          }
+        }
       } else {
         for (const s of step.start) {
           if (touched.has(s.slot)) continue;
@@ -311,7 +319,7 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
       const label = `${svc.name}-${req.slot}@rev${req.revision}`;
       if (p.unplaceable) {
         plan.blocked.push({ service: svc.id, slot: req.slot, bucket: req.bucket, unplaceable: p.unplaceable, reason: `${label} cannot be placed: ${p.unplaceable.message}` });
-        if (req.bucket === 'update') blockedNotes.push(`cannot start ${label}: ${p.unplaceable.message}`);
+        blockedNotes.push(`cannot start ${label}: ${p.unplaceable.message}`);
         if (req.old) decided.delete(req.old.id);
         if (req.old) ignore(req.old, `${req.reason}; no node can take its successor: ${p.unplaceable.message}`);
         return;
