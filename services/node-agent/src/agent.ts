@@ -38,9 +38,9 @@ export function containerName(replicaId: string): string {
   return `sdmi_${replicaId.replaceAll('/', '_')}`;
 }
 
-/** The RDMP service name a node's own tasks are addressed to. */
+/** The RDMP service name a node's own tasks are addressed to (a subject token: dots become dashes). */
 export function nodeService(node: string): string {
-  return `node-${node}`;
+  return `node-${node.replaceAll('.', '-')}`;
 }
 
 function attachSpecs(spec: RunReplicaPayload, containerId: string, pid: number): AttachSpec[] {

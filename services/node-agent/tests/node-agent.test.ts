@@ -1,0 +1,225 @@
+// Containers on two real Docker hosts (the machine's dockerd and one more of our own), each host
+// with its own OVS bridge and node-agent, all on one fabric, programmed by the network-controller:
+// everything a user runs, in processes of their own, driven only over the bus. The addresses come
+// from IPAM (attachInterface), the containers from runReplica on the host's agent; who reaches
+// whom is the policy lb → app → db; removing a replica leaves no container, port or address; a
+// container restarted by hand gets its interfaces back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
+import { hostIfNameFor } from '@sdmi/container-net';
+import { healthSubject, requestHealth } from '@sdmi/service';
+import {
+  FailMode,
+  Testbed,
+  buildBaseImage,
+  createDatabase,
+  describeInventory,
+  docker,
+  inventory,
+  mainDocker,
+  run,
+  runId,
+  type DockerEndpoint,
+  type OvsBridge,
+  type TestDatabase,
+} from '@sdmi/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const tag = runId();
+const names = new BusNames(`${tag}na`);
+const tb = new Testbed();
+let db: TestDatabase;
+let nc: Awaited<ReturnType<typeof connectNats>>;
+let client: RdmpClient;
+let port: number;
+const procs: { name: string; child: ChildProcess; log: string }[] = [];
+
+interface Host {
+  name: string;
+  dpid: string;
+  bridge: OvsBridge;
+  uplink: string;
+  endpoint: DockerEndpoint;
+  socket: string;
+  instance: string;
+}
+const hosts = new Map<string, Host>();
+
+function start(name: string, script: string, env: Record<string, string>): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SDMI_BUS_PREFIX: names.prefix, SDMI_PG_URL: db.url, SDMI_LOG_LEVEL: 'warn', ...env },
+  });
+  const p = { name, child, log: '' };
+  child.stdout!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
+  child.stderr!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
+  procs.push(p);
+}
+
+async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 40_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}\n${procs.map((p) => `--- ${p.name}\n${p.log}`).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const ready = (service: string, instance: string) =>
+  until(async () => (await requestHealth(nc, healthSubject(service, instance), { timeout: 1_000 })).ready, `${service} ${instance} ready`);
+
+const netCmd = (kind: string, payload: Record<string, unknown>): Promise<Outcome> => client.run('network-controller', { kind, key: 'networks', payload });
+const nodeCmd = (host: string, kind: string, replicaId: string, payload: Record<string, unknown>): Promise<Outcome> =>
+  client.run(`node-${host}`, { kind, key: `replica/${replicaId}`, payload }, { timeoutMs: 90_000 });
+
+interface Replica {
+  id: string;
+  host: string;
+  ip: string;
+  containerId: string;
+}
+
+/** What the scheduler will do for one replica: an address per network, then the container on its host. */
+async function deploy(host: string, replicaId: string, networkId: string): Promise<Replica> {
+  const interfaceId = `${replicaId}/eth0`;
+  const a = (await netCmd('attachInterface', { interfaceId, networkId, host, portName: hostIfNameFor(interfaceId), ip: { mode: 'dynamic' } })).result as { ip: string; mac: string };
+  const out = await nodeCmd(host, 'runReplica', replicaId, {
+    replicaId,
+    service: replicaId.split('/').slice(0, 2).join('/'),
+    revision: 1,
+    container: { image: 'sdmi/base:busybox', command: ['sleep', '3600'] },
+    interfaces: [{ interfaceId, networkId, ifname: 'eth0', mac: a.mac, address: `${a.ip}/24`, gateway: a.ip.replace(/\.\d+$/, '.1') }],
+  });
+  return { id: replicaId, host, ip: a.ip, containerId: (out.result as { containerId: string }).containerId };
+}
+
+const pings = async (from: Replica, to: Replica, wait = 3): Promise<boolean> => {
+  const r = await run('docker', ['-H', hosts.get(from.host)!.endpoint.host, 'exec', from.containerId, 'ping', '-c', '1', '-W', String(wait), to.ip]).then(
+    () => true,
+    () => false,
+  );
+  return r;
+};
+
+beforeAll(async () => {
+  db = await createDatabase();
+  nc = await connectNats(`test-${tag}`);
+  client = new RdmpClient(nc, { names });
+  const net = await import('node:net');
+  port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const extra = await tb.dockerHost();
+  const fabric = await tb.bridge({ failMode: FailMode.Standalone });
+  for (const [i, [name, endpoint, socket]] of ([['host-a', mainDocker, '/var/run/docker.sock'], ['host-b', extra, extra.socketPath]] as const).entries()) {
+    const dpid = `00000000006a${(i + 1).toString(16).padStart(4, '0')}`;
+    const bridge = await tb.bridge({ otherConfig: { 'datapath-id': dpid } });
+    const uplink = await bridge.addVethPort();
+    await fabric.addPort(uplink.peer);
+    await run('ovs-vsctl', ['--timeout=10', '--', 'set', 'Bridge', bridge.name, 'controller=@c', '--', '--id=@c', 'create', 'Controller', `target="tcp:127.0.0.1:${port}"`, 'max_backoff=1000']);
+    await buildBaseImage(endpoint);
+    hosts.set(name, { name, dpid, bridge, uplink: uplink.bridgeEnd, endpoint, socket, instance: `na-${tag}-${name}` });
+  }
+  start('network-controller', '../../network-controller/src/main.ts', { SDMI_INSTANCE_ID: `nc-${tag}`, SDMI_OPENFLOW_LISTEN: `127.0.0.1:${port}` });
+  for (const h of hosts.values()) {
+    start(h.name, '../src/main.ts', { SDMI_INSTANCE_ID: h.instance, SDMI_NODE_NAME: h.name, SDMI_DOCKER_SOCKET: h.socket, SDMI_NODE_BRIDGE: h.bridge.name });
+  }
+  await ready('network-controller', `nc-${tag}`);
+  for (const h of hosts.values()) await ready('node-agent', h.instance);
+  for (const h of hosts.values()) await netCmd('registerHost', { name: h.name, dpid: h.dpid, uplinkPort: h.uplink });
+  await netCmd('createNetworks', {
+    clusterNetworks: [
+      { name: 'lb', cidr: '10.63.1.0/24', dependsOn: ['app'] },
+      { name: 'app', cidr: '10.63.2.0/24', dependsOn: ['db'] },
+      { name: 'db', cidr: '10.63.3.0/24' },
+    ],
+  });
+});
+
+afterAll(async () => {
+  for (const p of procs) p.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1_500));
+  for (const p of procs) p.child.kill('SIGKILL');
+  // Containers the test made on the machine's dockerd (the extra one goes with its daemon).
+  const ours = (await docker(mainDocker, ['ps', '-aq', '--filter', `label=sdmi.replica`, '--filter', `label=sdmi.node=host-a`])).split('\n').filter(Boolean);
+  const mine = [];
+  for (const id of ours) if ((await docker(mainDocker, ["inspect", "-f", "{{index .Config.Labels \"sdmi.replica\"}}", id])).startsWith(`${tag}/`)) mine.push(id);
+  if (mine.length) await docker(mainDocker, ['rm', '-f', ...mine]);
+  await tb.dispose();
+  if (nc) {
+    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
+    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
+    await nc.close();
+  }
+  await db?.dispose();
+  expect(describeInventory(await inventory({ tag: runId() }))).toBe('');
+});
+
+describe('node-agent on two Docker hosts', () => {
+  // Replica ids carry the run tag, so a concurrent run's containers on the shared dockerd are never ours.
+  const rid = (service: string, n: number) => `${tag}/${service}/${n}`;
+  let app1: Replica, app2: Replica, lb1: Replica, db1: Replica;
+
+  it('runs replicas as containers without Docker networking, wired into their host bridges, reachable by policy across hosts', async () => {
+    app1 = await deploy('host-a', rid('app', 1), 'cluster/app');
+    app2 = await deploy('host-b', rid('app', 2), 'cluster/app');
+    lb1 = await deploy('host-b', rid('lb', 1), 'cluster/lb');
+    db1 = await deploy('host-a', rid('db', 1), 'cluster/db');
+    for (const r of [app1, app2, lb1, db1]) {
+      const h = hosts.get(r.host)!;
+      expect(await docker(h.endpoint, ['inspect', '-f', '{{.State.Running}} {{.HostConfig.NetworkMode}}', r.containerId])).toBe('true none\n');
+      // The host end is a port of that host's bridge, named for the interface.
+      expect(await run('ovs-vsctl', ['port-to-br', hostIfNameFor(`${r.id}/eth0`)])).toBe(`${h.bridge.name}\n`);
+    }
+    expect(await pings(app1, app2)).toBe(true); // same network, across hosts
+    expect(await pings(lb1, app1)).toBe(true); // lb → app, across hosts
+    expect(await pings(app2, db1)).toBe(true); // app → db, across hosts
+    expect(await pings(lb1, db1, 2)).toBe(false); // lb ↛ db
+    expect(await pings(db1, lb1, 2)).toBe(false);
+  });
+
+  it('announces each node with its capacity and the replicas it runs', async () => {
+    const sub = nc.subscribe(`${names.prefix}.evt.node.host-b.status`, { max: 1 });
+    let status: { capacity: { cpus: number }; replicas: { replicaId: string; state: string }[]; bridge: string } | undefined;
+    for await (const m of sub) status = m.json();
+    expect(status!.bridge).toBe(hosts.get('host-b')!.bridge.name);
+    expect(status!.capacity.cpus).toBeGreaterThan(0);
+    expect(status!.replicas.map((r) => [r.replicaId, r.state]).sort()).toEqual([
+      [app2.id, 'running'],
+      [lb1.id, 'running'],
+    ]);
+  });
+
+  it('a container restarted by hand gets its interfaces back from the agent', async () => {
+    await docker(hosts.get('host-a')!.endpoint, ['restart', '-t', '1', db1.containerId]);
+    await until(() => pings(app2, db1, 1), 'db1 reachable again after its restart');
+  });
+
+  it('removing a replica leaves no container and no port; detaching releases the address', async () => {
+    await nodeCmd('host-b', 'removeReplica', app2.id, { replicaId: app2.id, timeoutSec: 1 });
+    expect((await docker(hosts.get('host-b')!.endpoint, ['ps', '-aq', '--filter', `label=sdmi.replica=${app2.id}`])).trim()).toBe('');
+    expect((await run('ovs-vsctl', ['list-ports', hosts.get('host-b')!.bridge.name])).split('\n')).not.toContain(hostIfNameFor(`${app2.id}/eth0`));
+    // Removing what is already gone succeeds: the command is safe to repeat.
+    await nodeCmd('host-b', 'removeReplica', app2.id, { replicaId: app2.id, timeoutSec: 1 });
+    await netCmd('detachInterface', { interfaceId: `${app2.id}/eth0` });
+    const pool = createPool(db.url, 2);
+    try {
+      expect((await pool.query('SELECT 1 FROM ipam.allocation WHERE interface_id = $1', [`${app2.id}/eth0`])).rowCount).toBe(0);
+      expect((await pool.query('SELECT 1 FROM node_agent.replica WHERE replica_id = $1', [app2.id])).rowCount).toBe(0);
+    } finally {
+      await pool.end();
+    }
+    expect(await pings(app1, app2, 1)).toBe(false);
+  });
+
+  it('refuses a malformed runReplica with the field and the rule, and creates nothing', async () => {
+    const err = await nodeCmd('host-a', 'runReplica', rid('app', 9), { replicaId: rid('app', 9), service: `${tag}/app`, revision: 1, container: { image: 'sdmi/base:busybox' }, interfaces: [{ interfaceId: 'x', networkId: 'cluster/app', ifname: 'eth0', mac: '02:5e:00:00:00:99', address: '10.63.2.99' }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ info: { code: 'SCHEMA_VIOLATION', path: '/payload/interfaces/0/address' } });
+    expect((await docker(mainDocker, ['ps', '-aq', '--filter', `label=sdmi.replica=${rid('app', 9)}`])).trim()).toBe('');
+  });
+});
