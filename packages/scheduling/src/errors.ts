@@ -284,3 +284,16 @@ export class NodeRemovalRefused extends SchedulingError {
     });
   }
 }
+
+/** The same error (same class, so instanceof holds) with its path, and the message's, under `prefix`. */
+export function withPath<E extends SchedulingError>(err: E, prefix: string): E {
+  if (!prefix) return err;
+  const old = err.info.path ?? '';
+  const path = old === '/' || old === '' ? prefix : prefix + old;
+  const message = old && err.info.message.startsWith(`${old}:`) ? path + err.info.message.slice(old.length) : `${prefix}: ${err.info.message}`;
+  const copy = Object.create(Object.getPrototypeOf(err) as object) as E;
+  Object.assign(copy, err, { info: { ...err.info, path, message } });
+  Object.defineProperty(copy, 'message', { value: message, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(copy, 'stack', { value: err.stack, enumerable: false, writable: true, configurable: true });
+  return copy;
+}

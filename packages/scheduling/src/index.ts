@@ -1,3 +1,5 @@
+export { ServiceCommandKinds, applyServiceCommand, serviceCommandKey } from './commands';
+export type { ServiceCommand, ServiceCommandKind } from './commands';
 export {
   AddressesNeedStatic,
   AlreadyAtRevision,
@@ -22,6 +24,7 @@ export {
   ServiceNotFound,
   StartFirstWithStaticAddresses,
   StaticAddressCount,
+  withPath,
 } from './errors';
 export type { SchedulingErrorInfo } from './errors';
 export {
