@@ -223,3 +223,54 @@ describe('reconcile properties', () => {
     );
   });
 });
+
+describe('rollouts through the reconciler', () => {
+  it('start-first keeps at least the desired number serving, also while a node drains mid-rollout', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 2000 }),
+        fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 8 }),
+        fc.option(fc.integer({ min: 0, max: 15 })),
+        (n, parallelism, monitorMs, delays, drainAt) => {
+          const make = (image: string) => spec2(n, image, parallelism, monitorMs);
+          const v1 = Service.create(make('app:1'), 0);
+          const w: World = {
+            services: new Map([[v1.id, v1.update(make('app:2'), 1)]]),
+            nodes: [node('n0'), node('n1'), node('n2')],
+            replicas: Array.from({ length: n }, (_, i) => new Replica({ id: `acme/app-${i + 1}@rev1`, service: v1.id, slot: i + 1, revision: 1, node: `n${i % 3}`, state: 'healthy', since: 0, createdAt: 0, resources: v1.resources })),
+          };
+          const settles = new Map<string, number>();
+          let now = 10_000;
+          let k = 0;
+          const serving = () => live(w.replicas).filter((r) => r.state === 'healthy').length;
+          for (let round = 0; round < 300; round++) {
+            if (round === drainAt) w.nodes = w.nodes.map((x) => (x.name === 'n0' ? x.withState('draining') : x));
+            w.replicas = w.replicas.map((r) => (r.state === 'starting' && settles.get(r.id)! <= now ? r.with({ state: 'healthy', since: now }) : r));
+            expect(serving()).toBeGreaterThanOrEqual(n);
+            const p = reconcile([...w.services.values()], { nodes: w.nodes, replicas: w.replicas }, now);
+            const before = new Set(w.replicas.map((r) => r.id));
+            applyPlan(w, p, now, () => 'starting');
+            for (const r of w.replicas) if (!before.has(r.id)) settles.set(r.id, now + delays[k++ % delays.length]!);
+            expect(serving()).toBeGreaterThanOrEqual(n);
+            const svc = w.services.get(v1.id)!;
+            const settled = !planHasActions(p) && w.replicas.every((r) => r.state !== 'starting');
+            if (settled && (drainAt === null || round > drainAt) && svc.rollout?.state === 'complete') {
+              expect(live(w.replicas).map((r) => `${r.slot}@${r.revision}`).sort()).toEqual(Array.from({ length: n }, (_, i) => `${i + 1}@2`).sort());
+              if (drainAt !== null) expect(live(w.replicas).filter((r) => r.node === 'n0')).toEqual([]);
+              return;
+            }
+            now += 500;
+          }
+          throw new Error('rollout did not finish');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+function spec2(replicas: number, image: string, parallelism: number, monitorMs: number): ServiceSpec {
+  return { tenant: 'acme', name: 'app', image, replicas, networks: [{ network: 'web', ip: { mode: 'dynamic' } }], update: { order: 'start-first', parallelism, monitorMs } } as ServiceSpec;
+}
