@@ -2,8 +2,8 @@
 // revision-changing methods with theirs.
 import { describe, expect, it } from 'vitest';
 import { contracts } from '@sdmi/contracts';
-import { Node, Service, validateServiceSpec, type SchedulingError } from '../src/index';
-import { spec } from './helpers';
+import { Node, Service, place, validateServiceSpec, type SchedulingError } from '../src/index';
+import { node, spec } from './helpers';
 
 const info = (errors: readonly SchedulingError[]) => errors.map((e) => ({ code: e.info.code, path: e.info.path, message: e.message }));
 const one = (errors: readonly SchedulingError[]) => {
@@ -242,5 +242,18 @@ describe('Node', () => {
       message: "/capacity/cpus: node host-a reports 0 cpus; a node's capacity must be a positive finite number",
     });
     expect(thrown(() => new Node({ name: 'host-a', capacity: { cpus: 1, memoryBytes: Number.NaN } })).path).toBe('/capacity/memoryBytes');
+  });
+});
+
+describe('errors travel on the bus', () => {
+  it('every error info and every unplaceable reason is a valid ErrorInfo', () => {
+    const errors = [
+      ...validateServiceSpec(spec({ tenant: 'cluster', networks: [{ network: 'other/x', ip: { mode: 'none', addresses: ['10.0.0.1'] }, ifname: 'lo' }], healthCheck: { exec: ['x'], intervalMs: 100, timeoutMs: 200, retries: 1 } })),
+      ...validateServiceSpec(spec({ replicas: 2, networks: [{ network: 'web', ip: { mode: 'static', addresses: ['10.0.0.1', '10.0.0.1', '10.0.0.2'] } }], placement: { constraints: [{ label: 'a', op: '==', value: 'x' }, { label: 'a', op: '==', value: 'y' }] }, update: { order: 'start-first' } })),
+    ];
+    expect(errors.length).toBeGreaterThanOrEqual(8);
+    for (const e of errors) expect(contracts().check('ErrorInfo', e.info)).toMatchObject({ ok: true });
+    const unplaceable = place([{ key: 'k', service: 's/a' }], [node('a', 1)], [], 'spread', [], { cpus: 2, memoryBytes: 0 })[0]!.unplaceable!;
+    expect(contracts().check('ErrorInfo', unplaceable)).toMatchObject({ ok: true });
   });
 });
