@@ -33,9 +33,9 @@ export interface NodeAgentOptions {
   statusIntervalMs?: number;
 }
 
-/** Docker container names may not contain "/": acme/app/3 becomes sdmi_acme_app_3. */
+/** Docker container names allow [a-zA-Z0-9_.-]: acme/app-3@rev2 becomes sdmi_acme_app-3.rev2. */
 export function containerName(replicaId: string): string {
-  return `sdmi_${replicaId.replaceAll('/', '_')}`;
+  return `sdmi_${replicaId.replaceAll('/', '_').replaceAll(/[@#]/g, '.')}`;
 }
 
 /** The RDMP service name a node's own tasks are addressed to (a subject token: dots become dashes). */

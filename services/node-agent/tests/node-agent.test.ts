@@ -87,7 +87,7 @@ async function deploy(host: string, replicaId: string, networkId: string): Promi
   const a = (await netCmd('attachInterface', { interfaceId, networkId, host, portName: hostIfNameFor(interfaceId), ip: { mode: 'dynamic' } })).result as { ip: string; mac: string };
   const out = await nodeCmd(host, 'runReplica', replicaId, {
     replicaId,
-    service: replicaId.split('/').slice(0, 2).join('/'),
+    service: replicaId.replace(/-\d+@rev\d+$/, ''),
     revision: 1,
     container: { image: 'sdmi/base:busybox', command: ['sleep', '3600'] },
     interfaces: [{ interfaceId, networkId, ifname: 'eth0', mac: a.mac, address: `${a.ip}/24`, gateway: a.ip.replace(/\.\d+$/, '.1') }],
@@ -162,7 +162,7 @@ afterAll(async () => {
 
 describe('node-agent on two Docker hosts', () => {
   // Replica ids carry the run tag, so a concurrent run's containers on the shared dockerd are never ours.
-  const rid = (service: string, n: number) => `${tag}/${service}/${n}`;
+  const rid = (service: string, n: number) => `${tag}/${service}-${n}@rev1`;
   let app1: Replica, app2: Replica, lb1: Replica, db1: Replica;
 
   it('runs replicas as containers without Docker networking, wired into their host bridges, reachable by policy across hosts', async () => {

@@ -383,7 +383,7 @@ export interface NodeStatusEvent {
  */
 export interface RemoveReplicaPayload {
   /**
-   * Cluster-wide id of the replica, e.g. acme/app/3; names the container.
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
    */
   replicaId: string;
   timeoutSec?: number;
@@ -393,7 +393,7 @@ export interface RemoveReplicaPayload {
  */
 export interface RunReplicaPayload {
   /**
-   * Cluster-wide id of the replica, e.g. acme/app/3; names the container.
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
    */
   replicaId: string;
   /**
