@@ -31,6 +31,7 @@ export const SchemaIds = {
   RunReplicaPayload: `${schemaIdBase}node/run-replica.schema.json`,
   RemoveReplicaPayload: `${schemaIdBase}node/remove-replica.schema.json`,
   NodeStatusEvent: `${schemaIdBase}node/node-status-event.schema.json`,
+  NodeContainerEvent: `${schemaIdBase}node/node-container-event.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -17,6 +17,7 @@ export type {
   HealthCheck,
   HealthReply,
   InterfaceIpRequest,
+  NodeContainerEvent,
   NodeStatusEvent,
   NetworkRoute,
   PlacementConstraint,

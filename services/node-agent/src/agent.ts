@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
 import { ContainerPlumber, hostIfNameFor, type AttachSpec } from '@sdmi/container-net';
-import { SchemaIds, contracts, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
+import { SchemaIds, contracts, type NodeContainerEvent, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
 import { DockerEngine, type ContainerEvent, type ContainerSpec } from '@sdmi/docker';
 import { OvsSwitch } from '@sdmi/ovsdb';
 import type { StartContext } from '@sdmi/service';
@@ -251,6 +251,7 @@ export class NodeAgent {
           const stream = await this.engine.events();
           this.#events = stream;
           for await (const ev of stream) {
+            if (ev.managed) this.#forward(ev);
             if (ev.managed && ev.action === 'start' && ev.labels[ReplicaLabels.replica]) void this.reconcile().catch((err: unknown) => this.opts.log.warn({ err }, 'reconcile failed'));
             if (ev.managed && (ev.action === 'die' || ev.action === 'health_status')) void this.publishStatus().catch(() => undefined);
           }
@@ -263,6 +264,23 @@ export class NodeAgent {
         }
       }
     })();
+  }
+
+  /** One of our containers' Docker events, on the bus for the scheduler and for people watching. */
+  #forward(ev: ContainerEvent): void {
+    const msg: NodeContainerEvent = { node: this.opts.node, containerId: ev.id, name: ev.name, action: ev.action, time: ev.time.toISOString() };
+    const replica = ev.labels[ReplicaLabels.replica];
+    const service = ev.labels[ReplicaLabels.service];
+    if (replica) msg.replicaId = replica;
+    if (service) msg.service = service;
+    if (ev.exitCode !== undefined) msg.exitCode = ev.exitCode;
+    if (ev.health) msg.health = ev.health;
+    const checked = contracts().check('NodeContainerEvent', msg);
+    if (!checked.ok) {
+      this.opts.log.warn({ err: checked.error, event: msg }, 'container event not forwarded: it breaks its contract');
+      return;
+    }
+    this.opts.nc.publish(`${this.opts.prefix}.evt.node.${this.opts.node}.container`, JSON.stringify(msg));
   }
 
   async status(): Promise<NodeStatusEvent> {

@@ -195,9 +195,21 @@ describe('node-agent on two Docker hosts', () => {
     ]);
   });
 
-  it('a container restarted by hand gets its interfaces back from the agent', async () => {
+  it('a container restarted by hand gets its interfaces back from the agent, and its events reach the bus', async () => {
+    const events: { action: string; replicaId?: string; exitCode?: number }[] = [];
+    const sub = nc.subscribe(`${names.prefix}.evt.node.host-a.container`);
+    void (async () => {
+      for await (const m of sub) events.push(m.json());
+    })();
     await docker(hosts.get('host-a')!.endpoint, ['restart', '-t', '1', db1.containerId]);
     await until(() => pings(app2, db1, 1), 'db1 reachable again after its restart');
+    await until(async () => events.some((e) => e.action === 'start'), 'the start event');
+    sub.unsubscribe();
+    const mine = events.filter((e) => e.replicaId === db1.id).map((e) => e.action);
+    // sleep ignores SIGTERM as PID 1: the restart kills it after the timeout, then starts it again.
+    expect(mine.indexOf('die')).toBeGreaterThanOrEqual(0);
+    expect(mine.indexOf('start')).toBeGreaterThan(mine.indexOf('die'));
+    expect(events.find((e) => e.action === 'die')?.exitCode).toBe(137);
   });
 
   it('removing a replica leaves no container and no port; detaching releases the address', async () => {

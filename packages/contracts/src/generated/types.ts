@@ -54,6 +54,7 @@ export interface SdmiContracts {
   TenantNetwork?: TenantNetwork;
   UnregisterHostPayload?: UnregisterHostPayload;
   UpdateNetworkPayload?: UpdateNetworkPayload;
+  NodeContainerEvent?: NodeContainerEvent;
   NodeStatusEvent?: NodeStatusEvent;
   RemoveReplicaPayload?: RemoveReplicaPayload;
   RunReplicaPayload?: RunReplicaPayload;
@@ -349,6 +350,32 @@ export interface UnregisterHostPayload {
 export interface UpdateNetworkPayload {
   clusterNetwork?: ClusterNetwork;
   tenantNetwork?: TenantNetwork;
+}
+/**
+ * A Docker event of one of SDMI's containers, as its node-agent forwards it on <prefix>.evt.node.<node>.container: lifecycle (create, start, die with its exit code, stop, kill, destroy) and health changes.
+ */
+export interface NodeContainerEvent {
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  /**
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
+   */
+  replicaId?: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service?: string;
+  containerId: string;
+  name: string;
+  /**
+   * Docker's action, e.g. start, die, health_status.
+   */
+  action: string;
+  exitCode?: number;
+  health?: "starting" | "healthy" | "unhealthy";
+  time: string;
 }
 /**
  * What a node-agent announces about its host, every few seconds on <prefix>.evt.node.<node>.status: capacity, labels, the OVS bridge it wires containers into, and the replicas it runs.
