@@ -28,6 +28,8 @@ export const SchemaIds = {
   RolloutUndoPayload: `${schemaIdBase}workload/rollout-undo.schema.json`,
   AddNodePayload: `${schemaIdBase}workload/add-node.schema.json`,
   RemoveNodePayload: `${schemaIdBase}workload/remove-node.schema.json`,
+  StartReplicaPayload: `${schemaIdBase}workload/start-replica.schema.json`,
+  StopReplicaPayload: `${schemaIdBase}workload/stop-replica.schema.json`,
   RunReplicaPayload: `${schemaIdBase}node/run-replica.schema.json`,
   RemoveReplicaPayload: `${schemaIdBase}node/remove-replica.schema.json`,
   NodeStatusEvent: `${schemaIdBase}node/node-status-event.schema.json`,

@@ -36,6 +36,8 @@ export type {
   ServiceNetworkAttachment,
   ServiceResources,
   ServiceSpec,
+  StartReplicaPayload,
+  StopReplicaPayload,
   SubmitReply,
   SubmitRequest,
   Task,

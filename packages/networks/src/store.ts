@@ -365,7 +365,7 @@ export class NetworkStore {
   // --- interfaces -----------------------------------------------------------------------------
 
   /** Attaches an interface and allocates its address through IPAM, in the caller's transaction. */
-  async attachInterface(db: Db, req: AttachRequest): Promise<InterfaceRecord & { revision: number }> {
+  async attachInterface(db: Db, req: AttachRequest): Promise<InterfaceRecord & { prefixLength: number; gateway: string; revision: number }> {
     await this.lock(db);
     const net = await db.query('SELECT 1 FROM net.network WHERE id = $1', [req.networkId]);
     if (!net.rowCount) throw new NetworkNotFound('/networkId', req.networkId);
@@ -400,7 +400,10 @@ export class NetworkStore {
       num,
     ]);
     const revision = await this.bump(db);
-    return { id: req.interfaceId, num, networkId: req.networkId, host: req.host, portName: req.portName, mac, ip: alloc?.address ?? null, revision };
+    // What the container side needs to configure the interface: the prefix length and the gateway.
+    const addressing = await db.query<{ prefix: number; gateway: string }>('SELECT masklen(cidr) AS prefix, host(gateway) AS gateway FROM net.network WHERE id = $1', [req.networkId]);
+    const { prefix, gateway } = addressing.rows[0]!;
+    return { id: req.interfaceId, num, networkId: req.networkId, host: req.host, portName: req.portName, mac, ip: alloc?.address ?? null, prefixLength: prefix, gateway, revision };
   }
 
   /** Detaches an interface and releases its address in the same transaction: nothing can leak. */

@@ -64,6 +64,10 @@ export class NodeAgent {
   #stopped = false;
   #reconciling?: Promise<void>;
   #again = false;
+  /** Plumbing runs one operation at a time: a reconcile must never unwire what a replica is wiring. */
+  #plumbing: Promise<unknown> = Promise.resolve();
+  /** Interfaces being wired by a runReplica whose record is not committed yet: desired all the same. */
+  readonly #wiring = new Map<string, AttachSpec[]>();
 
   private constructor(
     private readonly opts: NodeAgentOptions,
@@ -96,6 +100,12 @@ export class NodeAgent {
     }
   }
 
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#plumbing.catch(() => undefined).then(fn);
+    this.#plumbing = next;
+    return next;
+  }
+
   /** The RDMP handlers of this node's own tasks. */
   handlers(): TransactionHandler[] {
     return [this.#runReplica(), this.#removeReplica()];
@@ -104,6 +114,8 @@ export class NodeAgent {
   #runReplica(): TransactionHandler<RunReplicaPayload> {
     const { engine, plumber } = this;
     const node = this.opts.node;
+    const exclusive = <T>(fn: () => Promise<T>) => this.#exclusive(fn);
+    const wiring = this.#wiring;
     const find = async (replicaId: string) => (await engine.list({ labels: { [ReplicaLabels.replica]: replicaId } }))[0];
     const create: Step<RunReplicaPayload> = {
       name: 'create container',
@@ -147,14 +159,21 @@ export class NodeAgent {
       name: 'wire interfaces',
       async do({ task, outputs }) {
         const { containerId } = outputs[0] as { containerId: string };
-        // The pid now, not the one recorded: a container restarted meanwhile has a new namespace.
-        const pid = (await engine.inspect(containerId)).pid;
-        const wired = [];
-        for (const spec of attachSpecs(task.payload, containerId, pid)) wired.push((await plumber.attach(spec)).hostIfName);
-        return { ports: wired };
+        return exclusive(async () => {
+          // The pid now, not the one recorded: a container restarted meanwhile has a new namespace.
+          const pid = (await engine.inspect(containerId)).pid;
+          const specs = attachSpecs(task.payload, containerId, pid);
+          wiring.set(task.payload.replicaId, specs);
+          const wired = [];
+          for (const spec of specs) wired.push((await plumber.attach(spec)).hostIfName);
+          return { ports: wired };
+        });
       },
       async undo({ task }) {
-        for (const i of task.payload.interfaces) await plumber.detach(i.interfaceId);
+        await exclusive(async () => {
+          wiring.delete(task.payload.replicaId);
+          for (const i of task.payload.interfaces) await plumber.detach(i.interfaceId);
+        });
       },
     };
     return {
@@ -178,6 +197,7 @@ export class NodeAgent {
     const { engine, plumber } = this;
     const node = this.opts.node;
     const pool = this.opts.pool;
+    const exclusive = <T>(fn: () => Promise<T>) => this.#exclusive(fn);
     // Removal only goes forward: a step that fails is retried by the next removeReplica, and undoing
     // half a removal (re-creating a container) would be worse than finishing it.
     const unwire: Step<RemoveReplicaPayload> = {
@@ -187,7 +207,9 @@ export class NodeAgent {
         const ids = new Set(r.rows[0]?.spec.interfaces.map((i) => i.interfaceId) ?? []);
         const containers = await engine.list({ labels: { [ReplicaLabels.replica]: task.payload.replicaId } });
         for (const a of await plumber.list()) if (containers.some((c) => c.id === a.containerId)) ids.add(a.interfaceId);
-        for (const id of ids) await plumber.detach(id);
+        await exclusive(async () => {
+          for (const id of ids) await plumber.detach(id);
+        });
         return { detached: [...ids] };
       },
       async undo() {},
@@ -237,7 +259,22 @@ export class NodeAgent {
           live.set(r.container_id, info.pid);
           desired.push(...attachSpecs(r.spec, r.container_id, info.pid));
         }
-        const result = await this.plumber.reconcile(desired, live);
+        const result = await this.#exclusive(async () => {
+          // A replica being wired is desired until its record is committed; then the record says so.
+          const recorded = new Set(rows.map((r) => r.spec.replicaId));
+          for (const [replicaId, specs] of this.#wiring) {
+            if (recorded.has(replicaId)) {
+              this.#wiring.delete(replicaId);
+              continue;
+            }
+            const first = specs[0];
+            const pid = first ? ((await this.engine.inspect(first.containerId).catch(() => undefined))?.pid ?? 0) : 0;
+            if (!first || pid === 0) continue;
+            live.set(first.containerId, pid);
+            desired.push(...specs.map((x) => ({ ...x, pid })));
+          }
+          return this.plumber.reconcile(desired, live);
+        });
         this.opts.log.info({ result }, 'container interfaces reconciled');
       } while (this.#again && !this.#stopped);
     })().finally(() => (this.#reconciling = undefined));

@@ -1,7 +1,51 @@
-import { attachRdmp, SdmiService } from '@sdmi/service';
+// scheduler: the service commands (deploy, update, scale, remove, undo) over desired state in
+// PostgreSQL, the replica transactions, and the level-triggered loop that turns plans into them.
+import { BusNames, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
+import { contracts } from '@sdmi/contracts';
+import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
+import { replicaHandlers, serviceHandlers } from './handlers';
+import { Reconciler } from './reconciler';
+import { SchedulerStore } from './store';
 
 const service = new SdmiService({ name: 'scheduler', version: pkg.version, description: pkg.description });
-// Its command kinds arrive with their issues; until then every command is refused as unknown.
-attachRdmp(service, { handlers: [] });
+const store = new SchedulerStore();
+let handlers: Handler[] = [];
+let reconciler: Reconciler | undefined;
+
+// Before attachRdmp's hook: the tables and the handlers must exist before the first task runs.
+service.onStart('scheduler', async ({ nc, log }) => {
+  const prefix = process.env[RdmpEnv.busPrefix] ?? 'sdmi';
+  const dbUrl = defaultPgUrl();
+  const pool = createPool(dbUrl);
+  await store.migrate(pool);
+  const client = new RdmpClient(nc, { names: new BusNames(prefix) });
+  handlers = [...serviceHandlers(store), ...replicaHandlers(store, pool, client)];
+  const loop = new Reconciler({ pool, dbUrl, store, client, log });
+  reconciler = loop;
+  const sub = nc.subscribe(`${prefix}.evt.node.*.status`);
+  void (async () => {
+    for await (const m of sub) {
+      const checked = contracts().check('NodeStatusEvent', m.json());
+      if (checked.ok) loop.noteNode(checked.value);
+      else log.warn({ subject: m.subject, err: checked.error }, 'node status ignored: it breaks its contract');
+    }
+  })();
+  loop.start();
+  return async () => {
+    sub.unsubscribe();
+    await loop.stop();
+    await pool.end();
+  };
+});
+service.addReadinessCheck('reconciler', () => {
+  if (!reconciler) return { ok: false, detail: 'not started' };
+  const p = reconciler.lastPlan;
+  return { ok: true, detail: `${reconciler.nodes().length} nodes reporting${p ? `; last plan placed ${p.place}, stopped ${p.stop}${p.blocked.length ? `, blocked: ${p.blocked.join('; ')}` : ''}` : ''}` };
+});
+attachRdmp(service, {
+  get handlers() {
+    return handlers;
+  },
+});
 await service.runUntilSignal();

@@ -72,6 +72,8 @@ export interface SdmiContracts {
   RolloutUndoPayload?: RolloutUndoPayload;
   ScaleServicePayload?: ScaleServicePayload;
   ServiceSpec?: ServiceSpec;
+  StartReplicaPayload?: StartReplicaPayload;
+  StopReplicaPayload?: StopReplicaPayload;
   UpdateServicePayload?: UpdateServicePayload;
 }
 /**
@@ -916,6 +918,70 @@ export interface ScaleServicePayload {
    */
   service: string;
   replicas: number;
+}
+/**
+ * The scheduler's own transaction for one new replica (it submits these to itself from its plans): allocate an address per network, create and wire the container on its node, register it. Any failing step undoes the ones before it.
+ */
+export interface StartReplicaPayload {
+  /**
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
+   */
+  replicaId: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  slot: number;
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  revision: number;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  /**
+   * Per network of the service, in order: this slot's static address, or null.
+   *
+   * @maxItems 8
+   */
+  staticAddresses:
+    | []
+    | [string | null]
+    | [string | null, string | null]
+    | [string | null, string | null, string | null]
+    | [string | null, string | null, string | null, string | null]
+    | [string | null, string | null, string | null, string | null, string | null]
+    | [string | null, string | null, string | null, string | null, string | null, string | null]
+    | [string | null, string | null, string | null, string | null, string | null, string | null, string | null]
+    | [
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string | null
+      ];
+}
+/**
+ * The scheduler's own transaction that removes one replica: the container on its node, then its addresses. It only goes forward; repeating it is harmless.
+ */
+export interface StopReplicaPayload {
+  /**
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
+   */
+  replicaId: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  reason: string;
 }
 /**
  * Payload of updateService: the complete new spec of an existing service (found by tenant and name). A changed template becomes a new revision and is rolled out.

@@ -1,0 +1,195 @@
+// The scheduler's RDMP commands. The service commands change desired state in the task's database
+// transaction. The replica transactions are the scheduler's own: each new replica is one
+// transaction whose steps call the network-controller and the replica's node-agent over the bus,
+// each call with a task id derived from the replica, so that a step re-run after a crash finds the
+// call it made before instead of making it twice.
+import { createHash } from 'node:crypto';
+import { TaskFailed, errorFromInfo, type ApplyHandler, type JsonObject, type RdmpClient, type Step, type TransactionHandler } from '@sdmi/bus';
+import { hostIfNameFor } from '@sdmi/container-net';
+import { SchemaIds, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
+import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, serviceCommandKey, type ServiceCommand } from '@sdmi/scheduling';
+import type pg from 'pg';
+import type { SchedulerStore } from './store';
+
+export const ReplicaCommandKinds = { StartReplica: 'startReplica', StopReplica: 'stopReplica' } as const;
+
+/** A UUID (version 5 layout) from a name: the same call gets the same task id every time. */
+export function taskIdFor(name: string): string {
+  const h = createHash('sha1').update(`sdmi:${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Runs a command on another service exactly once per id: a task already completed gives its
+ * recorded result, one in progress is waited for, a new one is submitted.
+ */
+export async function runOnce(client: RdmpClient, service: string, id: string, command: { kind: string; key: string; payload: Record<string, unknown> }): Promise<JsonObject> {
+  const known = (await client.status(service, id).catch(() => undefined))?.records[0];
+  if (known?.status === 'completed') return (known.result ?? {}) as JsonObject;
+  if (known?.status === 'failed') throw errorFromInfo(known.error ?? { code: 'HANDLER_FAILED', message: `task ${id} on ${service} failed` });
+  if (!known) await client.submit(service, { id, ...command });
+  const [outcome] = await client.wait(service, id, { timeoutMs: 120_000 });
+  if (outcome!.status === 'failed') throw errorFromInfo(outcome!.error ?? { code: 'HANDLER_FAILED', message: `task ${id} on ${service} failed` });
+  return (outcome!.result ?? {}) as JsonObject;
+}
+
+function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err: unknown) => {
+    if (err instanceof SchedulingError) throw new TaskFailed({ ...err.info, path: `/payload${err.info.path ?? ''}` }, { cause: err });
+    throw err;
+  });
+}
+
+export function serviceHandlers(store: SchedulerStore): ApplyHandler[] {
+  const kinds = [
+    [ServiceCommandKinds.DeployService, SchemaIds.DeployServicePayload],
+    [ServiceCommandKinds.UpdateService, SchemaIds.UpdateServicePayload],
+    [ServiceCommandKinds.ScaleService, SchemaIds.ScaleServicePayload],
+    [ServiceCommandKinds.RemoveService, SchemaIds.RemoveServicePayload],
+    [ServiceCommandKinds.RolloutUndo, SchemaIds.RolloutUndoPayload],
+  ] as const;
+  return kinds.map(([kind, schema]) => ({
+    kind,
+    payloadSchema: schema,
+    apply: ({ task, db }) =>
+      guarded(async () => {
+        const command = { kind, payload: task.payload } as ServiceCommand;
+        const id = serviceCommandKey(command);
+        const next = applyServiceCommand(await store.service(db, id, true), command, Date.now());
+        await store.saveService(db, id, next);
+        const result: JsonObject = next ? { service: id, revision: next.revision, replicas: next.replicas } : { service: id, removed: true };
+        return result;
+      }),
+  }));
+}
+
+interface Allocated {
+  interfaceId: string;
+  networkId: string;
+  ifname: string;
+  ip: string | null;
+  mac: string;
+  prefixLength: number;
+  gateway: string;
+}
+
+export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: RdmpClient, extraSteps: readonly Step<StartReplicaPayload>[] = []): TransactionHandler[] {
+  const allocate: Step<StartReplicaPayload> = {
+    name: 'allocate addresses',
+    async do({ task }) {
+      const p = task.payload;
+      const service = await store.service(pool, p.service);
+      if (!service) throw new TaskFailed({ code: 'SERVICE_NOT_FOUND', message: `service ${p.service} no longer exists; replica ${p.replicaId} is not started` });
+      const out: Allocated[] = [];
+      for (const [i, net] of service.networks.entries()) {
+        const interfaceId = `${p.replicaId}/${net.ifname}`;
+        const address = p.staticAddresses[i] ?? null;
+        const ip = address ? { mode: 'static', address } : { mode: net.ip.mode === 'none' ? 'none' : 'dynamic' };
+        const r = await runOnce(client, 'network-controller', taskIdFor(`${p.replicaId}:attach:${i}`), {
+          kind: 'attachInterface',
+          key: 'networks',
+          payload: { interfaceId, networkId: net.network, host: p.node, portName: hostIfNameFor(interfaceId), ip },
+        });
+        out.push({ interfaceId, networkId: net.network, ifname: net.ifname, ip: r.ip as string | null, mac: r.mac as string, prefixLength: r.prefixLength as number, gateway: r.gateway as string });
+      }
+      return { interfaces: out } as unknown as JsonObject;
+    },
+    async undo({ task }) {
+      const service = await store.service(pool, task.payload.service);
+      for (const [i, net] of (service?.networks ?? []).entries()) {
+        await runOnce(client, 'network-controller', taskIdFor(`${task.payload.replicaId}:undo-attach:${i}`), {
+          kind: 'detachInterface',
+          key: 'networks',
+          payload: { interfaceId: `${task.payload.replicaId}/${net.ifname}` },
+        }).catch((err: { info?: { code?: string } }) => {
+          if (err.info?.code !== 'INTERFACE_NOT_FOUND') throw err;
+        });
+      }
+    },
+  };
+  const run: Step<StartReplicaPayload> = {
+    name: 'run container',
+    async do({ task, outputs }) {
+      const p = task.payload;
+      const service = await store.service(pool, p.service);
+      const spec = service?.history.find((h) => h.revision === p.revision)?.spec;
+      if (!spec) throw new TaskFailed({ code: 'REVISION_NOT_FOUND', message: `service ${p.service} has no revision ${p.revision}` });
+      const interfaces = (outputs[0] as unknown as { interfaces: Allocated[] }).interfaces;
+      let gatewayGiven = false;
+      const wired = interfaces.map((a) => {
+        const withGateway = a.ip !== null && !gatewayGiven;
+        if (withGateway) gatewayGiven = true;
+        return { interfaceId: a.interfaceId, networkId: a.networkId, ifname: a.ifname, mac: a.mac, address: a.ip === null ? null : `${a.ip}/${a.prefixLength}`, ...(withGateway ? { gateway: a.gateway } : {}) };
+      });
+      const container: Record<string, unknown> = { image: spec.image };
+      if (spec.command) container.command = spec.command;
+      if (spec.env) container.env = spec.env;
+      if (spec.resources) container.resources = spec.resources;
+      if (spec.healthCheck) container.healthCheck = spec.healthCheck;
+      return runOnce(client, `node-${p.node.replaceAll('.', '-')}`, taskIdFor(`${p.replicaId}:run`), {
+        kind: 'runReplica',
+        key: `replica/${p.replicaId.replaceAll('#', '.')}`,
+        payload: { replicaId: p.replicaId, service: p.service, revision: p.revision, container, interfaces: wired },
+      });
+    },
+    async undo({ task }) {
+      await runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, taskIdFor(`${task.payload.replicaId}:undo-run`), {
+        kind: 'removeReplica',
+        key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
+        payload: { replicaId: task.payload.replicaId, timeoutSec: 2 },
+      });
+    },
+  };
+  const start: TransactionHandler<StartReplicaPayload> = {
+    kind: ReplicaCommandKinds.StartReplica,
+    payloadSchema: SchemaIds.StartReplicaPayload,
+    // DNS registration joins here when dns-manager lands (extraSteps).
+    steps: () => [allocate, run, ...extraSteps],
+    async finalize({ task, db, outputs }) {
+      await db.query(`UPDATE sched.replica SET state = $2, since = now(), interfaces = $3 WHERE id = $1`, [
+        task.payload.replicaId,
+        ReplicaStates.Running,
+        JSON.stringify((outputs[0] as unknown as { interfaces: Allocated[] }).interfaces.map((a) => a.interfaceId)),
+      ]);
+      return { replicaId: task.payload.replicaId, node: task.payload.node, ...(outputs[1] as JsonObject) };
+    },
+  };
+  // Removal only goes forward: its steps are idempotent and a failure is retried by the next plan.
+  const removeContainer: Step<StopReplicaPayload> = {
+    name: 'remove container',
+    async do({ task }) {
+      return runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, taskIdFor(`${task.payload.replicaId}:remove`), {
+        kind: 'removeReplica',
+        key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
+        payload: { replicaId: task.payload.replicaId, timeoutSec: 5 },
+      });
+    },
+    async undo() {},
+  };
+  const release: Step<StopReplicaPayload> = {
+    name: 'release addresses',
+    async do({ task }) {
+      const r = await pool.query<{ interfaces: string[] }>('SELECT interfaces FROM sched.replica WHERE id = $1', [task.payload.replicaId]);
+      const ids = r.rows[0]?.interfaces ?? [];
+      for (const [i, interfaceId] of ids.entries()) {
+        await runOnce(client, 'network-controller', taskIdFor(`${task.payload.replicaId}:detach:${i}`), { kind: 'detachInterface', key: 'networks', payload: { interfaceId } }).catch(
+          (err: { info?: { code?: string } }) => {
+            if (err.info?.code !== 'INTERFACE_NOT_FOUND') throw err;
+          },
+        );
+      }
+      return { released: ids };
+    },
+    async undo() {},
+  };
+  const stop: TransactionHandler<StopReplicaPayload> = {
+    kind: ReplicaCommandKinds.StopReplica,
+    payloadSchema: SchemaIds.StopReplicaPayload,
+    steps: () => [removeContainer, release],
+    async finalize({ task, db }) {
+      await store.removeReplica(db, task.payload.replicaId);
+      return { replicaId: task.payload.replicaId, stopped: true };
+    },
+  };
+  return [start, stop];
+}

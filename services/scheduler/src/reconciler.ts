@@ -1,0 +1,164 @@
+// The level-triggered loop: every tick it reads desired services, the replicas it has placed and
+// the nodes' latest reports, asks the pure reconciler for a plan, and turns the plan into replica
+// transactions submitted to itself. Only one scheduler instance runs the loop at a time (a
+// PostgreSQL advisory lock on a session of its own), so two instances never double-fire.
+import type { RdmpClient } from '@sdmi/bus';
+import type { NodeStatusEvent } from '@sdmi/contracts';
+import { Node, ReplicaStates, reconcile, type NewReplica, type Replica } from '@sdmi/scheduling';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { ReplicaCommandKinds, taskIdFor } from './handlers';
+import type { SchedulerStore } from './store';
+
+const LOOP_LOCK = 0x5d_5c_0001;
+
+/** The RDMP resource key of a replica's transactions ('#' is not a key character). */
+export function replicaKey(replicaId: string): string {
+  return `replica/${replicaId.replaceAll('#', '.')}`;
+}
+/** A node that has not reported for this long gets no new replicas. */
+const NODE_SILENT_MS = 15_000;
+
+interface NodeReport {
+  status: NodeStatusEvent;
+  seenAt: number;
+}
+
+export interface ReconcilerOptions {
+  pool: pg.Pool;
+  dbUrl: string;
+  store: SchedulerStore;
+  client: RdmpClient;
+  log: Logger;
+  intervalMs?: number;
+}
+
+export class Reconciler {
+  readonly #nodes = new Map<string, NodeReport>();
+  #lock?: pg.Client;
+  #timer?: NodeJS.Timeout;
+  #running?: Promise<void>;
+  #stopped = false;
+  lastPlan?: { at: number; place: number; stop: number; blocked: string[] };
+
+  constructor(private readonly opts: ReconcilerOptions) {}
+
+  /** A node-agent's report (the service subscribes to them and hands them here). */
+  noteNode(status: NodeStatusEvent, now = Date.now()): void {
+    this.#nodes.set(status.node, { status, seenAt: now });
+  }
+
+  nodes(now = Date.now()): Node[] {
+    return [...this.#nodes.values()]
+      .filter((r) => now - r.seenAt < NODE_SILENT_MS)
+      .map((r) => new Node({ name: r.status.node, capacity: { cpus: r.status.capacity.cpus, memoryBytes: r.status.capacity.memoryBytes }, labels: Object.fromEntries(Object.entries(r.status.labels).filter((e): e is [string, string] => e[1] !== undefined)) }));
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.tick(), this.opts.intervalMs ?? 1_000);
+  }
+
+  /** One pass; passes never overlap. */
+  tick(): Promise<void> {
+    if (this.#running || this.#stopped) return this.#running ?? Promise.resolve();
+    this.#running = this.#pass()
+      .catch((err: unknown) => this.opts.log.warn({ err }, 'reconcile pass failed; the next one retries'))
+      .finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #leader(): Promise<boolean> {
+    if (!this.#lock) {
+      const c = new pg.Client({ connectionString: this.opts.dbUrl, application_name: 'sdmi scheduler loop' });
+      c.on('error', () => (this.#lock = undefined));
+      await c.connect();
+      this.#lock = c;
+    }
+    const r = await this.#lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOOP_LOCK]);
+    return r.rows[0]!.ok;
+  }
+
+  async #pass(): Promise<void> {
+    if (!(await this.#leader())) return;
+    const { pool, store, client, log } = this.opts;
+    const now = Date.now();
+    let replicas = await store.replicas(pool);
+    replicas = await this.#observe(replicas, now);
+    const services = await store.services(pool);
+    const plan = reconcile(services, { nodes: this.nodes(now), replicas }, now);
+    const starts: NewReplica[] = [...plan.place.map((p) => p.replica), ...plan.replace.map((r) => r.replica), ...plan.update.flatMap((u) => u.start)];
+    for (const r of starts) {
+      // Recorded before it is submitted: a crash in between leaves a pending replica the next pass resubmits.
+      await store.addReplica(pool, { id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, resources: r.resources });
+      await client.submit('scheduler', {
+        id: taskIdFor(`${r.id}:start`),
+        kind: ReplicaCommandKinds.StartReplica,
+        key: replicaKey(r.id),
+        payload: { replicaId: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, staticAddresses: [...r.staticAddresses] },
+      });
+    }
+    for (const s of [...plan.stop, ...plan.update.flatMap((u) => u.stop)]) {
+      await store.setState(pool, s.replica, ReplicaStates.Stopping, s.reason);
+      await client.submit('scheduler', {
+        id: taskIdFor(`${s.replica}:stop`),
+        kind: ReplicaCommandKinds.StopReplica,
+        key: replicaKey(s.replica),
+        payload: { replicaId: s.replica, service: s.service, node: s.node, reason: s.reason },
+      });
+    }
+    this.lastPlan = { at: now, place: starts.length, stop: plan.stop.length, blocked: plan.blocked.map((b) => b.reason) };
+    if (starts.length || plan.stop.length) log.info({ place: starts.map((r) => `${r.id} on ${r.node}`), stop: plan.stop.map((s) => `${s.replica}: ${s.reason}`) }, 'plan applied');
+    if (plan.blocked.length) log.warn({ blocked: this.lastPlan.blocked }, 'replicas that cannot be placed');
+  }
+
+  /**
+   * What the scheduler recorded, corrected by what happened: a start transaction that failed, a
+   * container its node no longer runs (killed by hand, exited), health from the node's report.
+   */
+  async #observe(replicas: Replica[], now: number): Promise<Replica[]> {
+    const { pool, store, client } = this.opts;
+    const out: Replica[] = [];
+    for (const r of replicas) {
+      let state = r.state;
+      let reason: string | null = null;
+      if (state === ReplicaStates.Pending || state === ReplicaStates.Starting) {
+        const rec = (await client.status('scheduler', taskIdFor(`${r.id}:start`)).catch(() => undefined))?.records[0];
+        if (rec?.status === 'failed') {
+          state = ReplicaStates.Failed;
+          reason = `its start failed: ${rec.error?.message ?? 'unknown error'}`;
+        } else if (!rec && now - r.since > 10_000) {
+          // Placed but never submitted (a crash between the two): submit again; the id makes it once.
+          await client.submit('scheduler', {
+            id: taskIdFor(`${r.id}:start`),
+            kind: ReplicaCommandKinds.StartReplica,
+            key: replicaKey(r.id),
+            payload: { replicaId: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, staticAddresses: [] },
+          });
+        }
+      } else if (state === ReplicaStates.Running || state === ReplicaStates.Healthy || state === ReplicaStates.Unhealthy) {
+        const report = this.#nodes.get(r.node);
+        // Only a report made after the replica started can say it is gone.
+        if (report && Date.parse(report.status.time) > r.since + 1_000) {
+          const seen = report.status.replicas.find((x) => x.replicaId === r.id);
+          if (!seen || seen.state !== 'running') {
+            state = ReplicaStates.Failed;
+            reason = `its container on ${r.node} is ${seen ? seen.state : 'gone'}`;
+          } else if (seen.health === 'healthy') state = ReplicaStates.Healthy;
+          else if (seen.health === 'unhealthy') state = ReplicaStates.Unhealthy;
+        }
+      }
+      if (state !== r.state) {
+        await store.setState(pool, r.id, state, reason);
+        out.push(r.with({ state, since: now }));
+      } else out.push(r);
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#running;
+    await this.#lock?.end().catch(() => undefined);
+  }
+}

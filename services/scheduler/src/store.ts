@@ -1,0 +1,72 @@
+// The scheduler's state in PostgreSQL: services (desired, with their revision history) and the
+// replicas it has placed. Methods take the caller's client so they run in the RDMP task's
+// transaction.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '@sdmi/bus';
+import { Replica, Service, type ReplicaState, type Resources, type ServiceRecord } from '@sdmi/scheduling';
+import type pg from 'pg';
+
+const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
+
+type Db = Pick<pg.ClientBase, 'query'>;
+
+interface ReplicaRow {
+  id: string;
+  service: string;
+  slot: number;
+  revision: number;
+  node: string;
+  state: ReplicaState;
+  since: Date;
+  created_at: Date;
+  resources: Resources;
+}
+
+export class SchedulerStore {
+  async migrate(pool: pg.Pool): Promise<string[]> {
+    return migrate(pool, migrationsDir);
+  }
+
+  async service(db: Db, id: string, lock = false): Promise<Service | null> {
+    const r = await db.query<{ record: ServiceRecord }>(`SELECT record FROM sched.service WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    return r.rows[0] ? Service.restore(r.rows[0].record) : null;
+  }
+
+  async services(db: Db): Promise<Service[]> {
+    return (await db.query<{ record: ServiceRecord }>('SELECT record FROM sched.service ORDER BY id')).rows.map((r) => Service.restore(r.record));
+  }
+
+  async saveService(db: Db, id: string, service: Service | null): Promise<void> {
+    if (service) {
+      await db.query(
+        `INSERT INTO sched.service (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, updated_at = now()`,
+        [id, JSON.stringify(service.toRecord())],
+      );
+    } else {
+      await db.query('DELETE FROM sched.service WHERE id = $1', [id]);
+    }
+  }
+
+  async replicas(db: Db): Promise<Replica[]> {
+    const rows = (await db.query<ReplicaRow>('SELECT id, service, slot, revision, node, state, since, created_at, resources FROM sched.replica ORDER BY id')).rows;
+    return rows.map((r) => new Replica({ id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: r.since.getTime(), createdAt: r.created_at.getTime(), resources: r.resources }));
+  }
+
+  /** A replica a plan has placed: it counts from now on, so no later plan places it again. */
+  async addReplica(db: Db, r: { id: string; service: string; slot: number; revision: number; node: string; resources: Resources }): Promise<boolean> {
+    const res = await db.query(
+      `INSERT INTO sched.replica (id, service, slot, revision, node, state, resources) VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (id) DO NOTHING`,
+      [r.id, r.service, r.slot, r.revision, r.node, JSON.stringify(r.resources)],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async setState(db: Db, id: string, state: ReplicaState, reason: string | null = null): Promise<void> {
+    await db.query(`UPDATE sched.replica SET state = $2, reason = $3, since = now() WHERE id = $1 AND state <> $2`, [id, state, reason]);
+  }
+
+  async removeReplica(db: Db, id: string): Promise<void> {
+    await db.query('DELETE FROM sched.replica WHERE id = $1', [id]);
+  }
+}

@@ -1,0 +1,150 @@
+// The scheduler on a real cluster of two Docker hosts: a service with two networks is deployed and
+// scaled through the bus; every replica is a container on one of the hosts with both interfaces
+// and IPAM addresses, reaching what the policy allows; a container killed by hand is replaced; and
+// after scaling to 0 nothing of it is left: no container, address, OVS port or flow.
+import { createPool } from '@sdmi/bus';
+import { describeInventory, docker, inventory, run, runId } from '@sdmi/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../../test/cluster';
+
+const cluster = new LocalCluster('sc');
+const tenant = cluster.tag;
+
+const cmd = (kind: string, key: string, payload: Record<string, unknown>) => cluster.client.run('scheduler', { kind, key, payload });
+
+interface Inventory {
+  containers: { host: string; id: string; replica: string; running: boolean }[];
+  allocations: { interface_id: string; address: string }[];
+  replicaRows: number;
+  /** Replicas whose start transaction has completed. */
+  started: number;
+  ports: string[];
+  flows: string[];
+}
+
+/** Everything of the service that exists now, counted per kind. */
+async function inventoryOf(service: string): Promise<Inventory> {
+  const containers = [];
+  for (const h of cluster.hosts.keys()) for (const c of await cluster.containers(h)) if (c.replica.startsWith(`${service}-`)) containers.push({ host: h, ...c });
+  const pool = createPool(cluster.db.url, 2);
+  try {
+    const allocations = (await pool.query<{ interface_id: string; address: string }>(`SELECT interface_id, host('0.0.0.0'::inet + address) AS address FROM ipam.allocation WHERE interface_id LIKE $1`, [`${service}-%`])).rows;
+    const replicaRows = (await pool.query('SELECT 1 FROM sched.replica WHERE service = $1', [service])).rowCount ?? 0;
+    const started = (await pool.query(`SELECT 1 FROM sched.replica WHERE service = $1 AND state IN ('running', 'healthy')`, [service])).rowCount ?? 0;
+    const ports: string[] = [];
+    const flows: string[] = [];
+    for (const h of cluster.hosts.values()) {
+      const out = await run('ovs-vsctl', ['--timeout=10', '--format=csv', '--no-headings', '--columns=name,external_ids', 'find', 'Interface', `external_ids:sdmi-container-id!=""`]);
+      for (const line of out.split('\n').filter((l) => l.includes(service))) ports.push(line);
+      for (const f of await h.bridge.dumpFlows()) if (containersIps.some((ip) => f.includes(`=${ip},`) || f.endsWith(`=${ip}`) || f.includes(`=${ip} `))) flows.push(f);
+    }
+    return { containers, allocations, replicaRows, started, ports: [...new Set(ports)], flows };
+  } finally {
+    await pool.end();
+  }
+}
+let containersIps: string[] = [];
+
+async function interfacesOf(host: string, containerId: string): Promise<{ ifname: string; address: string }[]> {
+  const out = await docker(cluster.hosts.get(host)!.endpoint, ['exec', containerId, 'ip', '-o', '-4', 'addr', 'show']);
+  return out
+    .split('\n')
+    .map((l) => /^\d+:\s+(\S+)\s+inet\s+(\S+)/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && m[1] !== 'lo')
+    .map((m) => ({ ifname: m[1]!, address: m[2]! }));
+}
+
+beforeAll(async () => {
+  await cluster.start({ scheduler: true });
+  await cluster.netCmd('createNetworks', {
+    clusterNetworks: [
+      { name: 'front', cidr: '10.64.1.0/24', dependsOn: ['web'] },
+      { name: 'web', cidr: '10.64.2.0/24' },
+      { name: 'mgmt', cidr: '10.64.9.0/24' },
+    ],
+  });
+  await cluster.until(async () => (await cluster.client.run('scheduler', { kind: 'scaleService', key: 'probe', payload: { service: `${tenant}/none`, replicas: 0 } }).catch((e: { info?: { code?: string } }) => e.info?.code)) === 'SERVICE_NOT_FOUND', 'the scheduler answers commands');
+});
+
+afterAll(async () => {
+  await cluster.dispose();
+  expect(describeInventory(await inventory({ tag: runId() }))).toBe('');
+});
+
+describe('scheduler', () => {
+  const service = `${tenant}/web`;
+
+  it('deploys a service with two networks: every replica runs with both interfaces and IPAM addresses, spread over both hosts', async () => {
+    await cmd('deployService', service, {
+      spec: { tenant, name: 'web', image: 'sdmi/base:busybox', command: ['sleep', '3600'], replicas: 4, networks: [{ network: 'cluster/web', ip: { mode: 'dynamic' } }, { network: 'cluster/mgmt', ip: { mode: 'dynamic' } }] },
+    });
+    await cluster.until(async () => {
+      const inv = await inventoryOf(service);
+      return inv.started === 4 && inv.containers.filter((c) => c.running).length === 4;
+    }, '4 replicas started and running', 60_000);
+    const inv = await inventoryOf(service);
+    expect(new Set(inv.containers.map((c) => c.host))).toEqual(new Set(['host-a', 'host-b']));
+    expect(inv.allocations).toHaveLength(8);
+    for (const c of inv.containers) {
+      const ifs = await interfacesOf(c.host, c.id);
+      expect(ifs.map((i) => i.ifname).sort()).toEqual(['eth0', 'eth1']);
+      const mine = inv.allocations.filter((a) => a.interface_id.startsWith(`${c.replica}/`)).map((a) => a.address);
+      expect(ifs.map((i) => i.address.split('/')[0]).sort()).toEqual(mine.sort());
+    }
+    containersIps = inv.allocations.map((a) => a.address);
+    // The inventory sees what exists (so that its zeros below mean something).
+    const seen = await inventoryOf(service);
+    expect(seen.ports).toHaveLength(8);
+    expect(seen.flows.length).toBeGreaterThan(8);
+  });
+
+  it('replicas reach each other across hosts on both of their networks', async () => {
+    const inv = await inventoryOf(service);
+    const a = inv.containers.find((c) => c.host === 'host-a')!;
+    const b = inv.containers.find((c) => c.host === 'host-b')!;
+    const webIp = (replica: string) => inv.allocations.find((x) => x.interface_id === `${replica}/eth0`)!.address;
+    const mgmtIp = (replica: string) => inv.allocations.find((x) => x.interface_id === `${replica}/eth1`)!.address;
+    expect(await cluster.pings('host-a', a.id, webIp(b.replica))).toBe(true);
+    expect(await cluster.pings('host-b', b.id, mgmtIp(a.replica))).toBe(true);
+    expect(await cluster.pings('host-b', b.id, webIp(a.replica))).toBe(true);
+  });
+
+  it('a container killed by hand is replaced by a new replica', async () => {
+    const before = await inventoryOf(service);
+    const victim = before.containers[0]!;
+    await docker(cluster.hosts.get(victim.host)!.endpoint, ['kill', victim.id]);
+    await cluster.until(
+      async () => {
+        const now = await inventoryOf(service);
+        return now.started === 4 && now.containers.filter((c) => c.running).length === 4 && !now.containers.some((c) => c.replica === victim.replica);
+      },
+      'the killed replica replaced and removed',
+      60_000,
+    );
+    containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
+  });
+
+  it('scaled to 0 and removed, nothing of it is left: no container, address, replica record, OVS port or flow', async () => {
+    await cmd('scaleService', service, { service, replicas: 0 });
+    await cluster.until(async () => {
+      const inv = await inventoryOf(service);
+      return inv.containers.length === 0 && inv.allocations.length === 0 && inv.replicaRows === 0;
+    }, 'everything of the service gone', 60_000);
+    await cmd('removeService', service, { service });
+    const inv = await inventoryOf(service);
+    expect({ containers: inv.containers.length, allocations: inv.allocations.length, replicas: inv.replicaRows, ports: inv.ports.length }).toEqual({ containers: 0, allocations: 0, replicas: 0, ports: 0 });
+    // Flows go with the ports (reconciled on the next snapshot), and reactive pairs time out or are removed.
+    await cluster.until(async () => (await inventoryOf(service)).flows.length === 0, 'no flow mentions an address of the service', 40_000);
+  });
+
+  it('refuses a bad service with the field and the rule, and changes nothing', async () => {
+    const err = await cmd('deployService', `${tenant}/bad`, { spec: { tenant, name: 'bad', image: 'sdmi/base:busybox', replicas: 2, networks: [{ network: 'cluster/web', ip: { mode: 'static', addresses: ['10.64.2.50'] } }] } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ info: { code: expect.any(String), path: expect.stringMatching(/^\/payload\/spec/) } });
+    const pool = createPool(cluster.db.url, 2);
+    try {
+      expect((await pool.query('SELECT 1 FROM sched.service WHERE id = $1', [`${tenant}/bad`])).rowCount).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+});

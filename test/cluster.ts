@@ -1,0 +1,148 @@
+// A whole SDMI cluster on this machine for end-to-end tests: a run-unique database and bus prefix,
+// two Docker hosts (the machine's dockerd and one more of our own), each with its OVS bridge on one
+// fabric, and the services as processes of their own (network-controller, a node-agent per host,
+// optionally the scheduler), driven only over the bus.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { BusNames, RdmpClient, connectNats, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
+import { healthSubject, requestHealth } from '@sdmi/service';
+import { FailMode, Testbed, buildBaseImage, createDatabase, docker, mainDocker, run, runId, type DockerEndpoint, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+export interface ClusterHost {
+  name: string;
+  dpid: string;
+  bridge: OvsBridge;
+  uplink: string;
+  endpoint: DockerEndpoint;
+  socket: string;
+  instance: string;
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  log: string;
+}
+
+export class LocalCluster {
+  readonly tag = runId();
+  readonly names: BusNames;
+  readonly tb = new Testbed();
+  readonly hosts = new Map<string, ClusterHost>();
+  db!: TestDatabase;
+  nc!: Awaited<ReturnType<typeof connectNats>>;
+  client!: RdmpClient;
+  #port = 0;
+  readonly #procs: Proc[] = [];
+
+  /** `id` keeps concurrent clusters of one test run apart (bus prefix, datapath ids). */
+  constructor(private readonly id: string) {
+    this.names = new BusNames(`${this.tag}${id}`);
+  }
+
+  async start(opts: { scheduler?: boolean } = {}): Promise<void> {
+    this.db = await createDatabase();
+    this.nc = await connectNats(`test-${this.tag}-${this.id}`);
+    this.client = new RdmpClient(this.nc, { names: this.names });
+    const net = await import('node:net');
+    this.#port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as import('node:net').AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const extra = await this.tb.dockerHost();
+    const fabric = await this.tb.bridge({ failMode: FailMode.Standalone });
+    // Datapath ids must be unique on the machine's ovs-vswitchd, also across concurrent runs.
+    const dpidBase = createHash('sha1').update(`${this.tag}${this.id}`).digest('hex').slice(0, 6);
+    for (const [i, [name, endpoint, socket]] of ([['host-a', mainDocker, '/var/run/docker.sock'], ['host-b', extra, extra.socketPath]] as const).entries()) {
+      const dpid = `000000${dpidBase}${(i + 1).toString(16).padStart(4, '0')}`;
+      const bridge = await this.tb.bridge({ otherConfig: { 'datapath-id': dpid } });
+      const uplink = await bridge.addVethPort();
+      await fabric.addPort(uplink.peer);
+      await run('ovs-vsctl', ['--timeout=10', '--', 'set', 'Bridge', bridge.name, 'controller=@c', '--', '--id=@c', 'create', 'Controller', `target="tcp:127.0.0.1:${this.#port}"`, 'max_backoff=1000']);
+      await buildBaseImage(endpoint);
+      this.hosts.set(name, { name, dpid, bridge, uplink: uplink.bridgeEnd, endpoint, socket, instance: `na-${this.tag}-${name}` });
+    }
+    this.#spawn('network-controller', 'services/network-controller/src/main.ts', { SDMI_INSTANCE_ID: `nc-${this.tag}`, SDMI_OPENFLOW_LISTEN: `127.0.0.1:${this.#port}` });
+    for (const h of this.hosts.values()) {
+      this.#spawn(h.name, 'services/node-agent/src/main.ts', { SDMI_INSTANCE_ID: h.instance, SDMI_NODE_NAME: h.name, SDMI_DOCKER_SOCKET: h.socket, SDMI_NODE_BRIDGE: h.bridge.name });
+    }
+    if (opts.scheduler) this.#spawn('scheduler', 'services/scheduler/src/main.ts', { SDMI_INSTANCE_ID: `sc-${this.tag}` });
+    await this.ready('network-controller', `nc-${this.tag}`);
+    for (const h of this.hosts.values()) await this.ready('node-agent', h.instance);
+    if (opts.scheduler) await this.ready('scheduler', `sc-${this.tag}`);
+    for (const h of this.hosts.values()) await this.netCmd('registerHost', { name: h.name, dpid: h.dpid, uplinkPort: h.uplink });
+  }
+
+  #spawn(name: string, script: string, env: Record<string, string>): void {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SDMI_BUS_PREFIX: this.names.prefix, SDMI_PG_URL: this.db.url, SDMI_LOG_LEVEL: 'warn', ...env },
+    });
+    const p: Proc = { name, child, log: '' };
+    child.stdout!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
+    child.stderr!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
+    this.#procs.push(p);
+  }
+
+  /** The services' recent output, for a failure message. */
+  logs(): string {
+    return this.#procs.map((p) => `--- ${p.name}\n${p.log}`).join('\n');
+  }
+
+  async until(cond: () => Promise<boolean>, what: string, timeoutMs = 40_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!(await cond().catch(() => false))) {
+      if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}\n${this.logs()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  ready(service: string, instance: string): Promise<void> {
+    return this.until(async () => (await requestHealth(this.nc, healthSubject(service, instance), { timeout: 1_000 })).ready, `${service} ${instance} ready`);
+  }
+
+  netCmd(kind: string, payload: Record<string, unknown>): Promise<Outcome> {
+    return this.client.run('network-controller', { kind, key: 'networks', payload });
+  }
+
+  /** Whether `from` (a container on `host`) gets an echo reply from `ip`. */
+  pings(host: string, containerId: string, ip: string, waitSec = 3): Promise<boolean> {
+    return run('docker', ['-H', this.hosts.get(host)!.endpoint.host, 'exec', containerId, 'ping', '-c', '1', '-W', String(waitSec), ip]).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Containers of this run's replicas on a host (their replica ids start with the run tag). */
+  async containers(host: string): Promise<{ id: string; replica: string; running: boolean }[]> {
+    const ep = this.hosts.get(host)!.endpoint;
+    const ids = (await docker(ep, ['ps', '-aq', '--filter', 'label=sdmi.replica'])).split('\n').filter(Boolean);
+    const out = [];
+    for (const id of ids) {
+      const [replica, running] = (await docker(ep, ['inspect', '-f', '{{index .Config.Labels "sdmi.replica"}} {{.State.Running}}', id])).trim().split(' ');
+      if (replica!.startsWith(`${this.tag}/`)) out.push({ id, replica: replica!, running: running === 'true' });
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    for (const p of this.#procs) p.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const p of this.#procs) p.child.kill('SIGKILL');
+    // Containers of this run on the machine's dockerd (the extra daemon takes its own with it).
+    const mine = this.hosts.has('host-a') ? (await this.containers('host-a')).map((c) => c.id) : [];
+    if (mine.length) await docker(mainDocker, ['rm', '-f', ...mine]);
+    await this.tb.dispose();
+    if (this.nc) {
+      await removeStreams(await jetstreamManager(this.nc), this.names).catch(() => undefined);
+      await this.nc.close();
+    }
+    await this.db?.dispose();
+  }
+}
