@@ -4,75 +4,20 @@
 // from IPAM (attachInterface), the containers from runReplica on the host's agent; who reaches
 // whom is the policy lb → app → db; removing a replica leaves no container, port or address; a
 // container restarted by hand gets its interfaces back.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
+import { createPool, type Outcome } from '@sdmi/bus';
 import { hostIfNameFor } from '@sdmi/container-net';
-import { healthSubject, requestHealth } from '@sdmi/service';
-import {
-  FailMode,
-  Testbed,
-  buildBaseImage,
-  createDatabase,
-  describeInventory,
-  docker,
-  inventory,
-  mainDocker,
-  run,
-  runId,
-  type DockerEndpoint,
-  type OvsBridge,
-  type TestDatabase,
-} from '@sdmi/testbed';
+import { describeInventory, docker, inventory, mainDocker, run, runId } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../../test/cluster';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const tag = runId();
-const names = new BusNames(`${tag}na`);
-const tb = new Testbed();
-let db: TestDatabase;
-let nc: Awaited<ReturnType<typeof connectNats>>;
-let client: RdmpClient;
-let port: number;
-const procs: { name: string; child: ChildProcess; log: string }[] = [];
-
-interface Host {
-  name: string;
-  dpid: string;
-  bridge: OvsBridge;
-  uplink: string;
-  endpoint: DockerEndpoint;
-  socket: string;
-  instance: string;
-}
-const hosts = new Map<string, Host>();
-
-function start(name: string, script: string, env: Record<string, string>): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SDMI_BUS_PREFIX: names.prefix, SDMI_PG_URL: db.url, SDMI_LOG_LEVEL: 'warn', ...env },
-  });
-  const p = { name, child, log: '' };
-  child.stdout!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
-  child.stderr!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
-  procs.push(p);
-}
-
-async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 40_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}\n${procs.map((p) => `--- ${p.name}\n${p.log}`).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const ready = (service: string, instance: string) =>
-  until(async () => (await requestHealth(nc, healthSubject(service, instance), { timeout: 1_000 })).ready, `${service} ${instance} ready`);
-
-const netCmd = (kind: string, payload: Record<string, unknown>): Promise<Outcome> => client.run('network-controller', { kind, key: 'networks', payload });
+const cluster = new LocalCluster('na');
+const tag = cluster.tag;
+const names = cluster.names;
+const hosts = cluster.hosts;
+const until = cluster.until.bind(cluster);
+const netCmd = cluster.netCmd.bind(cluster);
 const nodeCmd = (host: string, kind: string, replicaId: string, payload: Record<string, unknown>): Promise<Outcome> =>
-  client.run(`node-${host}`, { kind, key: `replica/${replicaId}`, payload }, { timeoutMs: 90_000 });
+  cluster.client.run(`node-${host}`, { kind, key: `replica/${replicaId}`, payload }, { timeoutMs: 90_000 });
 
 interface Replica {
   id: string;
@@ -81,57 +26,24 @@ interface Replica {
   containerId: string;
 }
 
-/** What the scheduler will do for one replica: an address per network, then the container on its host. */
+/** What the scheduler does for one replica: an address per network, then the container on its host. */
 async function deploy(host: string, replicaId: string, networkId: string): Promise<Replica> {
   const interfaceId = `${replicaId}/eth0`;
-  const a = (await netCmd('attachInterface', { interfaceId, networkId, host, portName: hostIfNameFor(interfaceId), ip: { mode: 'dynamic' } })).result as { ip: string; mac: string };
+  const a = (await netCmd('attachInterface', { interfaceId, networkId, host, portName: hostIfNameFor(interfaceId), ip: { mode: 'dynamic' } })).result as { ip: string; mac: string; prefixLength: number; gateway: string };
   const out = await nodeCmd(host, 'runReplica', replicaId, {
     replicaId,
     service: replicaId.replace(/-\d+@rev\d+$/, ''),
     revision: 1,
     container: { image: 'sdmi/base:busybox', command: ['sleep', '3600'] },
-    interfaces: [{ interfaceId, networkId, ifname: 'eth0', mac: a.mac, address: `${a.ip}/24`, gateway: a.ip.replace(/\.\d+$/, '.1') }],
+    interfaces: [{ interfaceId, networkId, ifname: 'eth0', mac: a.mac, address: `${a.ip}/${a.prefixLength}`, gateway: a.gateway }],
   });
   return { id: replicaId, host, ip: a.ip, containerId: (out.result as { containerId: string }).containerId };
 }
 
-const pings = async (from: Replica, to: Replica, wait = 3): Promise<boolean> => {
-  const r = await run('docker', ['-H', hosts.get(from.host)!.endpoint.host, 'exec', from.containerId, 'ping', '-c', '1', '-W', String(wait), to.ip]).then(
-    () => true,
-    () => false,
-  );
-  return r;
-};
+const pings = (from: Replica, to: Replica, wait = 3): Promise<boolean> => cluster.pings(from.host, from.containerId, to.ip, wait);
 
 beforeAll(async () => {
-  db = await createDatabase();
-  nc = await connectNats(`test-${tag}`);
-  client = new RdmpClient(nc, { names });
-  const net = await import('node:net');
-  port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as import('node:net').AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const extra = await tb.dockerHost();
-  const fabric = await tb.bridge({ failMode: FailMode.Standalone });
-  for (const [i, [name, endpoint, socket]] of ([['host-a', mainDocker, '/var/run/docker.sock'], ['host-b', extra, extra.socketPath]] as const).entries()) {
-    const dpid = `00000000006a${(i + 1).toString(16).padStart(4, '0')}`;
-    const bridge = await tb.bridge({ otherConfig: { 'datapath-id': dpid } });
-    const uplink = await bridge.addVethPort();
-    await fabric.addPort(uplink.peer);
-    await run('ovs-vsctl', ['--timeout=10', '--', 'set', 'Bridge', bridge.name, 'controller=@c', '--', '--id=@c', 'create', 'Controller', `target="tcp:127.0.0.1:${port}"`, 'max_backoff=1000']);
-    await buildBaseImage(endpoint);
-    hosts.set(name, { name, dpid, bridge, uplink: uplink.bridgeEnd, endpoint, socket, instance: `na-${tag}-${name}` });
-  }
-  start('network-controller', '../../network-controller/src/main.ts', { SDMI_INSTANCE_ID: `nc-${tag}`, SDMI_OPENFLOW_LISTEN: `127.0.0.1:${port}` });
-  for (const h of hosts.values()) {
-    start(h.name, '../src/main.ts', { SDMI_INSTANCE_ID: h.instance, SDMI_NODE_NAME: h.name, SDMI_DOCKER_SOCKET: h.socket, SDMI_NODE_BRIDGE: h.bridge.name });
-  }
-  await ready('network-controller', `nc-${tag}`);
-  for (const h of hosts.values()) await ready('node-agent', h.instance);
-  for (const h of hosts.values()) await netCmd('registerHost', { name: h.name, dpid: h.dpid, uplinkPort: h.uplink });
+  await cluster.start();
   await netCmd('createNetworks', {
     clusterNetworks: [
       { name: 'lb', cidr: '10.63.1.0/24', dependsOn: ['app'] },
@@ -142,21 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1_500));
-  for (const p of procs) p.child.kill('SIGKILL');
-  // Containers the test made on the machine's dockerd (the extra one goes with its daemon).
-  const ours = (await docker(mainDocker, ['ps', '-aq', '--filter', `label=sdmi.replica`, '--filter', `label=sdmi.node=host-a`])).split('\n').filter(Boolean);
-  const mine = [];
-  for (const id of ours) if ((await docker(mainDocker, ["inspect", "-f", "{{index .Config.Labels \"sdmi.replica\"}}", id])).startsWith(`${tag}/`)) mine.push(id);
-  if (mine.length) await docker(mainDocker, ['rm', '-f', ...mine]);
-  await tb.dispose();
-  if (nc) {
-    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
-    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
-    await nc.close();
-  }
-  await db?.dispose();
+  await cluster.dispose();
   expect(describeInventory(await inventory({ tag: runId() }))).toBe('');
 });
 
@@ -184,7 +82,7 @@ describe('node-agent on two Docker hosts', () => {
   });
 
   it('announces each node with its capacity and the replicas it runs', async () => {
-    const sub = nc.subscribe(`${names.prefix}.evt.node.host-b.status`, { max: 1 });
+    const sub = cluster.nc.subscribe(`${names.prefix}.evt.node.host-b.status`, { max: 1 });
     let status: { capacity: { cpus: number }; replicas: { replicaId: string; state: string }[]; bridge: string } | undefined;
     for await (const m of sub) status = m.json();
     expect(status!.bridge).toBe(hosts.get('host-b')!.bridge.name);
@@ -197,7 +95,7 @@ describe('node-agent on two Docker hosts', () => {
 
   it('a container restarted by hand gets its interfaces back from the agent, and its events reach the bus', async () => {
     const events: { action: string; replicaId?: string; exitCode?: number }[] = [];
-    const sub = nc.subscribe(`${names.prefix}.evt.node.host-a.container`);
+    const sub = cluster.nc.subscribe(`${names.prefix}.evt.node.host-a.container`);
     void (async () => {
       for await (const m of sub) events.push(m.json());
     })();
@@ -219,7 +117,7 @@ describe('node-agent on two Docker hosts', () => {
     // Removing what is already gone succeeds: the command is safe to repeat.
     await nodeCmd('host-b', 'removeReplica', app2.id, { replicaId: app2.id, timeoutSec: 1 });
     await netCmd('detachInterface', { interfaceId: `${app2.id}/eth0` });
-    const pool = createPool(db.url, 2);
+    const pool = createPool(cluster.db.url, 2);
     try {
       expect((await pool.query('SELECT 1 FROM ipam.allocation WHERE interface_id = $1', [`${app2.id}/eth0`])).rowCount).toBe(0);
       expect((await pool.query('SELECT 1 FROM node_agent.replica WHERE replica_id = $1', [app2.id])).rowCount).toBe(0);
