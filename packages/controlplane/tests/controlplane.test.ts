@@ -71,7 +71,7 @@ async function ourChildren(): Promise<number[]> {
 
 const KNOWN_KINDS: Record<string, string> = {
   'network-controller': 'putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost',
-  scheduler: 'deployService, updateService, scaleService, removeService, rolloutUndo, startReplica, stopReplica',
+  scheduler: 'deployService, updateService, scaleService, removeService, rolloutUndo, addNode, removeNode, startReplica, stopReplica',
 };
 
 describe('ControlPlane', () => {

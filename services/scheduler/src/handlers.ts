@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { TaskFailed, errorFromInfo, type ApplyHandler, type JsonObject, type RdmpClient, type Step, type TransactionHandler } from '@sdmi/bus';
 import { hostIfNameFor } from '@sdmi/container-net';
-import { SchemaIds, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
-import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, serviceCommandKey, type ServiceCommand } from '@sdmi/scheduling';
+import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
+import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
 import type pg from 'pg';
 import type { SchedulerStore } from './store';
 
@@ -62,6 +62,50 @@ export function serviceHandlers(store: SchedulerStore): ApplyHandler[] {
       }),
   }));
 }
+
+/** What the node commands need to know of the nodes' reports (the loop has them). */
+export interface NodeView {
+  reporting(name: string): boolean;
+  nodes(admitted: ReadonlyMap<string, 'ready' | 'draining'>): Node[];
+}
+
+export function nodeHandlers(store: SchedulerStore, view: NodeView): ApplyHandler[] {
+  const addNode: ApplyHandler<AddNodePayload> = {
+    kind: NodeCommandKinds.AddNode,
+    payloadSchema: SchemaIds.AddNodePayload,
+    apply: ({ task, db }) =>
+      guarded(async () => {
+        const { name, force } = task.payload;
+        if (!view.reporting(name) && !force) {
+          throw new TaskFailed({
+            code: 'NODE_NOT_REPORTING',
+            message: `/payload/name: node ${name} has not reported in the last 15 s: start its node-agent (SDMI_NODE_NAME=${name}), or admit it with force to place replicas once it does`,
+            path: '/payload/name',
+            rule: 'node-reporting',
+          });
+        }
+        await store.setNode(db, name, 'ready');
+        return { node: name, state: 'ready' };
+      }),
+  };
+  const removeNode: ApplyHandler<RemoveNodePayload> = {
+    kind: NodeCommandKinds.RemoveNode,
+    payloadSchema: SchemaIds.RemoveNodePayload,
+    apply: ({ task, db }) =>
+      guarded(async () => {
+        const { name, force } = task.payload;
+        const admitted = await store.nodes(db);
+        // Drains: every replica there gets a successor elsewhere first; refused when they would have nowhere to go.
+        const check = checkNodeRemoval(name, view.nodes(admitted), await store.replicas(db), await store.services(db), force ?? false);
+        await store.setNode(db, name, 'draining');
+        const result: JsonObject = { node: name, state: 'draining', replicas: check.total, stranded: check.stranded.map((x) => `${x.replica}: ${x.reason}`) };
+        return result;
+      }),
+  };
+  return [addNode, removeNode];
+}
+
+export const NodeCommandKinds = { AddNode: 'addNode', RemoveNode: 'removeNode' } as const;
 
 interface Allocated {
   interfaceId: string;

@@ -4,7 +4,7 @@ import { BusNames, RdmpClient, createPool, defaultPgUrl, type Handler } from '@s
 import { contracts } from '@sdmi/contracts';
 import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
-import { replicaHandlers, serviceHandlers } from './handlers';
+import { nodeHandlers, replicaHandlers, serviceHandlers } from './handlers';
 import { Reconciler } from './reconciler';
 import { SchedulerStore } from './store';
 
@@ -20,8 +20,8 @@ service.onStart('scheduler', async ({ nc, log }) => {
   const pool = createPool(dbUrl);
   await store.migrate(pool);
   const client = new RdmpClient(nc, { names: new BusNames(prefix) });
-  handlers = [...serviceHandlers(store), ...replicaHandlers(store, pool, client)];
   const loop = new Reconciler({ pool, dbUrl, store, client, log });
+  handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client)];
   reconciler = loop;
   const sub = nc.subscribe(`${prefix}.evt.node.*.status`);
   void (async () => {
@@ -41,7 +41,7 @@ service.onStart('scheduler', async ({ nc, log }) => {
 service.addReadinessCheck('reconciler', () => {
   if (!reconciler) return { ok: false, detail: 'not started' };
   const p = reconciler.lastPlan;
-  return { ok: true, detail: `${reconciler.nodes().length} nodes reporting${p ? `; last plan placed ${p.place}, stopped ${p.stop}${p.blocked.length ? `, blocked: ${p.blocked.join('; ')}` : ''}` : ''}` };
+  return { ok: true, detail: `last pass ${p ? new Date(p.at).toISOString() : 'not yet'}${p ? `; last plan placed ${p.place}, stopped ${p.stop}${p.blocked.length ? `, blocked: ${p.blocked.join('; ')}` : ''}` : ''}` };
 });
 attachRdmp(service, {
   get handlers() {

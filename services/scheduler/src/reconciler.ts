@@ -4,7 +4,7 @@
 // PostgreSQL advisory lock on a session of its own), so two instances never double-fire.
 import type { RdmpClient } from '@sdmi/bus';
 import type { NodeStatusEvent } from '@sdmi/contracts';
-import { Node, ReplicaStates, reconcile, type NewReplica, type Replica } from '@sdmi/scheduling';
+import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Replica } from '@sdmi/scheduling';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ReplicaCommandKinds, taskIdFor } from './handlers';
@@ -48,10 +48,26 @@ export class Reconciler {
     this.#nodes.set(status.node, { status, seenAt: now });
   }
 
-  nodes(now = Date.now()): Node[] {
-    return [...this.#nodes.values()]
-      .filter((r) => now - r.seenAt < NODE_SILENT_MS)
-      .map((r) => new Node({ name: r.status.node, capacity: { cpus: r.status.capacity.cpus, memoryBytes: r.status.capacity.memoryBytes }, labels: Object.fromEntries(Object.entries(r.status.labels).filter((e): e is [string, string] => e[1] !== undefined)) }));
+  /** Whether a node-agent of that name has reported recently. */
+  reporting(name: string, now = Date.now()): boolean {
+    const r = this.#nodes.get(name);
+    return r !== undefined && now - r.seenAt < NODE_SILENT_MS;
+  }
+
+  /**
+   * The admitted nodes as the planner sees them: capacity and labels from their latest report,
+   * state from the admin (ready, draining) unless the node went silent (down).
+   */
+  nodes(admitted: ReadonlyMap<string, 'ready' | 'draining'>, now = Date.now()): Node[] {
+    const out: Node[] = [];
+    for (const [name, adminState] of admitted) {
+      const r = this.#nodes.get(name);
+      if (!r) continue;
+      const state = now - r.seenAt >= NODE_SILENT_MS ? NodeStates.Down : adminState === 'draining' ? NodeStates.Draining : NodeStates.Ready;
+      const labels = Object.fromEntries(Object.entries(r.status.labels).filter((e): e is [string, string] => e[1] !== undefined));
+      out.push(new Node({ name, capacity: { cpus: r.status.capacity.cpus, memoryBytes: r.status.capacity.memoryBytes }, labels, state }));
+    }
+    return out;
   }
 
   start(): void {
@@ -85,7 +101,8 @@ export class Reconciler {
     let replicas = await store.replicas(pool);
     replicas = await this.#observe(replicas, now);
     const services = await store.services(pool);
-    const plan = reconcile(services, { nodes: this.nodes(now), replicas }, now);
+    const admitted = await store.nodes(pool);
+    const plan = reconcile(services, { nodes: this.nodes(admitted, now), replicas }, now);
     const starts: NewReplica[] = [...plan.place.map((p) => p.replica), ...plan.replace.map((r) => r.replica), ...plan.update.flatMap((u) => u.start)];
     for (const r of starts) {
       // Recorded before it is submitted: a crash in between leaves a pending replica the next pass resubmits.
@@ -105,6 +122,13 @@ export class Reconciler {
         key: replicaKey(s.replica),
         payload: { replicaId: s.replica, service: s.service, node: s.node, reason: s.reason },
       });
+    }
+    // A draining node whose replicas have all gone is removed: removeNode is done.
+    for (const [name, state] of admitted) {
+      if (state === 'draining' && !replicas.some((r) => r.node === name && r.state !== ReplicaStates.Stopped)) {
+        await store.deleteNode(pool, name);
+        log.info({ node: name }, 'node drained and removed');
+      }
     }
     this.lastPlan = { at: now, place: starts.length, stop: plan.stop.length, blocked: plan.blocked.map((b) => b.reason) };
     if (starts.length || plan.stop.length) log.info({ place: starts.map((r) => `${r.id} on ${r.node}`), stop: plan.stop.map((s) => `${s.replica}: ${s.reason}`) }, 'plan applied');

@@ -66,6 +66,20 @@ export class SchedulerStore {
     await db.query(`UPDATE sched.replica SET state = $2, reason = $3, since = now() WHERE id = $1 AND state <> $2`, [id, state, reason]);
   }
 
+  /** Admitted nodes and their admin state. */
+  async nodes(db: Db): Promise<Map<string, 'ready' | 'draining'>> {
+    const rows = (await db.query<{ name: string; state: 'ready' | 'draining' }>('SELECT name, state FROM sched.node ORDER BY name')).rows;
+    return new Map(rows.map((r) => [r.name, r.state]));
+  }
+
+  async setNode(db: Db, name: string, state: 'ready' | 'draining'): Promise<void> {
+    await db.query(`INSERT INTO sched.node (name, state) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, [name, state]);
+  }
+
+  async deleteNode(db: Db, name: string): Promise<void> {
+    await db.query('DELETE FROM sched.node WHERE name = $1', [name]);
+  }
+
   async removeReplica(db: Db, id: string): Promise<void> {
     await db.query('DELETE FROM sched.replica WHERE id = $1', [id]);
   }

@@ -63,7 +63,10 @@ beforeAll(async () => {
       { name: 'mgmt', cidr: '10.64.9.0/24' },
     ],
   });
-  await cluster.until(async () => (await cluster.client.run('scheduler', { kind: 'scaleService', key: 'probe', payload: { service: `${tenant}/none`, replicas: 0 } }).catch((e: { info?: { code?: string } }) => e.info?.code)) === 'SERVICE_NOT_FOUND', 'the scheduler answers commands');
+  // The hosts' agents announce themselves; the admin admits them.
+  for (const host of cluster.hosts.keys()) {
+    await cluster.until(async () => (await cmd('addNode', `node/${host}`, { name: host }), true), `${host} admitted`);
+  }
 });
 
 afterAll(async () => {
@@ -121,6 +124,37 @@ describe('scheduler', () => {
       'the killed replica replaced and removed',
       60_000,
     );
+    containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
+  });
+
+  it('addNode refuses a node whose agent never reported, naming what to do; removeNode refuses an unknown node', async () => {
+    await expect(cmd('addNode', 'node/host-z', { name: 'host-z' })).rejects.toMatchObject({ info: { code: 'NODE_NOT_REPORTING', path: '/payload/name', message: expect.stringContaining('start its node-agent') } });
+    await expect(cmd('removeNode', 'node/host-z', { name: 'host-z' })).rejects.toMatchObject({ info: { code: 'NODE_NOT_FOUND' } });
+  });
+
+  it('removeNode drains: every replica moves to the other host, the service keeps 4 running replicas throughout', async () => {
+    const before = await inventoryOf(service);
+    expect(before.containers.some((c) => c.host === 'host-b')).toBe(true);
+    const out = await cmd('removeNode', 'node/host-b', { name: 'host-b' });
+    expect(out.result).toMatchObject({ node: 'host-b', state: 'draining' });
+    let fewest = 4;
+    await cluster.until(
+      async () => {
+        const inv = await inventoryOf(service);
+        fewest = Math.min(fewest, inv.containers.filter((c) => c.running).length);
+        return inv.containers.length === 4 && inv.started === 4 && inv.containers.every((c) => c.host === 'host-a' && c.running);
+      },
+      'all replicas on host-a',
+      90_000,
+    );
+    // Start-first: a successor runs before its predecessor stops.
+    expect(fewest).toBeGreaterThanOrEqual(4);
+    const pool = createPool(cluster.db.url, 2);
+    try {
+      await cluster.until(async () => (await pool.query(`SELECT 1 FROM sched.node WHERE name = 'host-b'`)).rowCount === 0, 'host-b removed once drained');
+    } finally {
+      await pool.end();
+    }
     containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
   });
 
