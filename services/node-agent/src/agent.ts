@@ -68,6 +68,8 @@ export class NodeAgent {
   #plumbing: Promise<unknown> = Promise.resolve();
   /** Interfaces being wired by a runReplica whose record is not committed yet: desired all the same. */
   readonly #wiring = new Map<string, AttachSpec[]>();
+  /** Replicas a removeReplica is taking away: not desired any more, whatever their record says. */
+  readonly #leaving = new Set<string>();
 
   private constructor(
     private readonly opts: NodeAgentOptions,
@@ -198,6 +200,8 @@ export class NodeAgent {
     const node = this.opts.node;
     const pool = this.opts.pool;
     const exclusive = <T>(fn: () => Promise<T>) => this.#exclusive(fn);
+    const leaving = this.#leaving;
+    const wiring = this.#wiring;
     // Removal only goes forward: a step that fails is retried by the next removeReplica, and undoing
     // half a removal (re-creating a container) would be worse than finishing it.
     const unwire: Step<RemoveReplicaPayload> = {
@@ -217,6 +221,8 @@ export class NodeAgent {
     const remove: Step<RemoveReplicaPayload> = {
       name: 'remove container',
       async do({ task }) {
+        // From now on a reconcile leaves this replica alone, although its record is still there.
+        leaving.add(task.payload.replicaId);
         const containers = await engine.list({ labels: { [ReplicaLabels.replica]: task.payload.replicaId } });
         for (const c of containers) {
           await engine.stop(c.id, task.payload.timeoutSec ?? 10);
@@ -229,9 +235,12 @@ export class NodeAgent {
     return {
       kind: NodeCommandKinds.RemoveReplica,
       payloadSchema: SchemaIds.RemoveReplicaPayload,
-      steps: () => [unwire, remove],
+      // The container goes first: once it is gone no reconcile can wire it again behind our back.
+      steps: () => [remove, unwire],
       async finalize({ task, db, outputs }) {
         await db.query('DELETE FROM node_agent.replica WHERE node = $1 AND replica_id = $2', [node, task.payload.replicaId]);
+        leaving.delete(task.payload.replicaId);
+        wiring.delete(task.payload.replicaId);
         return { node, ...(outputs[0] as object), ...(outputs[1] as object) } as JsonObject;
       },
     };
@@ -254,6 +263,7 @@ export class NodeAgent {
         const live = new Map<string, number>();
         const desired: AttachSpec[] = [];
         for (const r of rows) {
+          if (this.#leaving.has(r.spec.replicaId)) continue;
           const info = await this.engine.inspect(r.container_id).catch(() => undefined);
           if (!info || info.pid === 0) continue;
           live.set(r.container_id, info.pid);

@@ -4,7 +4,7 @@
 // PostgreSQL advisory lock on a session of its own), so two instances never double-fire.
 import type { RdmpClient } from '@sdmi/bus';
 import type { NodeStatusEvent } from '@sdmi/contracts';
-import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Replica } from '@sdmi/scheduling';
+import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Replica, type Service } from '@sdmi/scheduling';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ReplicaCommandKinds, taskIdFor } from './handlers';
@@ -123,6 +123,24 @@ export class Reconciler {
         payload: { replicaId: s.replica, service: s.service, node: s.node, reason: s.reason },
       });
     }
+    // The rollouts' bookkeeping: done, rolled back (a failing new revision), paused (with the reason).
+    for (const u of plan.update) {
+      if (!u.done && !u.rollback && !u.pause) continue;
+      await this.#withService(u.service, (svc) => {
+        // A newer command may have moved the service on meanwhile: then this step is stale.
+        if (svc.revision !== u.toRevision) return svc;
+        if (u.rollback) {
+          log.warn({ service: u.service, from: u.toRevision, to: u.rollback.toRevision, reason: u.rollback.reason }, 'rolling back');
+          return svc.rollback(u.rollback.reason, now);
+        }
+        if (u.pause) {
+          log.warn({ service: u.service, reason: u.pause.reason }, 'rollout paused');
+          return svc.pauseRollout(u.pause.reason);
+        }
+        log.info({ service: u.service, revision: u.toRevision }, 'rollout complete');
+        return svc.completeRollout();
+      });
+    }
     // A draining node whose replicas have all gone is removed: removeNode is done.
     for (const [name, state] of admitted) {
       if (state === 'draining' && !replicas.some((r) => r.node === name && r.state !== ReplicaStates.Stopped)) {
@@ -133,6 +151,21 @@ export class Reconciler {
     this.lastPlan = { at: now, place: starts.length, stop: plan.stop.length, blocked: plan.blocked.map((b) => b.reason) };
     if (starts.length || plan.stop.length) log.info({ place: starts.map((r) => `${r.id} on ${r.node}`), stop: plan.stop.map((s) => `${s.replica}: ${s.reason}`) }, 'plan applied');
     if (plan.blocked.length) log.warn({ blocked: this.lastPlan.blocked }, 'replicas that cannot be placed');
+  }
+
+  async #withService(id: string, change: (svc: Service) => Service): Promise<void> {
+    const db = await this.opts.pool.connect();
+    try {
+      await db.query('BEGIN');
+      const svc = await this.opts.store.service(db, id, true);
+      if (svc) await this.opts.store.saveService(db, id, change(svc));
+      await db.query('COMMIT');
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
   }
 
   /**

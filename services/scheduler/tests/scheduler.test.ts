@@ -127,6 +127,63 @@ describe('scheduler', () => {
     containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
   });
 
+  const spec = (revisionEnv: string, image = 'sdmi/base:busybox') => ({
+    tenant,
+    name: 'web',
+    image,
+    command: ['sleep', '3600'],
+    env: { REVISION: revisionEnv },
+    replicas: 4,
+    networks: [{ network: 'cluster/web', ip: { mode: 'dynamic' } }, { network: 'cluster/mgmt', ip: { mode: 'dynamic' } }],
+    update: { parallelism: 2, delayMs: 0, monitorMs: 1000, order: 'start-first', failureAction: 'rollback' },
+  });
+  const revisionOf = (replica: string) => Number(/@rev(\d+)/.exec(replica)![1]);
+  async function rollout(): Promise<{ revision: number; rollout: { state: string; reason: string | null } | null }> {
+    const pool = createPool(cluster.db.url, 2);
+    try {
+      return (await pool.query<{ record: { revision: number; rollout: { state: string; reason: string | null } | null } }>('SELECT record FROM sched.service WHERE id = $1', [service])).rows[0]!.record;
+    } finally {
+      await pool.end();
+    }
+  }
+
+  it('a rolling update replaces every replica with the new revision, start-first, never fewer than 4 running', async () => {
+    await cmd('updateService', service, { spec: spec('2') });
+    let fewest = 4;
+    await cluster.until(
+      async () => {
+        const inv = await inventoryOf(service);
+        fewest = Math.min(fewest, inv.containers.filter((c) => c.running).length);
+        const r = await rollout();
+        return inv.containers.length === 4 && inv.started === 4 && inv.containers.every((c) => c.running && revisionOf(c.replica) === 2) && r.rollout?.state === 'complete';
+      },
+      'all replicas at revision 2, rollout complete',
+      90_000,
+    );
+    expect(fewest).toBeGreaterThanOrEqual(4);
+    containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
+  });
+
+  it('an update to an image that cannot start rolls back by itself, saying why, and the old replicas keep running', async () => {
+    await cmd('updateService', service, { spec: spec('3', 'sdmi/missing:none') });
+    let fewest = 4;
+    await cluster.until(
+      async () => {
+        const inv = await inventoryOf(service);
+        fewest = Math.min(fewest, inv.containers.filter((c) => c.running && revisionOf(c.replica) === 2).length);
+        const r = await rollout();
+        return r.revision === 2 && inv.started === 4 && inv.containers.length === 4 && inv.containers.every((c) => c.running && revisionOf(c.replica) === 2);
+      },
+      'rolled back to revision 2',
+      90_000,
+    );
+    // Start-first: no replica of revision 2 was stopped for a successor that never came up.
+    expect(fewest).toBe(4);
+    const r = await rollout();
+    expect(r.rollout?.reason).toMatch(/rev ?3|revision 3|sdmi\/missing/i);
+    containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
+  });
+
   it('addNode refuses a node whose agent never reported, naming what to do; removeNode refuses an unknown node', async () => {
     await expect(cmd('addNode', 'node/host-z', { name: 'host-z' })).rejects.toMatchObject({ info: { code: 'NODE_NOT_REPORTING', path: '/payload/name', message: expect.stringContaining('start its node-agent') } });
     await expect(cmd('removeNode', 'node/host-z', { name: 'host-z' })).rejects.toMatchObject({ info: { code: 'NODE_NOT_FOUND' } });
@@ -166,7 +223,7 @@ describe('scheduler', () => {
     }, 'everything of the service gone', 60_000);
     await cmd('removeService', service, { service });
     const inv = await inventoryOf(service);
-    expect({ containers: inv.containers.length, allocations: inv.allocations.length, replicas: inv.replicaRows, ports: inv.ports.length }).toEqual({ containers: 0, allocations: 0, replicas: 0, ports: 0 });
+    expect({ containers: inv.containers.length, allocations: inv.allocations.length, replicas: inv.replicaRows, ports: inv.ports }).toEqual({ containers: 0, allocations: 0, replicas: 0, ports: [] });
     // Flows go with the ports (reconciled on the next snapshot), and reactive pairs time out or are removed.
     await cluster.until(async () => (await inventoryOf(service)).flows.length === 0, 'no flow mentions an address of the service', 40_000);
   });
