@@ -215,7 +215,16 @@ describe('scheduler', () => {
     containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
   });
 
-  it('scaled to 0 and removed, nothing of it is left: no container, address, replica record, OVS port or flow', async () => {
+  it('scaled to 10, every replica runs with both interfaces; scaled to 0 and removed, nothing of it is left: no container, address, replica record, OVS port or flow', async () => {
+    await cmd('addNode', 'node/host-b', { name: 'host-b' });
+    await cmd('scaleService', service, { service, replicas: 10 });
+    await cluster.until(async () => {
+      const inv = await inventoryOf(service);
+      return inv.started === 10 && inv.containers.length === 10 && inv.containers.every((c) => c.running);
+    }, '10 replicas started and running', 120_000);
+    const ten = await inventoryOf(service);
+    expect({ allocations: ten.allocations.length, ports: ten.ports.length, hosts: new Set(ten.containers.map((c) => c.host)).size }).toEqual({ allocations: 20, ports: 20, hosts: 2 });
+    containersIps = [...new Set([...containersIps, ...ten.allocations.map((a) => a.address)])];
     await cmd('scaleService', service, { service, replicas: 0 });
     await cluster.until(async () => {
       const inv = await inventoryOf(service);
