@@ -25,6 +25,8 @@ interface Proc {
   name: string;
   child: ChildProcess;
   log: string;
+  script: string;
+  env: Record<string, string>;
 }
 
 export class LocalCluster {
@@ -84,10 +86,26 @@ export class LocalCluster {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SDMI_BUS_PREFIX: this.names.prefix, SDMI_PG_URL: this.db.url, SDMI_LOG_LEVEL: 'warn', ...env },
     });
-    const p: Proc = { name, child, log: '' };
+    const p: Proc = { name, child, log: '', script, env };
     child.stdout!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
     child.stderr!.on('data', (d: Buffer) => (p.log = (p.log + d.toString()).slice(-6000)));
     this.#procs.push(p);
+  }
+
+  /** SIGKILLs one of the service processes (by the name it was started under: a host name for its agent). */
+  async kill(name: string): Promise<void> {
+    const p = this.#procs.find((x) => x.name === name && x.child.exitCode === null && x.child.signalCode === null);
+    if (!p) return;
+    const gone = new Promise((r) => p.child.once('exit', r));
+    p.child.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Starts a killed service process again, as it was started the first time. */
+  restart(name: string): void {
+    const p = this.#procs.find((x) => x.name === name);
+    if (!p) throw new Error(`no process ${name}`);
+    this.#spawn(name, p.script, p.env);
   }
 
   /** The services' recent output, for a failure message. */
@@ -125,7 +143,10 @@ export class LocalCluster {
     const ids = (await docker(ep, ['ps', '-aq', '--filter', 'label=sdmi.replica'])).split('\n').filter(Boolean);
     const out = [];
     for (const id of ids) {
-      const [replica, running] = (await docker(ep, ['inspect', '-f', '{{index .Config.Labels "sdmi.replica"}} {{.State.Running}}', id])).trim().split(' ');
+      // A container listed a moment ago may be gone by now (removed by its agent, or by another test).
+      const line = await docker(ep, ['inspect', '-f', '{{index .Config.Labels "sdmi.replica"}} {{.State.Running}}', id]).catch(() => undefined);
+      if (line === undefined) continue;
+      const [replica, running] = line.trim().split(' ');
       if (replica!.startsWith(`${this.tag}/`)) out.push({ id, replica: replica!, running: running === 'true' });
     }
     return out;

@@ -4,7 +4,7 @@
 // each call with a task id derived from the replica, so that a step re-run after a crash finds the
 // call it made before instead of making it twice.
 import { createHash } from 'node:crypto';
-import { TaskFailed, errorFromInfo, type ApplyHandler, type JsonObject, type RdmpClient, type Step, type TransactionHandler } from '@sdmi/bus';
+import { ErrorCodes, TaskFailed, errorFromInfo, type ApplyHandler, type JsonObject, type RdmpClient, type Step, type TransactionHandler } from '@sdmi/bus';
 import { hostIfNameFor } from '@sdmi/container-net';
 import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
 import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
@@ -118,6 +118,13 @@ interface Allocated {
 }
 
 export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: RdmpClient, extraSteps: readonly Step<StartReplicaPayload>[] = []): TransactionHandler[] {
+  // The calls of one incarnation of a replica: `app-1@rev1` placed again after a scale-down must
+  // not find the completed calls of the first one.
+  const call = async (replicaId: string, what: string): Promise<string> => {
+    const inc = await store.incarnation(pool, replicaId);
+    if (inc === undefined) throw new TaskFailed({ code: 'REPLICA_NOT_PLACED', message: `replica ${replicaId} has no placement record; nothing to do` });
+    return taskIdFor(`${replicaId}@${inc}:${what}`);
+  };
   const allocate: Step<StartReplicaPayload> = {
     name: 'allocate addresses',
     async do({ task }) {
@@ -129,7 +136,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
         const interfaceId = `${p.replicaId}/${net.ifname}`;
         const address = p.staticAddresses[i] ?? null;
         const ip = address ? { mode: 'static', address } : { mode: net.ip.mode === 'none' ? 'none' : 'dynamic' };
-        const r = await runOnce(client, 'network-controller', taskIdFor(`${p.replicaId}:attach:${i}`), {
+        const r = await runOnce(client, 'network-controller', await call(p.replicaId, `attach:${i}`), {
           kind: 'attachInterface',
           key: 'networks',
           payload: { interfaceId, networkId: net.network, host: p.node, portName: hostIfNameFor(interfaceId), ip },
@@ -141,7 +148,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
     async undo({ task }) {
       const service = await store.service(pool, task.payload.service);
       for (const [i, net] of (service?.networks ?? []).entries()) {
-        await runOnce(client, 'network-controller', taskIdFor(`${task.payload.replicaId}:undo-attach:${i}`), {
+        await runOnce(client, 'network-controller', await call(task.payload.replicaId, `undo-attach:${i}`), {
           kind: 'detachInterface',
           key: 'networks',
           payload: { interfaceId: `${task.payload.replicaId}/${net.ifname}` },
@@ -170,18 +177,26 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
       if (spec.env) container.env = spec.env;
       if (spec.resources) container.resources = spec.resources;
       if (spec.healthCheck) container.healthCheck = spec.healthCheck;
-      return runOnce(client, `node-${p.node.replaceAll('.', '-')}`, taskIdFor(`${p.replicaId}:run`), {
+      return runOnce(client, `node-${p.node.replaceAll('.', '-')}`, await call(p.replicaId, `run`), {
         kind: 'runReplica',
         key: `replica/${p.replicaId.replaceAll('#', '.')}`,
         payload: { replicaId: p.replicaId, service: p.service, revision: p.revision, container, interfaces: wired },
       });
     },
     async undo({ task }) {
-      await runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, taskIdFor(`${task.payload.replicaId}:undo-run`), {
-        kind: 'removeReplica',
-        key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
-        payload: { replicaId: task.payload.replicaId, timeoutSec: 2 },
-      });
+      try {
+        await runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, await call(task.payload.replicaId, `undo-run`), {
+          kind: 'removeReplica',
+          key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
+          payload: { replicaId: task.payload.replicaId, timeoutSec: 2 },
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code !== ErrorCodes.Timeout) throw err;
+        // The node does not answer: its container, if any, is removed when it does (the loop), and
+        // the undo goes on so that the addresses are not held by a replica that never started.
+        const inc = (await store.incarnation(pool, task.payload.replicaId)) ?? '0';
+        await pool.query('INSERT INTO sched.orphan (replica_id, incarnation, node) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [task.payload.replicaId, inc, task.payload.node]);
+      }
     },
   };
   const start: TransactionHandler<StartReplicaPayload> = {
@@ -202,7 +217,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
   const removeContainer: Step<StopReplicaPayload> = {
     name: 'remove container',
     async do({ task }) {
-      return runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, taskIdFor(`${task.payload.replicaId}:remove`), {
+      return runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, await call(task.payload.replicaId, `remove`), {
         kind: 'removeReplica',
         key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
         payload: { replicaId: task.payload.replicaId, timeoutSec: 5 },
@@ -216,7 +231,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
       const r = await pool.query<{ interfaces: string[] }>('SELECT interfaces FROM sched.replica WHERE id = $1', [task.payload.replicaId]);
       const ids = r.rows[0]?.interfaces ?? [];
       for (const [i, interfaceId] of ids.entries()) {
-        await runOnce(client, 'network-controller', taskIdFor(`${task.payload.replicaId}:detach:${i}`), { kind: 'detachInterface', key: 'networks', payload: { interfaceId } }).catch(
+        await runOnce(client, 'network-controller', await call(task.payload.replicaId, `detach:${i}`), { kind: 'detachInterface', key: 'networks', payload: { interfaceId } }).catch(
           (err: { info?: { code?: string } }) => {
             if (err.info?.code !== 'INTERFACE_NOT_FOUND') throw err;
           },

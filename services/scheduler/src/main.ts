@@ -19,7 +19,8 @@ service.onStart('scheduler', async ({ nc, log }) => {
   const dbUrl = defaultPgUrl();
   const pool = createPool(dbUrl);
   await store.migrate(pool);
-  const client = new RdmpClient(nc, { names: new BusNames(prefix) });
+  // A node-agent restarting takes a few seconds: ride that out before a step gives up on it.
+  const client = new RdmpClient(nc, { names: new BusNames(prefix), retries: 12 });
   const loop = new Reconciler({ pool, dbUrl, store, client, log });
   handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client)];
   reconciler = loop;

@@ -7,7 +7,7 @@ import type { NodeStatusEvent } from '@sdmi/contracts';
 import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Replica, type Service } from '@sdmi/scheduling';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ReplicaCommandKinds, taskIdFor } from './handlers';
+import { ReplicaCommandKinds, runOnce, taskIdFor } from './handlers';
 import type { SchedulerStore } from './store';
 
 const LOOP_LOCK = 0x5d_5c_0001;
@@ -106,9 +106,9 @@ export class Reconciler {
     const starts: NewReplica[] = [...plan.place.map((p) => p.replica), ...plan.replace.map((r) => r.replica), ...plan.update.flatMap((u) => u.start)];
     for (const r of starts) {
       // Recorded before it is submitted: a crash in between leaves a pending replica the next pass resubmits.
-      await store.addReplica(pool, { id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, resources: r.resources });
+      const inc = await store.addReplica(pool, { id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, resources: r.resources });
       await client.submit('scheduler', {
-        id: taskIdFor(`${r.id}:start`),
+        id: taskIdFor(`${r.id}@${inc}:start`),
         kind: ReplicaCommandKinds.StartReplica,
         key: replicaKey(r.id),
         payload: { replicaId: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, staticAddresses: [...r.staticAddresses] },
@@ -116,8 +116,9 @@ export class Reconciler {
     }
     for (const s of [...plan.stop, ...plan.update.flatMap((u) => u.stop)]) {
       await store.setState(pool, s.replica, ReplicaStates.Stopping, s.reason);
+      const inc = await store.incarnation(pool, s.replica);
       await client.submit('scheduler', {
-        id: taskIdFor(`${s.replica}:stop`),
+        id: taskIdFor(`${s.replica}@${inc}:stop`),
         kind: ReplicaCommandKinds.StopReplica,
         key: replicaKey(s.replica),
         payload: { replicaId: s.replica, service: s.service, node: s.node, reason: s.reason },
@@ -140,6 +141,21 @@ export class Reconciler {
         log.info({ service: u.service, revision: u.toRevision }, 'rollout complete');
         return svc.completeRollout();
       });
+    }
+    // Containers left on nodes that could not be reached when their replica was undone.
+    for (const o of (await pool.query<{ replica_id: string; incarnation: string; node: string }>('SELECT replica_id, incarnation, node FROM sched.orphan')).rows) {
+      if (!this.reporting(o.node, now)) continue;
+      try {
+        await runOnce(client, `node-${o.node.replaceAll('.', '-')}`, taskIdFor(`${o.replica_id}@${o.incarnation}:orphan-remove`), {
+          kind: 'removeReplica',
+          key: `replica/${o.replica_id.replaceAll('#', '.')}`,
+          payload: { replicaId: o.replica_id, timeoutSec: 2 },
+        });
+        await pool.query('DELETE FROM sched.orphan WHERE replica_id = $1 AND incarnation = $2', [o.replica_id, o.incarnation]);
+        log.info({ replica: o.replica_id, node: o.node }, 'removed what an unreachable node had left of a replica');
+      } catch (err) {
+        log.warn({ err, replica: o.replica_id, node: o.node }, 'orphan not removed yet');
+      }
     }
     // A draining node whose replicas have all gone is removed: removeNode is done.
     for (const [name, state] of admitted) {
@@ -179,14 +195,15 @@ export class Reconciler {
       let state = r.state;
       let reason: string | null = null;
       if (state === ReplicaStates.Pending || state === ReplicaStates.Starting) {
-        const rec = (await client.status('scheduler', taskIdFor(`${r.id}:start`)).catch(() => undefined))?.records[0];
+        const inc = await store.incarnation(pool, r.id);
+        const rec = (await client.status('scheduler', taskIdFor(`${r.id}@${inc}:start`)).catch(() => undefined))?.records[0];
         if (rec?.status === 'failed') {
           state = ReplicaStates.Failed;
           reason = `its start failed: ${rec.error?.message ?? 'unknown error'}`;
         } else if (!rec && now - r.since > 10_000) {
           // Placed but never submitted (a crash between the two): submit again; the id makes it once.
           await client.submit('scheduler', {
-            id: taskIdFor(`${r.id}:start`),
+            id: taskIdFor(`${r.id}@${inc}:start`),
             kind: ReplicaCommandKinds.StartReplica,
             key: replicaKey(r.id),
             payload: { replicaId: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, staticAddresses: [] },

@@ -53,13 +53,19 @@ export class SchedulerStore {
     return rows.map((r) => new Replica({ id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: r.since.getTime(), createdAt: r.created_at.getTime(), resources: r.resources }));
   }
 
-  /** A replica a plan has placed: it counts from now on, so no later plan places it again. */
-  async addReplica(db: Db, r: { id: string; service: string; slot: number; revision: number; node: string; resources: Resources }): Promise<boolean> {
-    const res = await db.query(
-      `INSERT INTO sched.replica (id, service, slot, revision, node, state, resources) VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (id) DO NOTHING`,
+  /** A replica a plan has placed: it counts from now on, so no later plan places it again. Returns its incarnation. */
+  async addReplica(db: Db, r: { id: string; service: string; slot: number; revision: number; node: string; resources: Resources }): Promise<string> {
+    const res = await db.query<{ incarnation: string }>(
+      `INSERT INTO sched.replica (id, service, slot, revision, node, state, resources) VALUES ($1, $2, $3, $4, $5, 'pending', $6)
+       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING incarnation`,
       [r.id, r.service, r.slot, r.revision, r.node, JSON.stringify(r.resources)],
     );
-    return (res.rowCount ?? 0) > 0;
+    return res.rows[0]!.incarnation;
+  }
+
+  /** The incarnation of a placed replica (its calls' task ids carry it). */
+  async incarnation(db: Db, id: string): Promise<string | undefined> {
+    return (await db.query<{ incarnation: string }>('SELECT incarnation FROM sched.replica WHERE id = $1', [id])).rows[0]?.incarnation;
   }
 
   async setState(db: Db, id: string, state: ReplicaState, reason: string | null = null): Promise<void> {
