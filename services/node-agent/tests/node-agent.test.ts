@@ -74,6 +74,10 @@ describe('node-agent on two Docker hosts', () => {
       // The host end is a port of that host's bridge, named for the interface.
       expect(await run('ovs-vsctl', ['port-to-br', hostIfNameFor(`${r.id}/eth0`)])).toBe(`${h.bridge.name}\n`);
     }
+    // The bridges follow the network-controller's next snapshot, a moment after the ports appeared.
+    for (const r of [app1, app2, lb1, db1]) {
+      await until(async () => (await hosts.get(r.host)!.bridge.dumpFlows()).some((f) => f.includes(`=${r.ip},`)), `admission flow of ${r.id}`);
+    }
     expect(await pings(app1, app2)).toBe(true); // same network, across hosts
     expect(await pings(lb1, app1)).toBe(true); // lb → app, across hosts
     expect(await pings(app2, db1)).toBe(true); // app → db, across hosts
