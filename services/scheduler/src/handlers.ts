@@ -9,6 +9,7 @@ import { hostIfNameFor } from '@sdmi/container-net';
 import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
 import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
 import type pg from 'pg';
+import { nodeService, removeReplicaCommand, replicaKey } from './names';
 import type { SchedulerStore } from './store';
 
 export const ReplicaCommandKinds = { StartReplica: 'startReplica', StopReplica: 'stopReplica' } as const;
@@ -31,6 +32,11 @@ export async function runOnce(client: RdmpClient, service: string, id: string, c
   const [outcome] = await client.wait(service, id, { timeoutMs: 120_000 });
   if (outcome!.status === 'failed') throw errorFromInfo(outcome!.error ?? { code: 'HANDLER_FAILED', message: `task ${id} on ${service} failed` });
   return (outcome!.result ?? {}) as JsonObject;
+}
+
+/** A detach of an interface that is already gone has done its job. */
+function unlessAlreadyDetached(err: { info?: { code?: string } }): void {
+  if (err.info?.code !== 'INTERFACE_NOT_FOUND') throw err;
 }
 
 function guarded<T>(fn: () => Promise<T>): Promise<T> {
@@ -152,9 +158,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
           kind: 'detachInterface',
           key: 'networks',
           payload: { interfaceId: `${task.payload.replicaId}/${net.ifname}` },
-        }).catch((err: { info?: { code?: string } }) => {
-          if (err.info?.code !== 'INTERFACE_NOT_FOUND') throw err;
-        });
+        }).catch(unlessAlreadyDetached);
       }
     },
   };
@@ -177,19 +181,15 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
       if (spec.env) container.env = spec.env;
       if (spec.resources) container.resources = spec.resources;
       if (spec.healthCheck) container.healthCheck = spec.healthCheck;
-      return runOnce(client, `node-${p.node.replaceAll('.', '-')}`, await call(p.replicaId, `run`), {
+      return runOnce(client, nodeService(p.node), await call(p.replicaId, `run`), {
         kind: 'runReplica',
-        key: `replica/${p.replicaId.replaceAll('#', '.')}`,
+        key: replicaKey(p.replicaId),
         payload: { replicaId: p.replicaId, service: p.service, revision: p.revision, container, interfaces: wired },
       });
     },
     async undo({ task }) {
       try {
-        await runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, await call(task.payload.replicaId, `undo-run`), {
-          kind: 'removeReplica',
-          key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
-          payload: { replicaId: task.payload.replicaId, timeoutSec: 2 },
-        });
+        await runOnce(client, nodeService(task.payload.node), await call(task.payload.replicaId, `undo-run`), removeReplicaCommand(task.payload.replicaId, 2));
       } catch (err) {
         if ((err as { code?: string }).code !== ErrorCodes.Timeout) throw err;
         // The node does not answer: its container, if any, is removed when it does (the loop), and
@@ -217,11 +217,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
   const removeContainer: Step<StopReplicaPayload> = {
     name: 'remove container',
     async do({ task }) {
-      return runOnce(client, `node-${task.payload.node.replaceAll('.', '-')}`, await call(task.payload.replicaId, `remove`), {
-        kind: 'removeReplica',
-        key: `replica/${task.payload.replicaId.replaceAll('#', '.')}`,
-        payload: { replicaId: task.payload.replicaId, timeoutSec: 5 },
-      });
+      return runOnce(client, nodeService(task.payload.node), await call(task.payload.replicaId, `remove`), removeReplicaCommand(task.payload.replicaId, 5));
     },
     async undo() {},
   };
@@ -231,11 +227,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
       const r = await pool.query<{ interfaces: string[] }>('SELECT interfaces FROM sched.replica WHERE id = $1', [task.payload.replicaId]);
       const ids = r.rows[0]?.interfaces ?? [];
       for (const [i, interfaceId] of ids.entries()) {
-        await runOnce(client, 'network-controller', await call(task.payload.replicaId, `detach:${i}`), { kind: 'detachInterface', key: 'networks', payload: { interfaceId } }).catch(
-          (err: { info?: { code?: string } }) => {
-            if (err.info?.code !== 'INTERFACE_NOT_FOUND') throw err;
-          },
-        );
+        await runOnce(client, 'network-controller', await call(task.payload.replicaId, `detach:${i}`), { kind: 'detachInterface', key: 'networks', payload: { interfaceId } }).catch(unlessAlreadyDetached);
       }
       return { released: ids };
     },

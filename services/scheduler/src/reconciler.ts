@@ -8,14 +8,11 @@ import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Repli
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ReplicaCommandKinds, runOnce, taskIdFor } from './handlers';
+import { nodeService, removeReplicaCommand, replicaKey } from './names';
 import type { SchedulerStore } from './store';
 
 const LOOP_LOCK = 0x5d_5c_0001;
 
-/** The RDMP resource key of a replica's transactions ('#' is not a key character). */
-export function replicaKey(replicaId: string): string {
-  return `replica/${replicaId.replaceAll('#', '.')}`;
-}
 /** A node that has not reported for this long gets no new replicas. */
 const NODE_SILENT_MS = 15_000;
 
@@ -146,11 +143,7 @@ export class Reconciler {
     for (const o of (await pool.query<{ replica_id: string; incarnation: string; node: string }>('SELECT replica_id, incarnation, node FROM sched.orphan')).rows) {
       if (!this.reporting(o.node, now)) continue;
       try {
-        await runOnce(client, `node-${o.node.replaceAll('.', '-')}`, taskIdFor(`${o.replica_id}@${o.incarnation}:orphan-remove`), {
-          kind: 'removeReplica',
-          key: `replica/${o.replica_id.replaceAll('#', '.')}`,
-          payload: { replicaId: o.replica_id, timeoutSec: 2 },
-        });
+        await runOnce(client, nodeService(o.node), taskIdFor(`${o.replica_id}@${o.incarnation}:orphan-remove`), removeReplicaCommand(o.replica_id, 2));
         await pool.query('DELETE FROM sched.orphan WHERE replica_id = $1 AND incarnation = $2', [o.replica_id, o.incarnation]);
         log.info({ replica: o.replica_id, node: o.node }, 'removed what an unreachable node had left of a replica');
       } catch (err) {
