@@ -20,6 +20,8 @@ export const SchemaIds = {
   DetachInterfacePayload: `${schemaIdBase}network/detach-interface.schema.json`,
   RegisterHostPayload: `${schemaIdBase}network/register-host.schema.json`,
   UnregisterHostPayload: `${schemaIdBase}network/unregister-host.schema.json`,
+  SetServiceEndpointsPayload: `${schemaIdBase}network/set-service-endpoints.schema.json`,
+  ReleaseServiceAddressPayload: `${schemaIdBase}network/release-service-address.schema.json`,
   ServiceSpec: `${schemaIdBase}workload/service.schema.json`,
   DeployServicePayload: `${schemaIdBase}workload/deploy-service.schema.json`,
   ScaleServicePayload: `${schemaIdBase}workload/scale-service.schema.json`,

@@ -42,6 +42,9 @@ export const NetworkErrorCode = {
   INTERFACE_NOT_FOUND: 'INTERFACE_NOT_FOUND',
   HOST_NOT_FOUND: 'HOST_NOT_FOUND',
   HOST_HAS_INTERFACES: 'HOST_HAS_INTERFACES',
+  BACKEND_NOT_USABLE: 'BACKEND_NOT_USABLE',
+  NETWORK_HAS_SERVICE_ADDRESSES: 'NETWORK_HAS_SERVICE_ADDRESSES',
+  SERVICE_ADDRESS_FIXED: 'SERVICE_ADDRESS_FIXED',
   DPID_TAKEN: 'DPID_TAKEN',
   VTEP_TAKEN: 'VTEP_TAKEN',
   PORT_TAKEN: 'PORT_TAKEN',
@@ -489,4 +492,45 @@ export class NumbersExhausted extends NetworkError {
 
 function shortList(items: readonly string[]): string {
   return items.length > 5 ? `${items.slice(0, 5).join(', ')} and ${items.length - 5} more` : items.join(', ');
+}
+
+/** A service's backend must be an interface with an address on the service address's network. */
+export class BackendNotUsable extends NetworkError {
+  override readonly name = 'BackendNotUsable';
+  constructor(path: string, service: string, networkId: string, interfaceId: string, why: string) {
+    super({
+      code: NetworkErrorCode.BACKEND_NOT_USABLE,
+      message: `${path}: interface ${interfaceId} cannot serve ${service} on ${networkId}: ${why}`,
+      path,
+      rule: 'backend-on-network',
+      details: { service, networkId, interfaceId, why },
+    });
+  }
+}
+
+export class NetworkHasServiceAddresses extends NetworkError {
+  override readonly name = 'NetworkHasServiceAddresses';
+  constructor(path: string, id: string, services: readonly string[]) {
+    super({
+      code: NetworkErrorCode.NETWORK_HAS_SERVICE_ADDRESSES,
+      message: `${path}: network ${id} cannot be deleted: ${services.length} service address(es) are held on it (${shortList(services)}); release them first (releaseServiceAddress)`,
+      path,
+      rule: 'network-unused',
+      details: { id, services },
+    });
+  }
+}
+
+/** Clients hold a service address (in DNS answers and caches): once given out it does not move. */
+export class ServiceAddressFixed extends NetworkError {
+  override readonly name = 'ServiceAddressFixed';
+  constructor(path: string, service: string, networkId: string, held: string, asked: string) {
+    super({
+      code: NetworkErrorCode.SERVICE_ADDRESS_FIXED,
+      message: `${path}: ${service} already holds ${held} on ${networkId}; its address cannot change to ${asked} (release it first, or leave address out)`,
+      path,
+      rule: 'service-address-stable',
+      details: { service, networkId, held, asked },
+    });
+  }
 }

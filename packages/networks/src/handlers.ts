@@ -10,6 +10,8 @@ import {
   type DeleteNetworkPayload,
   type DetachInterfacePayload,
   type RegisterHostPayload,
+  type ReleaseServiceAddressPayload,
+  type SetServiceEndpointsPayload,
   type TenantConfig as TenantConfigSpec,
   type UnregisterHostPayload,
   type UpdateNetworkPayload,
@@ -26,6 +28,8 @@ export const NetworkCommandKinds = {
   DetachInterface: 'detachInterface',
   RegisterHost: 'registerHost',
   UnregisterHost: 'unregisterHost',
+  SetServiceEndpoints: 'setServiceEndpoints',
+  ReleaseServiceAddress: 'releaseServiceAddress',
 } as const;
 export type NetworkCommandKind = (typeof NetworkCommandKinds)[keyof typeof NetworkCommandKinds];
 
@@ -85,5 +89,15 @@ export function networkHandlers(store: NetworkStore): ApplyHandler[] {
     payloadSchema: SchemaIds.UnregisterHostPayload,
     apply: ({ task, db }) => guarded(() => store.unregisterHost(db, task.payload.name)),
   };
-  return [putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost] as ApplyHandler[];
+  const setServiceEndpoints: ApplyHandler<SetServiceEndpointsPayload> = {
+    kind: NetworkCommandKinds.SetServiceEndpoints,
+    payloadSchema: SchemaIds.SetServiceEndpointsPayload,
+    apply: ({ task, db }) => guarded(() => store.setServiceEndpoints(db, task.payload)),
+  };
+  const releaseServiceAddress: ApplyHandler<ReleaseServiceAddressPayload> = {
+    kind: NetworkCommandKinds.ReleaseServiceAddress,
+    payloadSchema: SchemaIds.ReleaseServiceAddressPayload,
+    apply: ({ task, db }) => guarded(() => store.releaseServiceAddress(db, task.payload.service, task.payload.networkId)),
+  };
+  return [setServiceEndpoints, releaseServiceAddress, putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost] as ApplyHandler[];
 }

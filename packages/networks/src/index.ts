@@ -1,4 +1,5 @@
 export {
+  BackendNotUsable,
   ChangeWhileInUse,
   ChildOutsideParent,
   CidrOverlap,
@@ -20,6 +21,7 @@ export {
   NetworkErrorCode,
   NetworkExists,
   NetworkHasInterfaces,
+  NetworkHasServiceAddresses,
   NetworkNotFound,
   NumbersExhausted,
   ParentGatewayInChild,
@@ -28,6 +30,7 @@ export {
   PortTaken,
   ReservedTenantName,
   RouteViaOutsideCidr,
+  ServiceAddressFixed,
   TenantConfigExhausted,
   TenantConfigInUse,
   TenantConfigMissing,
@@ -63,5 +66,5 @@ export {
 } from './model';
 export type { ClusterNetworkSpec, IdRange, NetworkKind, PhysicalAttributes, TenantConfigSpec, TenantDevice, TenantNetworkSpec, VniType } from './model';
 export { NET_CHANGED_CHANNEL, NetworkStore, gatewayMac, interfaceMac, macProblem, migrationsDir, withTransaction } from './store';
-export type { AttachRequest, Db, HostRecord, InterfaceRecord, NetworkRecord, NetworkSnapshot } from './store';
+export type { AttachRequest, Db, HostRecord, InterfaceRecord, NetworkRecord, NetworkSnapshot, ServiceAddressRecord, ServiceEndpointsRequest } from './store';
 export { validateNetwork, validatePhysical, validateTopology } from './validate';

@@ -22,6 +22,9 @@ import {
   NetworkDependedUpon,
   NetworkExists,
   NetworkHasInterfaces,
+  NetworkHasServiceAddresses,
+  BackendNotUsable,
+  ServiceAddressFixed,
   NetworkNotFound,
   NumbersExhausted,
   PortTaken,
@@ -101,6 +104,25 @@ export interface NetworkSnapshot {
   networks: { id: string; num: number; cidr: string; gateway: string; gatewayMac: string; dependsOn: string[]; parent: string | null; vlan: number | null; vni: number | null }[];
   interfaces: InterfaceRecord[];
   hosts: HostRecord[];
+  services: ServiceAddressRecord[];
+}
+
+/** A service's address on one network and the interfaces its new connections go to. */
+export interface ServiceAddressRecord {
+  service: string;
+  networkId: string;
+  num: number;
+  ip: string;
+  mac: string;
+  /** Interface ids, sorted. */
+  backends: string[];
+}
+
+export interface ServiceEndpointsRequest {
+  service: string;
+  networkId: string;
+  address?: string;
+  backends: readonly string[];
 }
 
 export interface AttachRequest {
@@ -320,6 +342,8 @@ export class NetworkStore {
     authorize(principal, net, '/id');
     const interfaces = await this.interfaceIds(db, { networkId: id });
     if (interfaces.length > 0) throw new NetworkHasInterfaces('/id', id, interfaces);
+    const held = await db.query<{ service: string }>('SELECT service FROM net.service_address WHERE network_id = $1 ORDER BY service', [id]);
+    if (held.rows.length > 0) throw new NetworkHasServiceAddresses('/id', id, held.rows.map((r) => r.service));
     const graph = new NetworkGraph(existing);
     const dependents = graph.dependents(id);
     const children = graph.children(id);
@@ -424,6 +448,77 @@ export class NetworkStore {
     return r.rows.map((x) => ({ id: x.id, num: Number(x.num), networkId: x.network_id, host: x.host, portName: x.port_name, mac: x.mac, ip: x.ip }));
   }
 
+  // --- service addresses ----------------------------------------------------------------------
+
+  /**
+   * Sets the interfaces a service's address on a network balances its new connections over; the
+   * address is allocated by IPAM the first time. Level-triggered: calling it again with the same
+   * list changes nothing (and does not bump the revision).
+   */
+  async setServiceEndpoints(db: Db, req: ServiceEndpointsRequest): Promise<ServiceAddressRecord & { revision: number; changed: boolean }> {
+    await this.lock(db);
+    const net = await db.query('SELECT 1 FROM net.network WHERE id = $1', [req.networkId]);
+    if (!net.rowCount) throw new NetworkNotFound('/networkId', req.networkId);
+    const backends = [...new Set(req.backends)].sort();
+    if (backends.length > 0) {
+      const found = await db.query<{ id: string; network_id: string; ip: string | null }>('SELECT id, network_id, host(ip) AS ip FROM net.interface WHERE id = ANY($1)', [backends]);
+      const byId = new Map(found.rows.map((r) => [r.id, r]));
+      for (const [i, id] of req.backends.entries()) {
+        const row = byId.get(id);
+        const path = `/backends/${i}`;
+        if (!row) throw new BackendNotUsable(path, req.service, req.networkId, id, 'no interface of that id is attached');
+        if (row.network_id !== req.networkId) throw new BackendNotUsable(path, req.service, req.networkId, id, `it is on network ${row.network_id}`);
+        if (row.ip === null) throw new BackendNotUsable(path, req.service, req.networkId, id, 'it has no address (IP policy none)');
+      }
+    }
+    let held = (await db.query<{ num: string; ip: string; mac: string }>('SELECT num, host(ip) AS ip, mac::text AS mac FROM net.service_address WHERE service = $1 AND network_id = $2', [req.service, req.networkId])).rows[0];
+    let changed = false;
+    if (held && req.address !== undefined && held.ip !== req.address) throw new ServiceAddressFixed('/address', req.service, req.networkId, held.ip, req.address);
+    if (!held) {
+      const num = await this.takeNumbers(db, 'interface', 1);
+      let alloc: Allocation | null;
+      try {
+        alloc = await this.ipam.allocate(db, { networkId: req.networkId, interfaceId: serviceAllocationId(req.service, req.networkId), ...(req.address !== undefined ? { mode: 'static', address: req.address } : { mode: 'dynamic' }) });
+      } catch (err) {
+        throw rebased(err, req.address !== undefined ? '/address' : '/networkId');
+      }
+      const mac = interfaceMac(num);
+      await db.query('INSERT INTO net.service_address (service, network_id, ip, mac, num) VALUES ($1, $2, $3, $4, $5)', [req.service, req.networkId, alloc!.address, mac, num]);
+      held = { num: String(num), ip: alloc!.address, mac };
+      changed = true;
+    }
+    const before = (await db.query<{ interface_id: string }>('SELECT interface_id FROM net.service_backend WHERE service = $1 AND network_id = $2 ORDER BY interface_id', [req.service, req.networkId])).rows.map((r) => r.interface_id);
+    if (before.join('\n') !== backends.join('\n')) {
+      await db.query('DELETE FROM net.service_backend WHERE service = $1 AND network_id = $2 AND NOT (interface_id = ANY($3))', [req.service, req.networkId, backends]);
+      await db.query('INSERT INTO net.service_backend (service, network_id, interface_id) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING', [req.service, req.networkId, backends]);
+      changed = true;
+    }
+    const revision = changed ? await this.bump(db) : await this.revision(db);
+    return { service: req.service, networkId: req.networkId, num: Number(held.num), ip: held.ip, mac: held.mac, backends, revision, changed };
+  }
+
+  /** Releases a service's address on a network; its backends go with it. */
+  async releaseServiceAddress(db: Db, service: string, networkId: string): Promise<{ service: string; networkId: string; released: string | null; revision: number }> {
+    await this.lock(db);
+    const r = await db.query<{ ip: string }>('DELETE FROM net.service_address WHERE service = $1 AND network_id = $2 RETURNING host(ip) AS ip', [service, networkId]);
+    const ip = r.rows[0]?.ip ?? null;
+    if (ip === null) return { service, networkId, released: null, revision: await this.revision(db) };
+    await this.ipam.release(db, networkId, serviceAllocationId(service, networkId));
+    return { service, networkId, released: ip, revision: await this.bump(db) };
+  }
+
+  async serviceAddresses(db: Db | pg.Pool, service?: string): Promise<ServiceAddressRecord[]> {
+    const r = await db.query<{ service: string; network_id: string; num: string; ip: string; mac: string; backends: string[] }>(
+      `SELECT a.service, a.network_id, a.num, host(a.ip) AS ip, a.mac::text AS mac,
+              coalesce(array_agg(b.interface_id ORDER BY b.interface_id) FILTER (WHERE b.interface_id IS NOT NULL), '{}') AS backends
+         FROM net.service_address a LEFT JOIN net.service_backend b USING (service, network_id)
+        WHERE $1::text IS NULL OR a.service = $1
+        GROUP BY a.service, a.network_id, a.num, a.ip, a.mac ORDER BY a.service, a.network_id`,
+      [service ?? null],
+    );
+    return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, num: Number(x.num), ip: x.ip, mac: x.mac, backends: x.backends }));
+  }
+
   // --- hosts ----------------------------------------------------------------------------------
 
   /** Registers a host, or updates its dpid and uplink when it is known. */
@@ -467,7 +562,7 @@ export class NetworkStore {
    * even on a pool (no transaction needed).
    */
   async snapshot(db: Db | pg.Pool): Promise<NetworkSnapshot> {
-    const r = await db.query<{ revision: string; networks: NetworkSnapshot['networks']; interfaces: NetworkSnapshot['interfaces']; hosts: NetworkSnapshot['hosts'] }>(`
+    const r = await db.query<{ revision: string; networks: NetworkSnapshot['networks']; interfaces: NetworkSnapshot['interfaces']; hosts: NetworkSnapshot['hosts']; services: NetworkSnapshot['services'] }>(`
       SELECT
         (SELECT revision FROM net.state) AS revision,
         coalesce((SELECT json_agg(json_build_object(
@@ -478,9 +573,12 @@ export class NetworkStore {
             'id', i.id, 'num', i.num, 'networkId', i.network_id, 'host', i.host, 'portName', i.port_name, 'mac', i.mac::text, 'ip', host(i.ip))
             ORDER BY i.num) FROM net.interface i), '[]'::json) AS interfaces,
         coalesce((SELECT json_agg(json_build_object('name', h.name, 'dpid', h.dpid, 'uplinkPort', h.uplink_port, 'l2Domain', h.l2_domain,
-            'vtep', CASE WHEN h.vtep_ip IS NULL THEN NULL ELSE json_build_object('ip', host(h.vtep_ip), 'port', h.vtep_port) END) ORDER BY h.name) FROM net.host h), '[]'::json) AS hosts`);
+            'vtep', CASE WHEN h.vtep_ip IS NULL THEN NULL ELSE json_build_object('ip', host(h.vtep_ip), 'port', h.vtep_port) END) ORDER BY h.name) FROM net.host h), '[]'::json) AS hosts,
+        coalesce((SELECT json_agg(json_build_object('service', a.service, 'networkId', a.network_id, 'num', a.num, 'ip', host(a.ip), 'mac', a.mac::text,
+            'backends', coalesce((SELECT json_agg(b.interface_id ORDER BY b.interface_id) FROM net.service_backend b WHERE b.service = a.service AND b.network_id = a.network_id), '[]'::json))
+            ORDER BY a.num) FROM net.service_address a), '[]'::json) AS services`);
     const row = r.rows[0]!;
-    return { revision: Number(row.revision), networks: row.networks, interfaces: row.interfaces, hosts: row.hosts };
+    return { revision: Number(row.revision), networks: row.networks, interfaces: row.interfaces, hosts: row.hosts, services: row.services };
   }
 
   // --- internals ------------------------------------------------------------------------------
@@ -524,6 +622,11 @@ export class NetworkStore {
   private async loadNetworks(db: Db): Promise<Network[]> {
     return (await this.loadRows(db)).map(fromRow);
   }
+}
+
+/** The IPAM holder name of a service address: never an interface id (those have no `svc:`). */
+function serviceAllocationId(service: string, networkId: string): string {
+  return `svc:${service}@${networkId}`;
 }
 
 function fromRow(r: NetworkRow): Network {

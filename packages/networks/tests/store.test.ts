@@ -30,6 +30,8 @@ async function tables(): Promise<unknown> {
     configs: await q('SELECT tenant, spec FROM net.tenant_config ORDER BY tenant'),
     ipamNetworks: await q('SELECT id, cidr::text FROM ipam.network ORDER BY id'),
     ipamAllocations: await q('SELECT network_id, address, interface_id FROM ipam.allocation ORDER BY 1, 2'),
+    serviceAddresses: await q('SELECT service, network_id, ip::text, mac::text, num FROM net.service_address ORDER BY 1, 2'),
+    serviceBackends: await q('SELECT * FROM net.service_backend ORDER BY 1, 2, 3'),
   };
 }
 
@@ -370,5 +372,89 @@ describe('update and delete', () => {
     } finally {
       await pool.query('UPDATE net.state SET next_network_num = $1', [saved]);
     }
+  });
+});
+
+describe('service addresses', () => {
+  const attach = (id: string, networkId: string, port: string, mode: 'dynamic' | 'none' = 'dynamic') =>
+    tx((c) => store.attachInterface(c, { interfaceId: id, networkId, host: 'host-s', portName: port, ip: { mode } }));
+
+  beforeAll(async () => {
+    await tx((c) => store.createNetworks(c, { clusterNetworks: [{ name: 'svc', cidr: '10.93.0.0/24' }, { name: 'svc-other', cidr: '10.94.0.0/24' }] }));
+    await tx((c) => store.registerHost(c, { name: 'host-s', dpid: '00000000000000d1', uplinkPort: 'fab-s' }));
+    await attach('s1/eth0', 'cluster/svc', 'veth-s1');
+    await attach('s2/eth0', 'cluster/svc', 'veth-s2');
+    await attach('s3/eth0', 'cluster/svc-other', 'veth-s3');
+    await attach('s4/eth0', 'cluster/svc', 'veth-s4', 'none');
+  });
+
+  it('allocates the address from the network on first use, keeps it, and replaces the backends level-triggered', async () => {
+    const first = await tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', backends: ['s2/eth0', 's1/eth0'] }));
+    expect(first).toMatchObject({ service: 'shop/web', networkId: 'cluster/svc', backends: ['s1/eth0', 's2/eth0'], changed: true });
+    expect(first.ip).toMatch(/^10\.93\.0\.\d+$/);
+    const held = (await pool.query('SELECT interface_id FROM ipam.allocation')).rows.map((r) => r.interface_id as string);
+    expect(held).toContain('svc:shop/web@cluster/svc');
+    const same = await tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', backends: ['s1/eth0', 's2/eth0'] }));
+    expect(same).toMatchObject({ ip: first.ip, changed: false, revision: first.revision });
+    const fewer = await tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', backends: ['s2/eth0'] }));
+    expect(fewer).toMatchObject({ ip: first.ip, num: first.num, backends: ['s2/eth0'], changed: true });
+    expect(fewer.revision).toBeGreaterThan(first.revision);
+    const snap = await store.snapshot(pool);
+    expect(snap.services).toEqual([{ service: 'shop/web', networkId: 'cluster/svc', num: first.num, ip: first.ip, mac: first.mac, backends: ['s2/eth0'] }]);
+  });
+
+  it('a detached backend leaves the service in the same transaction', async () => {
+    await attach('s5/eth0', 'cluster/svc', 'veth-s5');
+    await tx((c) => store.setServiceEndpoints(c, { service: 'shop/api', networkId: 'cluster/svc', backends: ['s5/eth0', 's1/eth0'] }));
+    await tx((c) => store.detachInterface(c, 's5/eth0'));
+    expect((await store.serviceAddresses(pool, 'shop/api'))[0]!.backends).toEqual(['s1/eth0']);
+  });
+
+  it('refuses backends that are not interfaces with an address on the network, and a moved address, changing nothing', async () => {
+    await unchangedBy(() => tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', backends: ['s1/eth0', 's3/eth0'] })), {
+      code: 'BACKEND_NOT_USABLE',
+      path: '/backends/1',
+      message: '/backends/1: interface s3/eth0 cannot serve shop/web on cluster/svc: it is on network cluster/svc-other',
+    });
+    await unchangedBy(() => tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', backends: ['nope/eth0'] })), {
+      code: 'BACKEND_NOT_USABLE',
+      message: '/backends/0: interface nope/eth0 cannot serve shop/web on cluster/svc: no interface of that id is attached',
+    });
+    await unchangedBy(() => tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', backends: ['s4/eth0'] })), {
+      code: 'BACKEND_NOT_USABLE',
+      message: '/backends/0: interface s4/eth0 cannot serve shop/web on cluster/svc: it has no address (IP policy none)',
+    });
+    await unchangedBy(() => tx((c) => store.setServiceEndpoints(c, { service: 'shop/new', networkId: 'cluster/nope', backends: [] })), {
+      code: 'NETWORK_NOT_FOUND',
+      path: '/networkId',
+      message: '/networkId: network cluster/nope does not exist',
+    });
+    const [web] = await store.serviceAddresses(pool, 'shop/web');
+    await unchangedBy(() => tx((c) => store.setServiceEndpoints(c, { service: 'shop/web', networkId: 'cluster/svc', address: '10.93.0.250', backends: [] })), {
+      code: 'SERVICE_ADDRESS_FIXED',
+      path: '/address',
+      message: `/address: shop/web already holds ${web!.ip} on cluster/svc; its address cannot change to 10.93.0.250 (release it first, or leave address out)`,
+    });
+  });
+
+  it('takes a static address, refuses one outside the network, and a network holding service addresses is not deleted', async () => {
+    const s = await tx((c) => store.setServiceEndpoints(c, { service: 'shop/db', networkId: 'cluster/svc-other', address: '10.94.0.53', backends: ['s3/eth0'] }));
+    expect(s.ip).toBe('10.94.0.53');
+    const err = (await tx((c) => store.setServiceEndpoints(c, { service: 'shop/db2', networkId: 'cluster/svc-other', address: '10.1.2.3', backends: [] })).catch((e: unknown) => e)) as { info: { path: string } };
+    expect(err.info.path).toMatch(/^\/address/);
+    await tx((c) => store.detachInterface(c, 's3/eth0'));
+    await unchangedBy(() => tx((c) => store.deleteNetwork(c, 'cluster/svc-other')), {
+      code: 'NETWORK_HAS_SERVICE_ADDRESSES',
+      message: '/id: network cluster/svc-other cannot be deleted: 1 service address(es) are held on it (shop/db); release them first (releaseServiceAddress)',
+    });
+  });
+
+  it('releases the address to IPAM, and releasing again is not an error', async () => {
+    const r = await tx((c) => store.releaseServiceAddress(c, 'shop/db', 'cluster/svc-other'));
+    expect(r.released).toBe('10.94.0.53');
+    const held = await pool.query(`SELECT 1 FROM ipam.allocation WHERE interface_id = 'svc:shop/db@cluster/svc-other'`);
+    expect(held.rowCount).toBe(0);
+    expect((await tx((c) => store.releaseServiceAddress(c, 'shop/db', 'cluster/svc-other'))).released).toBeNull();
+    await tx((c) => store.deleteNetwork(c, 'cluster/svc-other'));
   });
 });

@@ -50,6 +50,8 @@ export interface SdmiContracts {
   DeleteNetworkPayload?: DeleteNetworkPayload;
   DetachInterfacePayload?: DetachInterfacePayload;
   RegisterHostPayload?: RegisterHostPayload;
+  ReleaseServiceAddressPayload?: ReleaseServiceAddressPayload;
+  SetServiceEndpointsPayload?: SetServiceEndpointsPayload;
   TenantConfig?: TenantConfig;
   TenantNetwork?: TenantNetwork;
   UnregisterHostPayload?: UnregisterHostPayload;
@@ -308,6 +310,42 @@ export interface Vtep {
    * An OVS port (Linux interface) name, at most 15 characters.
    */
   port: string;
+}
+/**
+ * Payload of releaseServiceAddress: the service's address on the network is released to IPAM and its flows and group go. Releasing an address that is not held is not an error (the reply says so).
+ */
+export interface ReleaseServiceAddressPayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * Full network id: cluster/<name> for a ClusterNetwork, <tenant>/<name> for a TenantNetwork.
+   */
+  networkId: string;
+}
+/**
+ * Payload of setServiceEndpoints: the service's address on one network (allocated by IPAM on first use) is load-balanced, connection by connection, over exactly these interfaces. Level-triggered: the list replaces the previous one; an empty list keeps the address and sends its new connections nowhere.
+ */
+export interface SetServiceEndpointsPayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * Full network id: cluster/<name> for a ClusterNetwork, <tenant>/<name> for a TenantNetwork.
+   */
+  networkId: string;
+  /**
+   * IPv4 address in dotted-quad form.
+   */
+  address?: string;
+  /**
+   * Interfaces on the network that take the service's new connections; established connections keep their interface.
+   *
+   * @maxItems 1024
+   */
+  backends: string[];
 }
 /**
  * Cluster admin: which host devices and which VLAN ids / VNIs a tenant's networks may be given. Also the payload of putTenantConfig.
