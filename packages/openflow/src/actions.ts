@@ -4,6 +4,7 @@
 import { type Reader, type Writer, fault } from './buffer';
 import { ActionType, InstructionType, MeterBandType } from './constants';
 import { EncodeError } from './errors';
+import { type NiciraAction, NX_VENDOR_ID, isNiciraAction, readNiciraAction, setsCtField, writeNiciraAction } from './nicira';
 import { type Oxm, readOxm, writeOxm } from './oxm';
 
 export type Action =
@@ -23,6 +24,8 @@ export type Action =
   | { type: 'SET_FIELD'; field: Oxm } // ofp_action_set_field, OXM padded to 8
   | { type: 'PUSH_PBB'; ethertype: number }
   | { type: 'POP_PBB' }
+  /** Nicira extensions this codec types (nicira.ts): NX_CT, NX_NAT, NX_RESUBMIT_TABLE. */
+  | NiciraAction
   /** ofp_action_experimenter_header: experimenter id, then opaque bytes (kept as is). */
   | { type: 'EXPERIMENTER'; experimenter: number; data: Buffer }
   /** An action type OpenFlow 1.3 does not define: kept as is. */
@@ -113,9 +116,18 @@ export function readAction(r: Reader): Action {
       body.skip(body.remaining);
       break;
     }
-    case 'EXPERIMENTER':
-      a = { type: name, experimenter: body.u32('experimenter'), data: body.rest() };
+    case 'EXPERIMENTER': {
+      const experimenter = body.u32('experimenter');
+      const mark = body.pos;
+      const nx = experimenter === NX_VENDOR_ID && body.remaining >= 2 ? readNiciraAction(body, start, readActions) : undefined;
+      if (nx !== undefined) {
+        a = nx;
+        break;
+      }
+      body.pos = mark;
+      a = { type: name, experimenter, data: body.rest() };
       break;
+    }
     default:
       a = { type: 'UNKNOWN', actionType: type, data: body.rest() };
   }
@@ -129,9 +141,10 @@ export function readActions(r: Reader): Action[] {
   return out;
 }
 
-export function writeAction(w: Writer, a: Action, what = 'action'): void {
+/** `outer` is the action this one is nested in (only NX_CT nests actions). */
+export function writeAction(w: Writer, a: Action, what = 'action', outer?: 'NX_CT'): void {
   const start = w.pos;
-  const typeCode = a.type === 'UNKNOWN' ? a.actionType : ActionType[a.type];
+  const typeCode = a.type === 'UNKNOWN' ? a.actionType : isNiciraAction(a) ? ActionType.EXPERIMENTER : ActionType[a.type];
   if (typeCode === undefined) throw new EncodeError(`${what}.type`, `unknown action type ${String(a.type)}`);
   w.u16(typeCode, `${what}.type`);
   const lenAt = w.reserve16();
@@ -166,8 +179,15 @@ export function writeAction(w: Writer, a: Action, what = 'action'): void {
       w.u32(a.groupId, `${what}.groupId`);
       break;
     case 'SET_FIELD':
+      // Open vSwitch refuses ct_mark and ct_label writes outside ct (ofpacts_verify_nested).
+      if (outer !== 'NX_CT' && setsCtField(a)) throw new EncodeError(`${what}.field`, 'ct_mark and ct_label can only be set inside an NX_CT action');
       writeOxm(w, a.field, `${what}.field`);
       w.pad8(start);
+      break;
+    case 'NX_CT':
+    case 'NX_NAT':
+    case 'NX_RESUBMIT_TABLE':
+      writeNiciraAction(w, a, what, outer, writeActions);
       break;
     case 'EXPERIMENTER':
       w.u32(a.experimenter, `${what}.experimenter`).bytes(a.data);
@@ -181,8 +201,8 @@ export function writeAction(w: Writer, a: Action, what = 'action'): void {
   w.patch16(lenAt, len, `${what}.len`);
 }
 
-export function writeActions(w: Writer, actions: Action[], what = 'actions'): void {
-  actions.forEach((a, i) => writeAction(w, a, `${what}[${i}]`));
+export function writeActions(w: Writer, actions: Action[], what = 'actions', outer?: 'NX_CT'): void {
+  actions.forEach((a, i) => writeAction(w, a, `${what}[${i}]`, outer));
 }
 
 const INSTRUCTION_NAMES = new Map<number, string>(Object.entries(InstructionType).map(([k, v]) => [v, k]));

@@ -54,6 +54,30 @@ export type { ErrorTypeName, MessageTypeName } from './constants';
 export { OxmField, ipv4FromString, ipv4ToString, ipv6FromString, ipv6ToString, macFromString, macToString } from './oxm';
 export type { Match, Oxm, OxmBasic, OxmFieldName, OxmRaw } from './oxm';
 export type { Action, Bucket, Instruction, MeterBand } from './actions';
+export {
+  CT_RECIRC_NONE,
+  CtState,
+  NX_IN_PORT,
+  NX_VENDOR_ID,
+  NxActionSubtype,
+  NxCtFlags,
+  NxNatFlags,
+  NxNatRange,
+  ctStateMatch,
+  isNiciraAction,
+  nxCt,
+  nxNat,
+  nxResubmit,
+} from './nicira';
+export type {
+  CtStateFlag,
+  NatRange,
+  NiciraAction,
+  NiciraActionType,
+  NxCtAction,
+  NxNatAction,
+  NxResubmitTableAction,
+} from './nicira';
 export type {
   AsyncConfig,
   EmptyMessageType,

@@ -19,10 +19,17 @@ interface KindValue {
   ipv6: string;
 }
 const KIND_SIZE: Record<Kind, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
+/** `oxmClass` is OPENFLOW_BASIC unless given. */
+interface FieldDef {
+  code: number;
+  kind: Kind;
+  maskable: boolean;
+  oxmClass?: number;
+}
 
 /**
  * oxm_ofb_match_fields (§7.2.2.7, table 12): field code, value kind (its size follows), and
- * whether the spec allows a mask (the HM bit).
+ * whether the spec allows a mask (the HM bit); then the few Nicira fields we name.
  */
 export const OxmField = {
   IN_PORT: { code: 0, kind: 'u32', maskable: false }, // switch input port
@@ -65,7 +72,12 @@ export const OxmField = {
   PBB_ISID: { code: 37, kind: 'u24', maskable: true }, // PBB I-SID (24 bits)
   TUNNEL_ID: { code: 38, kind: 'u64', maskable: true }, // logical port metadata
   IPV6_EXTHDR: { code: 39, kind: 'u16', maskable: true }, // IPv6 extension header pseudo-field (9 bits)
-} as const satisfies Record<string, { code: number; kind: Kind; maskable: boolean }>;
+  // Open vSwitch's connection-tracking fields, class NXM_1 (meta-flow.h: NXM_NX_CT_*). Open vSwitch
+  // sends and accepts them in OpenFlow 1.3 matches as they are, so they are named like the basic ones.
+  CT_STATE: { code: 105, kind: 'u32', maskable: true, oxmClass: OxmClass.NXM_1 }, // NXM_NX_CT_STATE: CtState bits
+  CT_ZONE: { code: 106, kind: 'u16', maskable: false, oxmClass: OxmClass.NXM_1 }, // NXM_NX_CT_ZONE
+  CT_MARK: { code: 107, kind: 'u32', maskable: true, oxmClass: OxmClass.NXM_1 }, // NXM_NX_CT_MARK
+} as const satisfies Record<string, FieldDef>;
 export type OxmFieldName = keyof typeof OxmField;
 
 type ValueOf<K extends OxmFieldName> = KindValue[(typeof OxmField)[K]['kind']];
@@ -75,7 +87,7 @@ export type OxmBasic = {
   [K in OxmFieldName]: { field: K; value: ValueOf<K>; mask?: ValueOf<K> };
 }[OxmFieldName];
 
-/** Any other OXM (other classes, experimenter, basic fields beyond 39): kept as raw bytes. */
+/** Any other OXM (other classes and fields, experimenter): kept as raw bytes. */
 export interface OxmRaw {
   field: 'RAW';
   oxmClass: number;
@@ -89,8 +101,11 @@ export type Oxm = OxmBasic | OxmRaw;
 /** ofp_match: the list of OXM TLVs (type OFPMT_OXM). */
 export type Match = Oxm[];
 
+const FIELD_DEFS: Record<string, FieldDef> = OxmField;
+const classOf = (def: FieldDef): number => def.oxmClass ?? OxmClass.OPENFLOW_BASIC;
+/** Keyed by class × 128 + field (the field number is 7 bits). */
 const BY_CODE = new Map<number, OxmFieldName>(
-  (Object.keys(OxmField) as OxmFieldName[]).map((name) => [OxmField[name].code, name]),
+  (Object.keys(OxmField) as OxmFieldName[]).map((name) => [classOf(FIELD_DEFS[name]!) * 128 + OxmField[name].code, name]),
 );
 
 // ---- text forms of addresses ---------------------------------------------------------------
@@ -248,9 +263,9 @@ export function readOxm(r: Reader): Oxm {
   const oxmField = fieldAndMask >> 1;
   const hasMask = (fieldAndMask & 1) === 1;
   const body = r.sub(length, `OXM payload (oxm_length ${length})`);
-  const name = oxmClass === OxmClass.OPENFLOW_BASIC ? BY_CODE.get(oxmField) : undefined;
+  const name = BY_CODE.get(oxmClass * 128 + oxmField);
   if (name === undefined) return { field: 'RAW', oxmClass, oxmField, hasMask, payload: body.rest() };
-  const def = OxmField[name];
+  const def: FieldDef = OxmField[name];
   const size = KIND_SIZE[def.kind];
   if (hasMask && !def.maskable) fault('BAD_VALUE', start, `OXM ${name} cannot be masked`);
   if (length !== (hasMask ? 2 * size : size)) {
@@ -272,12 +287,12 @@ export function writeOxm(w: Writer, oxm: Oxm, what = 'oxm'): void {
     w.bytes(oxm.payload);
     return;
   }
-  const def = (OxmField as Record<string, { code: number; kind: Kind; maskable: boolean }>)[oxm.field];
+  const def = FIELD_DEFS[oxm.field];
   if (def === undefined) throw new EncodeError(`${what}.field`, `unknown OXM field ${String(oxm.field)}`);
   const hasMask = oxm.mask !== undefined;
   if (hasMask && !def.maskable) throw new EncodeError(`${what}.mask`, `OXM ${oxm.field} cannot be masked`);
   const size = KIND_SIZE[def.kind];
-  w.u16(OxmClass.OPENFLOW_BASIC);
+  w.u16(classOf(def));
   w.u8((def.code << 1) | (hasMask ? 1 : 0));
   w.u8(hasMask ? 2 * size : size);
   writeValue(w, def.kind, oxm.value, `${what}.value`);

@@ -5,6 +5,8 @@ import {
   ActionType,
   ErrorType,
   InstructionType,
+  NX_VENDOR_ID,
+  NxActionSubtype,
   ONF_EXPERIMENTER_ID,
   OxmField,
   errorNames,
@@ -17,6 +19,9 @@ import {
   type MeterBand,
   type MultipartReplyBody,
   type MultipartRequestBody,
+  type NatRange,
+  type NxCtAction,
+  type NxNatAction,
   type OfpMessage,
   type OfpPort,
   type Oxm,
@@ -52,13 +57,16 @@ export const oxm: fc.Arbitrary<Oxm> = fc.oneof(
     const withMask = def.maskable ? fc.option(v, { nil: undefined }) : fc.constant(undefined);
     return fc.tuple(v, withMask).map(([value, mask]) => (mask === undefined ? { field: name, value } : { field: name, value, mask }) as Oxm);
   }),
-  fc.record({
-    field: fc.constant('RAW' as const),
-    oxmClass: fc.constantFrom(0x0000, 0x0001, 0x8001, 0xffff),
-    oxmField: fc.integer({ min: 0, max: 127 }),
-    hasMask: fc.boolean(),
-    payload: bytes(20),
-  }),
+  fc
+    .record({
+      field: fc.constant('RAW' as const),
+      oxmClass: fc.constantFrom(0x0000, 0x0001, 0x8001, 0xffff),
+      oxmField: fc.integer({ min: 0, max: 127 }),
+      hasMask: fc.boolean(),
+      payload: bytes(20),
+    })
+    // NXM_1 105..107 are the named CT_STATE, CT_ZONE, CT_MARK.
+    .filter((o) => !(o.oxmClass === 0x0001 && o.oxmField >= 105 && o.oxmField <= 107)),
   fc.record({
     field: fc.constant('RAW' as const),
     oxmClass: fc.constant(0x8000),
@@ -70,6 +78,70 @@ export const oxm: fc.Arbitrary<Oxm> = fc.oneof(
 export const match = fc.array(oxm, { maxLength: 6 });
 
 const definedActionTypes = new Set<number>(Object.values(ActionType));
+const typedNxSubtypes = new Set<number>(Object.values(NxActionSubtype));
+
+// ---- Nicira actions, in the canonical form decode returns and within what encode accepts ----
+const ipv4NonZero = fc.integer({ min: 1, max: 0xffffffff });
+const v4 = (n: number): string => ipv4ToString(Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]));
+const port1 = fc.integer({ min: 1, max: 0xffff });
+const natRange: fc.Arbitrary<NatRange> = fc
+  .record({
+    min: ipv4NonZero,
+    maxExtra: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
+    pmin: fc.option(port1, { nil: undefined }),
+    pmaxExtra: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
+  })
+  .map(({ min, maxExtra, pmin, pmaxExtra }) => {
+    const r: NatRange = { ipv4Min: v4(min) };
+    if (maxExtra !== undefined) r.ipv4Max = v4(Math.min(0xffffffff, min + maxExtra));
+    if (pmin !== undefined) {
+      r.protoMin = pmin;
+      if (pmaxExtra !== undefined) r.protoMax = Math.min(0xffff, pmin + pmaxExtra);
+    }
+    return r;
+  });
+export const natAction: fc.Arbitrary<NxNatAction> = fc.oneof(
+  fc.constant({ type: 'NX_NAT' as const, persistent: false, protoHash: false, protoRandom: false }),
+  fc
+    .record({
+      direction: fc.constantFrom('src' as const, 'dst' as const),
+      persistent: fc.boolean(),
+      proto: fc.constantFrom('none', 'hash', 'random'),
+      range: fc.option(natRange, { nil: undefined }),
+    })
+    .map(({ direction, persistent, proto, range }) => {
+      const a: NxNatAction = { type: 'NX_NAT', direction, persistent, protoHash: proto === 'hash', protoRandom: proto === 'random' };
+      if (range !== undefined) a.range = range;
+      return a;
+    }),
+);
+const ctMarkSet: fc.Arbitrary<Action> = u32.map((value) => ({ type: 'SET_FIELD' as const, field: { field: 'CT_MARK' as const, value } }));
+export const ctAction: fc.Arbitrary<NxCtAction> = fc
+  .record({ commit: fc.boolean(), force: fc.boolean(), zone: u16, recircTable: u8, alg: fc.constantFrom(0, 21, 69), nested: fc.array(fc.oneof(natAction, ctMarkSet), { maxLength: 3 }) })
+  .map(({ commit, force, zone, recircTable, alg, nested }) => ({
+    type: 'NX_CT' as const,
+    commit,
+    force: commit && force,
+    zone,
+    recircTable,
+    alg,
+    // Without commit Open vSwitch takes only a plain nat inside ct.
+    actions: commit ? nested : nested.filter((n): n is NxNatAction => n.type === 'NX_NAT' && n.direction === undefined).slice(0, 1),
+  }));
+/** Nicira actions this codec does not type: opaque bytes after the subtype. */
+const opaqueNicira: fc.Arbitrary<Action> = fc
+  .tuple(u16.filter((t) => !typedNxSubtypes.has(t)), bytes8(6))
+  .map(([subtype, rest]) => {
+    const data = Buffer.concat([Buffer.from([subtype >> 8, subtype & 0xff]), rest]);
+    return { type: 'EXPERIMENTER' as const, experimenter: NX_VENDOR_ID, data };
+  });
+export const niciraAction: fc.Arbitrary<Action> = fc.oneof(
+  ctAction,
+  fc.record({ type: fc.constant('NX_RESUBMIT_TABLE' as const), inPort: u16, table: u8 }),
+  opaqueNicira,
+);
+/** ct_mark and ct_label writes belong inside ct only. */
+const setFieldOxm = oxm.filter((f) => !(f.field === 'CT_MARK' || (f.field === 'RAW' && f.oxmClass === 0x0001 && f.oxmField === 108)));
 const definedInstructionTypes = new Set<number>(Object.values(InstructionType));
 
 export const action: fc.Arbitrary<Action> = fc.oneof(
@@ -82,8 +154,9 @@ export const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ type: fc.constantFrom('PUSH_VLAN' as const, 'PUSH_MPLS' as const, 'POP_MPLS' as const, 'PUSH_PBB' as const), ethertype: u16 }),
   fc.record({ type: fc.constant('SET_QUEUE' as const), queueId: u32 }),
   fc.record({ type: fc.constant('GROUP' as const), groupId: u32 }),
-  fc.record({ type: fc.constant('SET_FIELD' as const), field: oxm }),
-  fc.record({ type: fc.constant('EXPERIMENTER' as const), experimenter: u32, data: bytes8() }),
+  fc.record({ type: fc.constant('SET_FIELD' as const), field: setFieldOxm }),
+  fc.record({ type: fc.constant('EXPERIMENTER' as const), experimenter: u32.filter((e) => e !== NX_VENDOR_ID), data: bytes8() }),
+  niciraAction,
   fc.record({
     type: fc.constant('UNKNOWN' as const),
     actionType: u16.filter((t) => !definedActionTypes.has(t)),
