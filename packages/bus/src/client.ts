@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { contracts as sharedContracts, type Contracts, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
-import { ErrorCodes, Timeout, errorFromInfo, BadMessage } from './errors';
+import { contracts as sharedContracts, type Contracts, type ErrorInfo, type QueryContract, type QueryReply, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
+import { ErrorCodes, QueryFailed, Timeout, errorFromInfo, BadMessage, type RdmpError } from './errors';
 import { BusNames } from './subjects';
 
 export interface RdmpClientOptions {
@@ -27,6 +27,10 @@ export interface Outcome {
   revision?: number;
   result?: Record<string, unknown>;
   error?: TaskStatusEvent['error'];
+}
+
+export interface QueryOptions {
+  timeoutMs?: number;
 }
 
 export interface WaitOptions {
@@ -139,6 +143,41 @@ export class RdmpClient {
     return outcome!;
   }
 
+  /**
+   * Asks one of a service's queries. The request is checked against the query's request schema
+   * before it is sent, the reply against its reply schema; a refusal is thrown as its error class
+   * (BadMessage, UnknownQuery, or QueryFailed carrying the service's own code). Asked again, with
+   * back-off, while no instance answers: a query changes nothing.
+   */
+  async query<Req, Res>(service: string, query: QueryContract<Req, Res>, request: Req, opts: QueryOptions = {}): Promise<Res> {
+    const checked = this.contracts.checkId(query.request, request);
+    if (!checked.ok) throw new BadMessage({ ...checked.error, message: `query ${query.name}: ${checked.error.message}` });
+    const reply = await this.queryRaw(service, query.name, JSON.stringify(request), opts);
+    if (!reply.ok) throw queryError(reply.error);
+    const result = this.contracts.checkId<Res>(query.reply, reply.result);
+    if (!result.ok) throw new BadMessage({ ...result.error, message: `service "${service}" sent an invalid reply to query ${query.name}: ${result.error.message}` });
+    return result.value;
+  }
+
+  /** Sends bytes as they are to a query by name and returns the checked envelope (tests send what query() would refuse). */
+  async queryRaw(service: string, name: string, data: string | Uint8Array, opts: QueryOptions = {}): Promise<QueryReply> {
+    const retries = this.opts.retries ?? 2;
+    let lastErr: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      try {
+        const m = await this.nc.request(this.names.query(service, name), data, { timeout: opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 5_000 });
+        const reply = this.contracts.check('QueryReply', m.json());
+        if (!reply.ok) throw new BadMessage({ ...reply.error, message: `service "${service}" sent an invalid reply to query ${name}: ${reply.error.message}` });
+        return reply.value;
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        lastErr = err;
+        if (attempt < retries) await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      }
+    }
+    throw new Timeout({ code: ErrorCodes.Timeout, message: `no instance of service "${service}" answered query ${name} after ${retries + 1} attempts: ${(lastErr as Error).message}` }, { cause: lastErr });
+  }
+
   /** Status events of one service's tasks (or all), until the iterator is returned. */
   async *events(service = '*'): AsyncGenerator<TaskStatusEvent> {
     const sub = this.nc.subscribe(this.names.taskEvents(service, '*'));
@@ -151,6 +190,12 @@ export class RdmpClient {
       sub.unsubscribe();
     }
   }
+}
+
+/** The bus's own refusals keep their classes; anything else is the service's answer to the query. */
+function queryError(info: ErrorInfo): RdmpError {
+  const e = errorFromInfo(info);
+  return e.name === 'TaskFailed' ? new QueryFailed(info) : e;
 }
 
 function isRetryable(err: unknown): boolean {

@@ -6,6 +6,7 @@ export const ErrorCodes = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   SchemaViolation: 'SCHEMA_VIOLATION',
   UnknownKind: 'UNKNOWN_KIND',
+  UnknownQuery: 'UNKNOWN_QUERY',
   Forbidden: 'FORBIDDEN',
   RevisionConflict: 'REVISION_CONFLICT',
   HandlerFailed: 'HANDLER_FAILED',
@@ -49,6 +50,13 @@ export class RevisionConflict extends RdmpError {
 export class TaskFailed extends RdmpError {
   override name = 'TaskFailed';
 }
+export class UnknownQuery extends RdmpError {
+  override name = 'UnknownQuery';
+}
+/** A query was answered with an error of the service's own (SERVICE_NOT_FOUND, ...). */
+export class QueryFailed extends RdmpError {
+  override name = 'QueryFailed';
+}
 /** Nothing answered, or no outcome arrived, in time. */
 export class Timeout extends RdmpError {
   override name = 'Timeout';
@@ -63,6 +71,8 @@ export function errorFromInfo(info: ErrorInfo): RdmpError {
       return new BadMessage(info);
     case ErrorCodes.UnknownKind:
       return new UnknownKind(info);
+    case ErrorCodes.UnknownQuery:
+      return new UnknownQuery(info);
     case ErrorCodes.Forbidden:
       return new Forbidden(info);
     case ErrorCodes.RevisionConflict:

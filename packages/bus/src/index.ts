@@ -1,16 +1,18 @@
 export { RdmpClient } from './client';
-export type { Command, Outcome, Receipt, RdmpClientOptions, WaitOptions } from './client';
+export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
 export {
   BadMessage,
   ErrorCodes,
   Forbidden,
+  QueryFailed,
   RdmpError,
   RevisionConflict,
   TaskError,
   TaskFailed,
   Timeout,
   UnknownKind,
+  UnknownQuery,
   errorFromInfo,
   toErrorInfo,
 } from './errors';
@@ -33,6 +35,8 @@ export type {
 } from './handlers';
 export { KeyedQueue } from './keyed-queue';
 export { migrate } from './migrate';
+export { QueryServer, serveQuery } from './query';
+export type { QueryContext, QueryHandler, QueryServerOptions } from './query';
 export { ensureStreams, removeStreams, resetConsumer } from './streams';
 export { BusNames } from './subjects';
 export type { StepEvent } from './transaction';

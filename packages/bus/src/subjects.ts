@@ -20,6 +20,14 @@ export class BusNames {
   taskStatus(service: string): string {
     return `${this.prefix}.q.${service}.task`;
   }
+  /** Request/reply: one of a service's queries (reads that change nothing and are not recorded). */
+  query(service: string, name: string): string {
+    return `${this.prefix}.query.${service}.${name}`;
+  }
+  /** Every query of a service: what its query server subscribes to. */
+  queries(service: string): string {
+    return `${this.prefix}.query.${service}.*`;
+  }
   /** Queued tasks of a service, in the work-queue stream. */
   queued(service: string): string {
     return `${this.prefix}.task.${service}.q`;

@@ -9,6 +9,7 @@ export const SchemaIds = {
   TaskStatusEvent: `${schemaIdBase}rdmp/task-status-event.schema.json`,
   TaskStatusQuery: `${schemaIdBase}rdmp/task-status-query.schema.json`,
   TaskStatusReply: `${schemaIdBase}rdmp/task-status-reply.schema.json`,
+  QueryReply: `${schemaIdBase}rdmp/query-reply.schema.json`,
   HealthReply: `${schemaIdBase}service/health-reply.schema.json`,
   TenantConfig: `${schemaIdBase}network/tenant-config.schema.json`,
   ClusterNetwork: `${schemaIdBase}network/cluster-network.schema.json`,

@@ -2,6 +2,8 @@ export { Contracts, contracts, describeViolation } from './contracts';
 export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
 export { SchemaIds } from './ids';
+export { queryContract } from './queries';
+export type { QueryContract } from './queries';
 export type { SchemaName } from './ids';
 export { schemaIdBase, schemasDir } from './schema-files';
 export type {
@@ -23,6 +25,7 @@ export type {
   PlacementConstraint,
   PlacementPolicy,
   Principal,
+  QueryReply,
   RegisterHostPayload,
   ReleaseServiceAddressPayload,
   RemoveNodePayload,

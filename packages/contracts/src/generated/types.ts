@@ -16,6 +16,21 @@ export type Routes = NetworkRoute[];
  */
 export type DependsOn = string[];
 /**
+ * Answer to a query on <prefix>.query.<service>.<name>: the query's own reply (checked against that query's reply schema) or why the query was refused. A query changes nothing and is not recorded.
+ */
+export type QueryReply =
+  | {
+      ok: true;
+      /**
+       * The query's reply, as its reply schema describes it.
+       */
+      result: {};
+    }
+  | {
+      ok: false;
+      error: ErrorInfo;
+    };
+/**
  * Answer to a SubmitRequest: either the task was accepted (persisted in the task stream) or why not.
  */
 export type SubmitReply =
@@ -60,6 +75,7 @@ export interface SdmiContracts {
   NodeStatusEvent?: NodeStatusEvent;
   RemoveReplicaPayload?: RemoveReplicaPayload;
   RunReplicaPayload?: RunReplicaPayload;
+  QueryReply?: QueryReply;
   SubmitReply?: SubmitReply;
   SubmitRequest?: SubmitRequest;
   TaskStatusEvent?: TaskStatusEvent;
