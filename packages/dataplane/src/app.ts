@@ -1,5 +1,6 @@
-import { Group, Port, Table, type FlowStats, type MessageOf } from '@sdmi/openflow';
-import type { OpenFlowApp, SwitchConnection } from '@sdmi/openflow-controller';
+import { Group, GroupModCommand, GroupType, Port, Table, type FlowStats, type GroupDesc, type MessageOf } from '@sdmi/openflow';
+import type { OpenFlowApp, Outgoing, SwitchConnection } from '@sdmi/openflow-controller';
+import { balancerGroups, type GroupSpec } from './balancer';
 import pino, { type Logger } from 'pino';
 import { FlowKind, parseCookie } from './cookies';
 import { addFlowMod, deleteFlowMod } from './flowmod';
@@ -7,7 +8,7 @@ import { InvalidTopology } from './errors';
 import { Topology, type InterfaceView, type TopologySnapshot } from './model';
 import { ArpOp, arpReply, icmpEchoReply, ipv4ToNumber, numberToIpv4, parseFrame, type Frame } from './packet';
 import { denyFlow, pairFlows, proactiveFlows, tunnelPairFlows, type FlowSpec, type HostPorts, type Uplink } from './pipeline';
-import { planReconcile, sameFlow } from './reconcile';
+import { planGroups, planReconcile, sameFlow } from './reconcile';
 
 const NO_BUFFER = 0xffffffff;
 
@@ -99,6 +100,12 @@ export class DataplaneApp implements OpenFlowApp {
   desiredFlows(host: string): FlowSpec[] {
     const sw = this.#switchOf(host);
     return proactiveFlows(this.#topo, host, sw ? portsOf(sw) : { byName: new Map() });
+  }
+
+  /** The select groups of the service addresses a connected host's clients may use. */
+  desiredGroups(host: string): GroupSpec[] {
+    const sw = this.#switchOf(host);
+    return balancerGroups(this.#topo, host, sw ? portsOf(sw) : { byName: new Map() });
   }
 
   /** Brings one host's bridge to the desired flows; serialised per host. */
@@ -223,17 +230,31 @@ export class DataplaneApp implements OpenFlowApp {
     return bodies.flatMap((b) => (b.kind === 'FLOW' ? b.stats : []));
   }
 
+  async #dumpGroups(sw: SwitchConnection): Promise<GroupDesc[]> {
+    const bodies = await sw.multipart({ kind: 'GROUP_DESC' });
+    return bodies.flatMap((b) => (b.kind === 'GROUP_DESC' ? b.groups : []));
+  }
+
   async #reconcileNow(host: string): Promise<ReconcileResult & { uplinkChanged: boolean }> {
     const sw = this.#switchOf(host);
     if (!sw) return { host, added: 0, removed: 0, kept: 0, uplinkChanged: false };
     const uplinkChanged = this.#notePorts(host, sw);
     const ports = portsOf(sw);
+    const groups = planGroups(balancerGroups(this.#topo, host, ports), await this.#dumpGroups(sw));
+    const groupMod = (command: number, g: Pick<GroupSpec, 'groupId'> & Partial<GroupSpec>): Outgoing => ({
+      type: 'GROUP_MOD', command, groupType: g.groupType ?? GroupType.SELECT, groupId: g.groupId, buckets: g.buckets ?? [],
+    });
+    // Groups first: a flow naming a group the switch does not have is refused.
+    const before = [...groups.add.map((g) => groupMod(GroupModCommand.ADD, g)), ...groups.modify.map((g) => groupMod(GroupModCommand.MODIFY, g))];
+    if (before.length > 0) await sw.barrier(before);
     const plan = planReconcile(proactiveFlows(this.#topo, host, ports), await this.#dump(sw), (f) => this.#stillValid(host, f, ports));
     const msgs = [...plan.remove.map(deleteFlowMod), ...plan.add.map(addFlowMod)];
     // One bundle: the switch moves from the old set to the new one at once, never through a gap.
     if (msgs.length > 0) await sw.bundle(msgs);
+    // Unused groups last, once no flow names them.
+    if (groups.remove.length > 0) await sw.barrier(groups.remove.map((groupId) => groupMod(GroupModCommand.DELETE, { groupId })));
     this.stats.reconciles++;
-    this.#log.info({ host, added: plan.add.length, removed: plan.remove.length, kept: plan.kept, revision: this.#topo.revision }, 'bridge reconciled');
+    this.#log.info({ host, added: plan.add.length, removed: plan.remove.length, kept: plan.kept, groups: { added: groups.add.length, modified: groups.modify.length, removed: groups.remove.length }, revision: this.#topo.revision }, 'bridge reconciled');
     return { host, added: plan.add.length, removed: plan.remove.length, kept: plan.kept, uplinkChanged };
   }
 
@@ -265,7 +286,7 @@ export class DataplaneApp implements OpenFlowApp {
         const net = [...topo.networks.values()].find((n) => n.num === parts.network);
         const dstIp = field<string>(f.match, 'IPV4_DST');
         if (!net || dstIp === undefined) return false;
-        const dst = topo.interfaceWithIp(ipv4ToNumber(dstIp));
+        const dst = topo.interfaceWithIp(ipv4ToNumber(dstIp)) ?? topo.serviceWithIp(ipv4ToNumber(dstIp));
         if (dst && topo.reachable(net.id, dst.networkId)) return false;
         return sameFlow(denyFlow(net, dstIp, this.#deny), f);
       }
@@ -287,8 +308,11 @@ export class DataplaneApp implements OpenFlowApp {
     const topo = this.#topo;
     const net = topo.network(src.networkId);
     let mac: string | undefined;
+    const service = topo.serviceWithIp(frame.arp.targetIp);
     if (frame.arp.targetIp === ipv4ToNumber(net.gateway)) mac = net.gatewayMac;
-    else {
+    else if (service) {
+      if (topo.reachable(src.networkId, service.networkId)) mac = service.networkId === src.networkId ? service.mac : net.gatewayMac;
+    } else {
       const target = topo.interfaceWithIp(frame.arp.targetIp);
       // Only addresses the asker may reach get an answer; another network's address that sits in
       // the asker's on-link range (a nested network) is answered with the gateway, so it is routed.

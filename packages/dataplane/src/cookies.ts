@@ -31,6 +31,12 @@ export const FlowKind = {
   Uplink: 7,
   /** Admission of VXLAN traffic on the tunnel port (table 0). */
   Tunnel: 8,
+  /** Out of the bridge to a local interface by its MAC (table 3). */
+  Egress: 9,
+  /** A service address's balancer for clients of one network (table 1); the interface part is the service address's number. */
+  Service: 10,
+  /** Replies from a service address's network through connection tracking, to undo the translation (table 3). */
+  UnNat: 11,
 } as const;
 export type FlowKind = (typeof FlowKind)[keyof typeof FlowKind];
 

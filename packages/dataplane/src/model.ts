@@ -43,6 +43,23 @@ export interface HostView {
   vtep?: { ip: string; port: string } | null;
 }
 
+/** A service's address on one network, as the store describes it. */
+export interface ServiceAddressView {
+  service: string;
+  networkId: string;
+  /** Unique among interface numbers: the OpenFlow group id of its balancer and its cookies' interface part. */
+  num: number;
+  ip: string;
+  mac: string;
+  /** Interface ids that take new connections. */
+  backends: readonly string[];
+}
+
+/** A service address with its backends resolved to the interfaces that have an address. */
+export interface ServiceView extends Omit<ServiceAddressView, 'backends'> {
+  backends: readonly InterfaceView[];
+}
+
 /** How traffic between two hosts travels. */
 export type HostPath = 'fabric' | 'vxlan' | 'none';
 
@@ -51,6 +68,7 @@ export interface TopologySnapshot {
   networks: readonly NetworkView[];
   interfaces: readonly InterfaceView[];
   hosts: readonly HostView[];
+  services?: readonly ServiceAddressView[];
 }
 
 function addressOf(text: string, what: string): number {
@@ -71,6 +89,10 @@ export class Topology {
   private readonly byHost = new Map<string, InterfaceView[]>();
   private readonly byGateway = new Map<number, NetworkView>();
   private readonly edges = new Set<string>();
+  private readonly serviceByIp = new Map<number, ServiceView>();
+  private readonly backendIps = new Set<number>();
+  /** Service addresses, by number. */
+  readonly services: readonly ServiceView[];
 
   constructor(snapshot: TopologySnapshot) {
     this.revision = snapshot.revision;
@@ -103,6 +125,36 @@ export class Topology {
       list.push(i);
       this.byHost.set(i.host, list);
     }
+    const byId = new Map(snapshot.interfaces.map((i) => [i.id, i]));
+    const services: ServiceView[] = [];
+    for (const a of snapshot.services ?? []) {
+      if (!this.networks.has(a.networkId)) throw new InvalidTopology(`service ${a.service} has an address on network ${a.networkId}, which is not in the snapshot`);
+      if (!Number.isInteger(a.num) || a.num < 1 || a.num > 0xffff_ffff) throw new InvalidTopology(`service ${a.service} on ${a.networkId} has number ${a.num}; it must be a whole number from 1 to 2^32-1`);
+      const n = addressOf(a.ip, `service ${a.service} (network ${a.networkId}) address`);
+      const holder = this.byIp.get(n) ?? this.serviceByIp.get(n);
+      if (holder) throw new InvalidTopology(`service ${a.service} on ${a.networkId} and ${'service' in holder ? `service ${holder.service}` : `interface ${holder.id}`} both hold ${a.ip}`);
+      const backends: InterfaceView[] = [];
+      for (const id of a.backends) {
+        const i = byId.get(id);
+        // The store only accepts addressed interfaces of the network; anything else is a bug upstream.
+        if (!i || i.networkId !== a.networkId || i.ip === null) throw new InvalidTopology(`service ${a.service} on ${a.networkId} names backend ${id}, which is not an addressed interface of that network`);
+        backends.push(i);
+        this.backendIps.add(ipv4ToNumber(i.ip));
+      }
+      const view: ServiceView = { ...a, backends };
+      this.serviceByIp.set(n, view);
+      services.push(view);
+    }
+    this.services = services.sort((x, y) => x.num - y.num);
+  }
+
+  serviceWithIp(ip: number): ServiceView | undefined {
+    return this.serviceByIp.get(ip);
+  }
+
+  /** Whether an address is a backend of some service: its packets may be replies to translate back. */
+  isBackend(ip: number): boolean {
+    return this.backendIps.has(ip);
   }
 
   /** Fabric when both hosts sit in one L2 domain with uplinks, else VXLAN when both have a VTEP. */

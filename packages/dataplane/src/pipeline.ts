@@ -8,22 +8,29 @@
 //                       first packet (reactive, idle timeout); a miss goes to the controller.
 //   table 2  fabric in  from the uplink to a local interface, per pair (reactive); a miss goes to
 //                       the controller, which reinstalls a pair's half that timed out or was lost.
+//   table 3  egress     every delivery to a local interface ends here: out by destination MAC, after
+//                       connection tracking undoes a service address's translation on replies.
+//
+// Service addresses (balancer.ts) live in table 1: a new connection to one is translated to a
+// backend chosen by a select group, in the client's host's connection tracker; the rest of the
+// pipeline then treats it as traffic to that backend, under the same policy.
 //
 // Traffic between hosts keeps its IP header and travels with the hosts' uplink MACs (DaoliNet
 // style: no encapsulation, hosts never learn each other's containers; the fabric learns only host
 // MACs). The destination host restores the MACs the receiver expects.
 import type { Action, Instruction, Match } from '@sdmi/openflow';
+import { balancerFlows, unNatFlows } from './balancer';
 import { cookie, FlowKind } from './cookies';
 import type { InterfaceView, NetworkView, Topology } from './model';
 import { EtherType } from './packet';
 
-export const Tables = { Classify: 0, Forward: 1, FabricIn: 2 } as const;
+export const Tables = { Classify: 0, Forward: 1, FabricIn: 2, Egress: 3 } as const;
 
-export const Priority = { Miss: 0, Admit: 100, Deny: 150, Local: 200, Pair: 300 } as const;
+export const Priority = { Miss: 0, Admit: 100, Deny: 150, Local: 200, ServiceGuard: 250, Service: 260, Pair: 300 } as const;
 
 const CONTROLLER = 0xfffffffd;
 const NO_BUFFER_LEN = 0xffff;
-const METADATA_MASK = 0xffffn;
+export const METADATA_MASK = 0xffffn;
 
 /** A flow as the data plane wants it on a switch: FLOW_MOD ADD fields without the plumbing. */
 export interface FlowSpec {
@@ -60,19 +67,24 @@ export interface PairTimeouts {
 }
 
 const toController = (): Instruction[] => [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: CONTROLLER, maxLen: NO_BUFFER_LEN }] }];
-const output = (port: number): Action => ({ type: 'OUTPUT', port, maxLen: 0 });
+export const output = (port: number): Action => ({ type: 'OUTPUT', port, maxLen: 0 });
 const setEthSrc = (mac: string): Action => ({ type: 'SET_FIELD', field: { field: 'ETH_SRC', value: mac } });
 const setEthDst = (mac: string): Action => ({ type: 'SET_FIELD', field: { field: 'ETH_DST', value: mac } });
 
-function flow(tableId: number, priority: number, c: bigint, match: Match, instructions: Instruction[], idleTimeout = 0, hardTimeout = 0): FlowSpec {
+export function flow(tableId: number, priority: number, c: bigint, match: Match, instructions: Instruction[], idleTimeout = 0, hardTimeout = 0): FlowSpec {
   return { tableId, priority, cookie: c, idleTimeout, hardTimeout, match, instructions };
 }
 
-/** Delivery actions to a local interface for a packet from network `from`. */
-function deliver(dst: InterfaceView, dstNet: NetworkView, fromNetwork: string, port: number): Action[] {
-  if (fromNetwork === dstNet.id) return [setEthDst(dst.mac), output(port)];
+/** Hands a packet, addressed to its receiver, to the egress table. */
+export function toEgress(actions: Action[]): Instruction[] {
+  return [...(actions.length ? [{ type: 'APPLY_ACTIONS', actions } as const] : []), { type: 'GOTO_TABLE', tableId: Tables.Egress }];
+}
+
+/** Delivery to a local interface for a packet from network `from`. */
+function deliver(dst: InterfaceView, dstNet: NetworkView, fromNetwork: string): Instruction[] {
+  if (fromNetwork === dstNet.id) return toEgress([setEthDst(dst.mac)]);
   // Routed: the packet arrives as if from the destination network's gateway, one hop later.
-  return [setEthSrc(dstNet.gatewayMac), setEthDst(dst.mac), { type: 'DEC_NW_TTL' }, output(port)];
+  return toEgress([setEthSrc(dstNet.gatewayMac), setEthDst(dst.mac), { type: 'DEC_NW_TTL' }]);
 }
 
 /**
@@ -85,6 +97,7 @@ export function proactiveFlows(topo: Topology, hostName: string, ports: HostPort
     flow(Tables.Classify, Priority.Miss, cookie(FlowKind.Base), [], []),
     flow(Tables.Forward, Priority.Miss, cookie(FlowKind.Base), [], toController()),
     flow(Tables.FabricIn, Priority.Miss, cookie(FlowKind.Base), [], toController()),
+    flow(Tables.Egress, Priority.Miss, cookie(FlowKind.Base), [], []),
   ];
   const uplink = host?.uplinkPort ? ports.byName.get(host.uplinkPort) : undefined;
   const tunnel = host?.vtep ? ports.byName.get(host.vtep.port) : undefined;
@@ -132,10 +145,12 @@ export function proactiveFlows(topo: Topology, hostName: string, ports: HostPort
           { field: 'METADATA', value: BigInt(from.num), mask: METADATA_MASK },
           { field: 'ETH_TYPE', value: EtherType.IPv4 },
           { field: 'IPV4_DST', value: i.ip },
-        ], [{ type: 'APPLY_ACTIONS', actions: deliver(i, net, from.id, port) }]),
+        ], deliver(i, net, from.id)),
       );
     }
+    flows.push(flow(Tables.Egress, Priority.Admit, cookie(FlowKind.Egress, net.num, i.num), [{ field: 'ETH_DST', value: i.mac }], [{ type: 'APPLY_ACTIONS', actions: [output(port)] }]));
   }
+  flows.push(...balancerFlows(topo, hostName, ports), ...unNatFlows(topo, hostName, ports));
   return flows;
 }
 
@@ -174,7 +189,7 @@ export function pairFlows(
     { field: 'ETH_TYPE', value: EtherType.IPv4 },
     { field: 'IPV4_SRC', value: src.ip! },
     { field: 'IPV4_DST', value: dst.ip! },
-  ], [{ type: 'APPLY_ACTIONS', actions: [setEthSrc(routed ? dstNet.gatewayMac : src.mac), setEthDst(dst.mac), output(dstPort)] }], t.idle);
+  ], toEgress([setEthSrc(routed ? dstNet.gatewayMac : src.mac), setEthDst(dst.mac)]), t.idle);
   return { out, in: inbound };
 }
 
@@ -220,7 +235,7 @@ export function tunnelPairFlows(
     { field: 'ETH_TYPE', value: EtherType.IPv4 },
     { field: 'IPV4_SRC', value: src.ip! },
     { field: 'IPV4_DST', value: dst.ip! },
-  ], [{ type: 'APPLY_ACTIONS', actions: [output(dstPort)] }], t.idle);
+  ], toEgress([]), t.idle);
   return { out, in: inbound };
 }
 

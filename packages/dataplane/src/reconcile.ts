@@ -2,7 +2,8 @@
 // switch ends with exactly the desired set, touching nothing that is already right (a flow that
 // is replaced by an identical one would still reset its idle timer and counters, and a delete
 // followed by an add would drop packets in between).
-import type { FlowStats, Instruction, Match } from '@sdmi/openflow';
+import type { FlowStats, GroupDesc, Instruction, Match } from '@sdmi/openflow';
+import type { GroupSpec } from './balancer';
 import type { FlowSpec } from './pipeline';
 
 function jsonish(value: unknown): unknown {
@@ -81,4 +82,27 @@ export function planReconcile(desired: readonly FlowSpec[], observed: readonly F
   }
   for (const [key, d] of want) if (!seen.has(key)) add.push(d);
   return { add, remove, kept };
+}
+
+export interface GroupPlan {
+  add: GroupSpec[];
+  modify: GroupSpec[];
+  /** Group ids nobody wants. */
+  remove: number[];
+  kept: number;
+}
+
+/** Groups, like flows: add what is missing, modify what differs, delete the rest (the bridge is ours). */
+export function planGroups(desired: readonly GroupSpec[], observed: readonly GroupDesc[]): GroupPlan {
+  const have = new Map(observed.map((g) => [g.groupId, g]));
+  const want = new Set(desired.map((g) => g.groupId));
+  const plan: GroupPlan = { add: [], modify: [], remove: [], kept: 0 };
+  for (const d of desired) {
+    const o = have.get(d.groupId);
+    if (!o) plan.add.push(d);
+    else if (o.groupType !== d.groupType || JSON.stringify(jsonish(o.buckets)) !== JSON.stringify(jsonish(d.buckets))) plan.modify.push(d);
+    else plan.kept++;
+  }
+  for (const o of observed) if (!want.has(o.groupId)) plan.remove.push(o.groupId);
+  return plan;
 }

@@ -20,12 +20,13 @@
 //   packet), OUTPUT to a port, to IN_PORT, or to CONTROLLER; output to the input port by number is
 //   not done, as on a real switch.
 // - Idle and hard timeouts against a clock the test moves (`advance`).
-import type { Action, FlowStats, Instruction, Match, MultipartReplyBody, MultipartRequestBody, OfpPort, OxmBasic } from '@sdmi/openflow';
-import { FlowModCommand, FlowModFlags, Group, OxmField, Port, Table } from '@sdmi/openflow';
+import type { Action, FlowStats, GroupDesc, Instruction, Match, MultipartReplyBody, MultipartRequestBody, OfpPort, OxmBasic } from '@sdmi/openflow';
+import { FlowModCommand, FlowModFlags, Group, GroupModCommand, OxmField, Port, Table } from '@sdmi/openflow';
 import type { OpenFlowApp, Outgoing, SwitchConnection } from '@sdmi/openflow-controller';
 import { EtherType, ipv4ToNumber, type FlowSpec, type HostPorts, type HostView, type InterfaceView, type NetworkView, type Topology, type TopologySnapshot } from '../src/index';
 
 export type FlowMod = Extract<Outgoing, { type: 'FLOW_MOD' }>;
+type GroupMod = Extract<Outgoing, { type: 'GROUP_MOD' }>;
 
 export interface SimArp {
   op: number;
@@ -657,6 +658,8 @@ export class FakeSwitch {
   readonly packetOuts: PacketOut[] = [];
   /** Every batch the app sent, as it sent it. */
   readonly batches: Outgoing[][] = [];
+  /** Groups are stored and dumped, not executed: a flow that uses one is refused by the table. */
+  readonly groups = new Map<number, GroupDesc>();
 
   constructor(
     readonly dpid: string,
@@ -674,6 +677,7 @@ export class FakeSwitch {
   }
 
   async multipart(body: MultipartRequestBody): Promise<MultipartReplyBody[]> {
+    if (body.kind === 'GROUP_DESC') return [{ kind: 'GROUP_DESC', groups: [...this.groups.values()] }];
     if (body.kind !== 'FLOW') throw new Error(`fake switch: multipart ${body.kind} is not modelled`);
     return [{ kind: 'FLOW', stats: this.table.dump() }];
   }
@@ -695,6 +699,15 @@ export class FakeSwitch {
   #batch(msgs: readonly Outgoing[]): void {
     if (this.state !== 'ready') throw new Error('fake switch: connection closed');
     this.batches.push([...msgs]);
+    if (msgs.length > 0 && msgs.every((m) => m.type === 'GROUP_MOD')) {
+      for (const m of msgs as GroupMod[]) {
+        const exists = this.groups.has(m.groupId);
+        if (m.command === GroupModCommand.DELETE) this.groups.delete(m.groupId);
+        else if ((m.command === GroupModCommand.ADD) === exists) throw new Error(`fake switch: GROUP_MOD ${m.command === GroupModCommand.ADD ? 'ADD of an existing' : 'MODIFY of a missing'} group ${m.groupId}`);
+        else this.groups.set(m.groupId, { groupType: m.groupType, groupId: m.groupId, buckets: m.buckets });
+      }
+      return;
+    }
     const other = msgs.find((m) => m.type !== 'FLOW_MOD');
     if (other) throw new Error(`fake switch: ${other.type} in a batch is not modelled`);
     this.table.apply(msgs as FlowMod[]);

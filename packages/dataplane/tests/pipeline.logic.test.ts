@@ -216,7 +216,7 @@ describe('ports that are not on the bridge yet', () => {
   it('a host the topology does not know gets only the table defaults: everything is dropped', () => {
     const t = new FakeFlowTable();
     t.install(proactiveFlows(topo, 'host-z', portsOf(topo, 'host-a')));
-    expect(t.size).toBe(3);
+    expect(t.size).toBe(4);
     expect(t.process(sendTo(topo, lb1, app1)).dropped).toBe(true);
   });
 });

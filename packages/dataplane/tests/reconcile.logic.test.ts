@@ -94,10 +94,10 @@ describe('planReconcile invariants', () => {
     const without = desiredOf(snapshot({ interfaces: Object.values(ifaces).filter((i) => i !== app1) }));
     const plan = reconcile(t, without);
     expect(plan.add).toEqual([]);
-    // Its admission and delivery flows, and nothing else: tag, network and interface agree, any kind.
+    // Its admission, delivery and egress flows, and nothing else: tag, network and interface agree, any kind.
     const mask = TAG_MASK | NETWORK_MASK | INTERFACE_MASK;
     expect(new Set(plan.remove.map((f) => f.cookie & mask))).toEqual(new Set([cookie(FlowKind.Admit, networks.app.num, app1.num) & mask]));
-    expect(new Set(plan.remove.map((f) => parseCookie(f.cookie)?.kind))).toEqual(new Set([FlowKind.Admit, FlowKind.Local]));
+    expect(new Set(plan.remove.map((f) => parseCookie(f.cookie)?.kind))).toEqual(new Set([FlowKind.Admit, FlowKind.Local, FlowKind.Egress]));
     expect(delivered(t, lb1, app1)).toBe(false);
     expect(t.process(sendTo(new Topology(snapshot()), app1, lb1)).dropped).toBe(true);
   });

@@ -21,7 +21,7 @@ export interface NetworkControllerOptions {
 }
 
 export function toTopology(s: NetworkSnapshot): TopologySnapshot {
-  return { revision: s.revision, networks: s.networks, interfaces: s.interfaces, hosts: s.hosts };
+  return { revision: s.revision, networks: s.networks, interfaces: s.interfaces, hosts: s.hosts, services: s.services };
 }
 
 export class NetworkController {
