@@ -2,7 +2,7 @@
 // fields. The expected bytes are what Open vSwitch 3.1 itself put on the wire: each hex string
 // below was captured from `ovs-ofctl -O OpenFlow13 --no-names add-flow|add-group tcp:127.0.0.1:P`
 // talking to a socket that only recorded what it got (the ovs-ofctl command is in each comment).
-// ovs-nicira.test.ts checks the same against a live bridge.
+// packages/openflow-controller/tests/nicira-ovs.test.ts checks the same against a live bridge.
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import {
