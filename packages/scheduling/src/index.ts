@@ -84,4 +84,6 @@ export type {
 } from './reconcile';
 export { RolloutPhases, nextRolloutStep, startDeadline } from './rollout';
 export type { RolloutOptions, RolloutPhase, RolloutStart, RolloutStep, RolloutStop } from './rollout';
+export { SchedulerQueries } from './queries';
+export { replicaStatus, revisionCounts, rolloutStatus, serviceStatus } from './status';
 export { validateServiceSpec } from './validate';

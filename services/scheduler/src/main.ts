@@ -1,10 +1,11 @@
 // scheduler: the service commands (deploy, update, scale, remove, undo) over desired state in
 // PostgreSQL, the replica transactions, and the level-triggered loop that turns plans into them.
-import { BusNames, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
+import { BusNames, QueryServer, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
 import { contracts } from '@sdmi/contracts';
 import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { nodeHandlers, replicaHandlers, serviceHandlers } from './handlers';
+import { schedulerQueries } from './queries';
 import { Reconciler } from './reconciler';
 import { SchedulerStore } from './store';
 
@@ -21,7 +22,8 @@ service.onStart('scheduler', async ({ nc, log }) => {
   await store.migrate(pool);
   // A node-agent restarting takes a few seconds: ride that out before a step gives up on it.
   const client = new RdmpClient(nc, { names: new BusNames(prefix), retries: 12 });
-  const loop = new Reconciler({ pool, dbUrl, store, client, log });
+  const drain = process.env.SDMI_DRAIN_MS;
+  const loop = new Reconciler({ pool, dbUrl, store, client, log, ...(drain !== undefined && drain !== '' ? { drainMs: Number(drain) } : {}) });
   handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client)];
   reconciler = loop;
   const sub = nc.subscribe(`${prefix}.evt.node.*.status`);
@@ -33,7 +35,9 @@ service.onStart('scheduler', async ({ nc, log }) => {
     }
   })();
   loop.start();
+  const queries = new QueryServer({ nc, service: 'scheduler', names: new BusNames(prefix), handlers: schedulerQueries(store, pool), log }).start();
   return async () => {
+    await queries.stop();
     sub.unsubscribe();
     await loop.stop();
     await pool.end();

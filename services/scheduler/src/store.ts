@@ -23,6 +23,11 @@ interface ReplicaRow {
   resources: Resources;
 }
 
+export interface ReplicaFilter {
+  service?: string;
+  node?: string;
+}
+
 export class SchedulerStore {
   async migrate(pool: pg.Pool): Promise<string[]> {
     return migrate(pool, migrationsDir);
@@ -48,9 +53,23 @@ export class SchedulerStore {
     }
   }
 
-  async replicas(db: Db): Promise<Replica[]> {
-    const rows = (await db.query<ReplicaRow>('SELECT id, service, slot, revision, node, state, since, created_at, resources FROM sched.replica ORDER BY id')).rows;
-    return rows.map((r) => new Replica({ id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: r.since.getTime(), createdAt: r.created_at.getTime(), resources: r.resources }));
+  async replicas(db: Db, filter: ReplicaFilter = {}): Promise<Replica[]> {
+    return (await this.replicaRecords(db, filter)).map((r) => r.replica);
+  }
+
+  /** The replicas with the reason recorded for their state (what queries report), of a service and/or on a node. */
+  async replicaRecords(db: Db, filter: ReplicaFilter = {}): Promise<{ replica: Replica; reason: string | null }[]> {
+    const rows = (
+      await db.query<ReplicaRow & { reason: string | null }>(
+        `SELECT id, service, slot, revision, node, state, since, created_at, resources, reason FROM sched.replica
+         WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR node = $2) ORDER BY id`,
+        [filter.service ?? null, filter.node ?? null],
+      )
+    ).rows;
+    return rows.map((r) => ({
+      replica: new Replica({ id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: r.since.getTime(), createdAt: r.created_at.getTime(), resources: r.resources }),
+      reason: r.reason,
+    }));
   }
 
   /** A replica a plan has placed: it counts from now on, so no later plan places it again. Returns its incarnation. */

@@ -85,8 +85,16 @@ export interface SdmiContracts {
   HealthReply?: HealthReply;
   AddNodePayload?: AddNodePayload;
   DeployServicePayload?: DeployServicePayload;
+  GetServiceQuery?: GetServiceQuery;
+  GetServiceReply?: GetServiceReply;
+  ListReplicasQuery?: ListReplicasQuery;
+  ListReplicasReply?: ListReplicasReply;
+  ListServicesQuery?: ListServicesQuery;
+  ListServicesReply?: ListServicesReply;
   RemoveNodePayload?: RemoveNodePayload;
   RemoveServicePayload?: RemoveServicePayload;
+  RolloutStatusQuery?: RolloutStatusQuery;
+  RolloutStatusReply?: RolloutStatusReply;
   RolloutUndoPayload?: RolloutUndoPayload;
   ScaleServicePayload?: ScaleServicePayload;
   ServiceSpec?: ServiceSpec;
@@ -434,7 +442,7 @@ export interface NodeContainerEvent {
   time: string;
 }
 /**
- * What a node-agent announces about its host, every few seconds on <prefix>.evt.node.<node>.status: capacity, labels, the OVS bridge it wires containers into, and the replicas it runs.
+ * What a node-agent announces about its host, every few seconds on <prefix>.evt.node.<node>.status: capacity, labels, the OVS bridge it wires containers into, the replicas it runs, and the containers labelled as this cluster's that it has no record of.
  */
 export interface NodeStatusEvent {
   /**
@@ -460,6 +468,18 @@ export interface NodeStatusEvent {
     health: "none" | "starting" | "healthy" | "unhealthy";
   }[];
   time: string;
+  /**
+   * Containers labelled as this cluster's (sdmi.managed, sdmi.cluster = the bus prefix) that the agent has no replica record for: made by hand, left by a crash, or being created by a runReplica that has not finished. The scheduler removes those it has no live replica for.
+   */
+  unknown?: {
+    containerId: string;
+    name: string;
+    /**
+     * Its sdmi.replica label, when it has one.
+     */
+    replicaId?: string;
+    state: string;
+  }[];
 }
 /**
  * Payload of removeReplica: stop the replica's container (SIGTERM, then SIGKILL after timeoutSec), unwire its interfaces and remove it. Removing what is already gone succeeds.
@@ -932,6 +952,185 @@ export interface UpdatePolicy {
   monitorMs?: number;
 }
 /**
+ * Request of the scheduler query getService: one service by id.
+ */
+export interface GetServiceQuery {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+}
+/**
+ * Reply of getService.
+ */
+export interface GetServiceReply {
+  service: ServiceStatus;
+}
+/**
+ * A service as the scheduler holds it: its spec at the current revision, desired and actual replica counts, and its rollout.
+ */
+export interface ServiceStatus {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  id: string;
+  /**
+   * A service or tenant name: lower-case DNS label.
+   */
+  tenant: string;
+  /**
+   * A service or tenant name: lower-case DNS label.
+   */
+  name: string;
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  revision: number;
+  /**
+   * Every revision in its history (what rolloutUndo can go back to).
+   */
+  revisions: number[];
+  spec: ServiceSpec;
+  desired: number;
+  /**
+   * Replicas not stopped, of any revision.
+   */
+  replicas: number;
+  /**
+   * Replicas whose container runs, of any revision.
+   */
+  running: number;
+  /**
+   * Replicas that serve, of any revision.
+   */
+  serving: number;
+  rollout: RolloutStatus;
+}
+/**
+ * Where a service's rollout stands: the revision being rolled out and the one it comes from, its state with the reason recorded, what it does or waits for now, and the replicas of each revision.
+ */
+export interface RolloutStatus {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  revision: number;
+  /**
+   * The revision it replaces; null for a service that has had no rollout since it was deployed.
+   */
+  fromRevision: number | null;
+  /**
+   * Set when this rollout is an automatic rollback: the revision that failed.
+   */
+  rollbackOf: number | null;
+  /**
+   * progressing; complete; rolled-back (an automatic rollback that finished); paused.
+   */
+  state: "progressing" | "complete" | "rolled-back" | "paused";
+  /**
+   * Why it is paused or was rolled back, as recorded; null otherwise.
+   */
+  reason: string | null;
+  /**
+   * While progressing or paused: what the rollout does or waits for now, in words a user can act on.
+   */
+  detail: string | null;
+  startedAt: string | null;
+  desired: number;
+  /**
+   * Per revision that has replicas, newest first.
+   */
+  revisions: RevisionCount[];
+}
+/**
+ * How many replicas of one revision there are, and how many of them run, are healthy and serve (healthy, or running when the revision has no health check).
+ */
+export interface RevisionCount {
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  revision: number;
+  /**
+   * Not stopped (pending and stopping included).
+   */
+  replicas: number;
+  /**
+   * Their container runs (running, healthy or unhealthy).
+   */
+  running: number;
+  healthy: number;
+  serving: number;
+}
+/**
+ * Request of the scheduler query listReplicas: every replica the scheduler has placed, or those of one service, or on one node (both: the intersection).
+ */
+export interface ListReplicasQuery {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service?: string;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node?: string;
+}
+/**
+ * Reply of listReplicas, ordered by replica id.
+ */
+export interface ListReplicasReply {
+  replicas: ReplicaStatus[];
+}
+/**
+ * One replica as the scheduler records it.
+ */
+export interface ReplicaStatus {
+  id: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  slot: number;
+  /**
+   * A revision of a service's replica template, counted from 1.
+   */
+  revision: number;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  /**
+   * A replica's state as the scheduler records it.
+   */
+  state: "pending" | "starting" | "running" | "healthy" | "unhealthy" | "stopping" | "stopped" | "failed";
+  /**
+   * When it entered its state.
+   */
+  since: string;
+  createdAt: string;
+  /**
+   * Why it is in its state (failed, stopping...), when recorded.
+   */
+  reason: string | null;
+}
+/**
+ * Request of the scheduler query listServices: every service, or one tenant's.
+ */
+export interface ListServicesQuery {
+  /**
+   * A service or tenant name: lower-case DNS label.
+   */
+  tenant?: string;
+}
+/**
+ * Reply of listServices, ordered by service id.
+ */
+export interface ListServicesReply {
+  services: ServiceStatus[];
+}
+/**
  * Payload of removeNode: the node drains (its replicas are started elsewhere first, then stopped) and leaves. Refused when the other ready nodes cannot hold its replicas, unless force: then the replicas that fit nowhere are stopped and reported blocked.
  */
 export interface RemoveNodePayload {
@@ -949,6 +1148,21 @@ export interface RemoveServicePayload {
    * Full service id: <tenant>/<name>.
    */
   service: string;
+}
+/**
+ * Request of the scheduler query rolloutStatus: one service's rollout.
+ */
+export interface RolloutStatusQuery {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+}
+/**
+ * Reply of rolloutStatus.
+ */
+export interface RolloutStatusReply {
+  rollout: RolloutStatus;
 }
 /**
  * Payload of rolloutUndo: go back to an earlier revision of the service's template (any revision in its history; default the one before the current), rolled out by the update policy. The replica count stays.

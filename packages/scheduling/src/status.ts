@@ -1,0 +1,81 @@
+// What the scheduler's queries report, computed from the same model the loop plans with: a
+// service's counts, its rollout (state as recorded, plus what the rolling-update state machine
+// would do now) and its replicas. Pure: the caller reads the records and passes the time in.
+import type { ReplicaStatus, RevisionCount, RolloutStatus, ServiceStatus } from '@sdmi/contracts';
+import { ReplicaStates, RolloutStates, type Replica, type Service } from './model';
+import { nextRolloutStep } from './rollout';
+
+const RUNNING: ReadonlySet<string> = new Set([ReplicaStates.Running, ReplicaStates.Healthy, ReplicaStates.Unhealthy]);
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function live(svc: Service, replicas: readonly Replica[]): Replica[] {
+  return replicas.filter((r) => r.service === svc.id && r.state !== ReplicaStates.Stopped);
+}
+
+/** Replicas per revision that has any: the service's current revision first, then the others newest first. */
+export function revisionCounts(svc: Service, replicas: readonly Replica[]): RevisionCount[] {
+  const mine = live(svc, replicas);
+  const revisions = [...new Set(mine.map((r) => r.revision))].sort((a, b) => Number(b === svc.revision) - Number(a === svc.revision) || b - a);
+  return revisions.map((revision) => {
+    const of = mine.filter((r) => r.revision === revision);
+    return {
+      revision,
+      replicas: of.length,
+      running: of.filter((r) => RUNNING.has(r.state)).length,
+      healthy: of.filter((r) => r.state === ReplicaStates.Healthy).length,
+      serving: of.filter((r) => r.serving(svc.servesWhenRunning(r.revision))).length,
+    };
+  });
+}
+
+/**
+ * The rollout of the service's current revision. `complete` and `rolled-back` are as the loop
+ * recorded them; while progressing or paused, `detail` is the state machine's own account of what
+ * it does or waits for. A service never updated since its deployment has no rollout record: it is
+ * progressing until its desired count of replicas serves.
+ */
+export function rolloutStatus(svc: Service, replicas: readonly Replica[], now: number): RolloutStatus {
+  const mine = live(svc, replicas);
+  const revisions = revisionCounts(svc, replicas);
+  const base = { service: svc.id, revision: svc.revision, desired: svc.replicas, revisions };
+  const r = svc.rollout;
+  if (!r) {
+    const serving = revisions.find((c) => c.revision === svc.revision)?.serving ?? 0;
+    const done = serving >= svc.replicas;
+    return {
+      ...base,
+      fromRevision: null,
+      rollbackOf: null,
+      state: done ? 'complete' : 'progressing',
+      reason: null,
+      detail: done ? null : `deploying rev ${svc.revision}: ${serving} of ${svc.replicas} replicas serving`,
+      startedAt: null,
+    };
+  }
+  const common = { ...base, fromRevision: r.from === r.to && r.rollbackOf !== null ? r.rollbackOf : r.from, rollbackOf: r.rollbackOf, reason: r.reason, startedAt: r.startedAt > 0 ? iso(r.startedAt) : null };
+  if (r.state === RolloutStates.Complete) return { ...common, state: r.rollbackOf !== null ? 'rolled-back' : 'complete', detail: null };
+  const step = nextRolloutStep(svc, svc.updatePolicy, mine, now);
+  return { ...common, state: r.state === RolloutStates.Paused ? 'paused' : 'progressing', detail: step.status };
+}
+
+export function serviceStatus(svc: Service, replicas: readonly Replica[], now: number): ServiceStatus {
+  const mine = live(svc, replicas);
+  return {
+    id: svc.id,
+    tenant: svc.tenant,
+    name: svc.name,
+    revision: svc.revision,
+    revisions: svc.history.map((h) => h.revision),
+    spec: svc.spec,
+    desired: svc.replicas,
+    replicas: mine.length,
+    running: mine.filter((r) => RUNNING.has(r.state)).length,
+    serving: mine.filter((r) => r.serving(svc.servesWhenRunning(r.revision))).length,
+    rollout: rolloutStatus(svc, replicas, now),
+  };
+}
+
+export function replicaStatus(r: Replica, reason: string | null): ReplicaStatus {
+  return { id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: iso(r.since), createdAt: iso(r.createdAt), reason };
+}

@@ -1,0 +1,35 @@
+// The scheduler's queries: reads of its records, answered by any instance (they change nothing,
+// so the loop's leadership does not matter). Counts and rollout states come from the pure model
+// (packages/scheduling), so a query says what the loop would say.
+import { serveQuery, type QueryHandler } from '@sdmi/bus';
+import { SchedulerQueries, ServiceNotFound, replicaStatus, rolloutStatus, serviceStatus } from '@sdmi/scheduling';
+import type pg from 'pg';
+import type { SchedulerStore } from './store';
+
+export function schedulerQueries(store: SchedulerStore, pool: pg.Pool): QueryHandler[] {
+  const found = async (id: string) => {
+    const svc = await store.service(pool, id);
+    if (!svc) throw new ServiceNotFound('/service', id);
+    return svc;
+  };
+  return [
+    serveQuery(SchedulerQueries.getService, async ({ service }) => {
+      const svc = await found(service);
+      return { service: serviceStatus(svc, await store.replicas(pool, { service }), Date.now()) };
+    }),
+    serveQuery(SchedulerQueries.listServices, async ({ tenant }) => {
+      const services = (await store.services(pool)).filter((s) => tenant === undefined || s.tenant === tenant);
+      const replicas = await store.replicas(pool);
+      const now = Date.now();
+      return { services: services.map((s) => serviceStatus(s, replicas, now)) };
+    }),
+    serveQuery(SchedulerQueries.rolloutStatus, async ({ service }) => {
+      const svc = await found(service);
+      return { rollout: rolloutStatus(svc, await store.replicas(pool, { service }), Date.now()) };
+    }),
+    serveQuery(SchedulerQueries.listReplicas, async ({ service, node }) => {
+      const rows = await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) });
+      return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason)) };
+    }),
+  ];
+}
