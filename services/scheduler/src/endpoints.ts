@@ -1,0 +1,135 @@
+// Which replicas take a service's new connections, told to the network-controller per network of
+// the service (setServiceEndpoints), level-triggered: those that serve (healthy; running when
+// the revision has no health check) and are not being drained. sched.service_address keeps what
+// was last applied, so a pass with nothing new sends nothing, and a restarted scheduler sends
+// each address once (the network-controller does not bump its revision for an unchanged list).
+import type { RdmpClient } from '@sdmi/bus';
+import { ReplicaStates, type Replica, type Service } from '@sdmi/scheduling';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { runOnce, taskIdFor } from './handlers';
+
+export interface AppliedAddress {
+  service: string;
+  networkId: string;
+  address: string | null;
+  backends: string[];
+  generation: number;
+}
+
+/** The interface ids that should take `svc`'s new connections on each of its addressed networks. */
+export function desiredBackends(svc: Service, replicas: readonly Replica[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const serving = replicas.filter((r) => r.service === svc.id && r.state !== ReplicaStates.Stopping && r.serving(svc.servesWhenRunning(r.revision)));
+  for (const net of svc.networks) {
+    if (net.ip.mode === 'none') continue;
+    out.set(net.network, serving.map((r) => `${r.id}/${net.ifname}`).sort());
+  }
+  return out;
+}
+
+const key = (service: string, networkId: string) => `${service}\n${networkId}`;
+
+export class ServiceEndpoints {
+  constructor(private readonly opts: { pool: pg.Pool; client: RdmpClient; log: Logger }) {}
+
+  async applied(service?: string): Promise<AppliedAddress[]> {
+    const r = await this.opts.pool.query<{ service: string; network_id: string; address: string | null; backends: string[]; generation: string }>(
+      'SELECT service, network_id, host(address) AS address, backends, generation FROM sched.service_address WHERE $1::text IS NULL OR service = $1 ORDER BY service, network_id',
+      [service ?? null],
+    );
+    return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, address: x.address, backends: x.backends, generation: Number(x.generation) }));
+  }
+
+  /**
+   * One setServiceEndpoints call per generation. A backend the network-controller refuses (its
+   * interface went away meanwhile) is left out and the call made again; other failures wait for
+   * the next pass. Returns the backends now in place, or undefined when nothing was applied.
+   */
+  async #set(service: string, networkId: string, backends: string[], lastGeneration: number): Promise<string[] | undefined> {
+    const { pool, client, log } = this.opts;
+    let generation = lastGeneration;
+    let list = backends;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      generation++;
+      try {
+        const r = await runOnce(client, 'network-controller', taskIdFor(`${service}|${networkId}:endpoints:${generation}`), {
+          kind: 'setServiceEndpoints',
+          key: 'networks',
+          payload: { service, networkId, backends: list },
+        });
+        // What the network-controller holds now (a re-run of an earlier call returns that call's list).
+        const now = (r.backends as string[] | undefined) ?? list;
+        await pool.query(
+          `INSERT INTO sched.service_address (service, network_id, address, backends, generation) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (service, network_id) DO UPDATE SET address = EXCLUDED.address, backends = EXCLUDED.backends, generation = EXCLUDED.generation, updated_at = now()`,
+          [service, networkId, r.ip as string, now, generation],
+        );
+        log.info({ service, network: networkId, address: r.ip, backends: now }, 'service address follows its serving replicas');
+        return now;
+      } catch (err) {
+        // A failed task id stays failed: the next call needs the next generation.
+        await pool.query(
+          `INSERT INTO sched.service_address (service, network_id, generation) VALUES ($1, $2, $3)
+           ON CONFLICT (service, network_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,
+          [service, networkId, generation],
+        );
+        const info = (err as { info?: { code?: string; details?: { interfaceId?: unknown } } }).info;
+        const bad = info?.code === 'BACKEND_NOT_USABLE' ? info.details?.interfaceId : undefined;
+        if (typeof bad === 'string' && list.includes(bad)) {
+          list = list.filter((b) => b !== bad);
+          continue;
+        }
+        log.warn({ err, service, network: networkId }, 'service address not updated; the next pass retries');
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Brings every service address to what the replicas say; releases the addresses of services
+   * (or networks of a service) that are gone once none of their replicas is left. Returns the
+   * interface ids that take new connections after the pass (only what the network-controller
+   * confirmed: a failed call leaves its previous backends in place).
+   */
+  async sync(services: readonly Service[], replicas: readonly Replica[]): Promise<Set<string>> {
+    const { pool, client, log } = this.opts;
+    const applied = new Map((await this.applied()).map((a) => [key(a.service, a.networkId), a]));
+    const serving = new Set<string>();
+    const wanted = new Set<string>();
+    for (const svc of services) {
+      for (const [networkId, backends] of desiredBackends(svc, replicas)) {
+        const k = key(svc.id, networkId);
+        wanted.add(k);
+        const have = applied.get(k);
+        if (have && have.address !== null && have.backends.join('\n') === backends.join('\n')) {
+          have.backends.forEach((b) => serving.add(b));
+          continue;
+        }
+        const now = await this.#set(svc.id, networkId, backends, have?.generation ?? 0);
+        (now ?? have?.backends ?? []).forEach((b) => serving.add(b));
+      }
+    }
+    for (const [k, a] of applied) {
+      // Kept while a replica of the service still serves (a removed service's replicas stop at once).
+      const live = replicas.some((r) => r.service === a.service && (r.state === ReplicaStates.Running || r.state === ReplicaStates.Healthy || r.state === ReplicaStates.Unhealthy));
+      if (wanted.has(k) || live) {
+        if (!wanted.has(k)) a.backends.forEach((b) => serving.add(b));
+        continue;
+      }
+      try {
+        await runOnce(client, 'network-controller', taskIdFor(`${a.service}|${a.networkId}:release:${a.generation + 1}`), {
+          kind: 'releaseServiceAddress',
+          key: 'networks',
+          payload: { service: a.service, networkId: a.networkId },
+        });
+        await pool.query('DELETE FROM sched.service_address WHERE service = $1 AND network_id = $2', [a.service, a.networkId]);
+        log.info({ service: a.service, network: a.networkId, address: a.address }, 'service address released');
+      } catch (err) {
+        log.warn({ err, service: a.service, network: a.networkId }, 'service address not released yet');
+      }
+    }
+    return serving;
+  }
+}
