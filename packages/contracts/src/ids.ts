@@ -23,6 +23,8 @@ export const SchemaIds = {
   UnregisterHostPayload: `${schemaIdBase}network/unregister-host.schema.json`,
   SetServiceEndpointsPayload: `${schemaIdBase}network/set-service-endpoints.schema.json`,
   ReleaseServiceAddressPayload: `${schemaIdBase}network/release-service-address.schema.json`,
+  InterfaceFlowsQuery: `${schemaIdBase}network/interface-flows-query.schema.json`,
+  InterfaceFlowsReply: `${schemaIdBase}network/interface-flows-reply.schema.json`,
   ServiceSpec: `${schemaIdBase}workload/service.schema.json`,
   DeployServicePayload: `${schemaIdBase}workload/deploy-service.schema.json`,
   ScaleServicePayload: `${schemaIdBase}workload/scale-service.schema.json`,

@@ -46,6 +46,14 @@ export interface DataplaneStats {
 
 type Ipv4Frame = Extract<Frame, { kind: 'ipv4' }>;
 
+/** Whether an interface's flows are on its host's bridge, and why not. */
+export interface InterfaceFlows {
+  interfaceId: string;
+  host?: string;
+  installed: boolean;
+  reason?: string;
+}
+
 /** A pair's flows, or which side's piece (uplink, tunnel port) is not known yet, or no path at all. */
 type PairComputation = { flows: { out: FlowSpec; in: FlowSpec } } | { missing: string[] } | { noPath: true };
 
@@ -75,6 +83,8 @@ export class DataplaneApp implements OpenFlowApp {
   readonly #tunnels = new Map<string, number>();
   readonly #chains = new Map<string, Promise<unknown>>();
   readonly #inflight = new Map<string, Promise<void>>();
+  /** Per host, the topology and the port names its bridge was last brought to. */
+  readonly #applied = new Map<string, { topo: Topology; ports: ReadonlySet<string> }>();
   readonly #log: Logger;
   readonly #pairIdle: number;
   readonly #deny: { idle: number; hard: number };
@@ -118,6 +128,22 @@ export class DataplaneApp implements OpenFlowApp {
       if (uplinkChanged) await Promise.all(this.#connectedHosts().filter((h) => h !== host).map((h) => this.reconcile(h)));
       return result;
     });
+  }
+
+  /**
+   * Whether an interface's proactive flows are on its bridge: the bridge's last reconcile was to a
+   * topology holding this interface (the same one: same number) with its port on the bridge.
+   */
+  interfaceFlows(interfaceId: string): InterfaceFlows {
+    const i = [...this.#topo.hosts.keys()].flatMap((h) => this.#topo.interfacesOn(h)).find((x) => x.id === interfaceId);
+    if (!i) return { interfaceId, installed: false, reason: `interface ${interfaceId} is not attached (or the controller has not seen the change yet)` };
+    const host = i.host;
+    if (!this.#switchOf(host)) return { interfaceId, host, installed: false, reason: `the bridge of host ${host} is not connected to the controller` };
+    const applied = this.#applied.get(host);
+    const there = applied?.topo.interfacesOn(host).find((x) => x.id === interfaceId);
+    if (!applied || !there || there.num !== i.num) return { interfaceId, host, installed: false, reason: `the bridge of host ${host} has not been brought to revision ${this.#topo.revision} yet` };
+    if (!applied.ports.has(i.portName)) return { interfaceId, host, installed: false, reason: `port ${i.portName} is not on the bridge of host ${host} yet` };
+    return { interfaceId, host, installed: true };
   }
 
   /** Compares a host's flows with the desired ones without changing anything. */
@@ -240,19 +266,21 @@ export class DataplaneApp implements OpenFlowApp {
     if (!sw) return { host, added: 0, removed: 0, kept: 0, uplinkChanged: false };
     const uplinkChanged = this.#notePorts(host, sw);
     const ports = portsOf(sw);
-    const groups = planGroups(balancerGroups(this.#topo, host, ports), await this.#dumpGroups(sw));
+    const topo = this.#topo;
+    const groups = planGroups(balancerGroups(topo, host, ports), await this.#dumpGroups(sw));
     const groupMod = (command: number, g: Pick<GroupSpec, 'groupId'> & Partial<GroupSpec>): Outgoing => ({
       type: 'GROUP_MOD', command, groupType: g.groupType ?? GroupType.SELECT, groupId: g.groupId, buckets: g.buckets ?? [],
     });
     // Groups first: a flow naming a group the switch does not have is refused.
     const before = [...groups.add.map((g) => groupMod(GroupModCommand.ADD, g)), ...groups.modify.map((g) => groupMod(GroupModCommand.MODIFY, g))];
     if (before.length > 0) await sw.barrier(before);
-    const plan = planReconcile(proactiveFlows(this.#topo, host, ports), await this.#dump(sw), (f) => this.#stillValid(host, f, ports));
+    const plan = planReconcile(proactiveFlows(topo, host, ports), await this.#dump(sw), (f) => this.#stillValid(host, f, ports));
     const msgs = [...plan.remove.map(deleteFlowMod), ...plan.add.map(addFlowMod)];
     // One bundle: the switch moves from the old set to the new one at once, never through a gap.
     if (msgs.length > 0) await sw.bundle(msgs);
     // Unused groups last, once no flow names them.
     if (groups.remove.length > 0) await sw.barrier(groups.remove.map((groupId) => groupMod(GroupModCommand.DELETE, { groupId })));
+    this.#applied.set(host, { topo, ports: new Set(ports.byName.keys()) });
     this.stats.reconciles++;
     this.#log.info({ host, added: plan.add.length, removed: plan.remove.length, kept: plan.kept, groups: { added: groups.add.length, modified: groups.modify.length, removed: groups.remove.length }, revision: this.#topo.revision }, 'bridge reconciled');
     return { host, added: plan.add.length, removed: plan.remove.length, kept: plan.kept, uplinkChanged };

@@ -1,7 +1,7 @@
 // @sdmi/dataplane — the SDN data plane of the network-controller: desired flows per host bridge,
 // reactive inter-host routes, ARP, and reconciliation of switches to the desired flows.
 export { DataplaneApp } from './app';
-export type { DataplaneOptions, DataplaneStats, FlowAudit, ReconcileResult } from './app';
+export type { DataplaneOptions, DataplaneStats, FlowAudit, InterfaceFlows, ReconcileResult } from './app';
 export { COOKIE_TAG, FlowKind, cookie, parseCookie } from './cookies';
 export type { CookieParts } from './cookies';
 export { InvalidTopology, MalformedPacket } from './errors';

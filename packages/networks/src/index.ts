@@ -47,6 +47,7 @@ export type { ErrorWithInfo, NetworkErrorInfo } from './errors';
 export { NetworkGraph } from './graph';
 export type { GraphNode } from './graph';
 export { NetworkCommandKinds, networkHandlers } from './handlers';
+export { NetworkQueries } from './queries';
 export type { NetworkCommandKind } from './handlers';
 export {
   CLUSTER_SCOPE,

@@ -1,8 +1,8 @@
 // network-controller: the network commands (RDMP) over the network store, and the OpenFlow
 // controller that keeps every host bridge equal to what the store describes.
-import { createPool, defaultPgUrl } from '@sdmi/bus';
-import { NetworkStore, networkHandlers } from '@sdmi/networks';
-import { attachRdmp, SdmiService } from '@sdmi/service';
+import { BusNames, QueryServer, createPool, defaultPgUrl, serveQuery } from '@sdmi/bus';
+import { NetworkQueries, NetworkStore, networkHandlers } from '@sdmi/networks';
+import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { NetworkController } from './network-controller';
 import { OpenflowEnv, parseIdleTimeout, parseListen } from './config';
@@ -12,7 +12,7 @@ const store = new NetworkStore();
 let running: NetworkController | undefined;
 
 // Before attachRdmp's hook: the store's tables must exist before the first task is applied.
-service.onStart('openflow', async ({ log }) => {
+service.onStart('openflow', async ({ nc, log }) => {
   const listen = parseListen(process.env[OpenflowEnv.listen]);
   const pairIdleTimeout = parseIdleTimeout(process.env[OpenflowEnv.pairIdleTimeout]);
   const dbUrl = defaultPgUrl();
@@ -23,7 +23,16 @@ service.onStart('openflow', async ({ log }) => {
     await pool.end().catch(() => undefined);
     throw err;
   }
+  const controller = running;
+  const queries = new QueryServer({
+    nc,
+    service: 'network-controller',
+    names: new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi'),
+    handlers: [serveQuery(NetworkQueries.interfaceFlows, ({ interfaceIds }) => ({ interfaces: interfaceIds.map((id) => controller.app.interfaceFlows(id)) }))],
+    log,
+  }).start();
   return async () => {
+    await queries.stop();
     await running?.stop();
     await pool.end();
   };

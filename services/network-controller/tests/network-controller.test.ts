@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
 import { FailMode, Testbed, createDatabase, describeInventory, inventory, run, runId, type NetNamespace, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import { NetworkQueries } from '@sdmi/networks';
 import { healthSubject, requestHealth } from '@sdmi/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -155,6 +156,26 @@ describe('network-controller service', () => {
     expect(await app1.ns.ping(app2.ip)).toBe(true); // same network, across hosts
     expect(await lb1.ns.ping(db1.ip, { deadlineSec: 2 })).toBe(false); // lb ↛ db, same host
     expect(await db1.ns.ping(lb1.ip, { deadlineSec: 2 })).toBe(false);
+  });
+
+  it('says, per interface, whether its flows are on its bridge, and why not', async () => {
+    const ask = (interfaceIds: string[]) => client.query(SERVICE, NetworkQueries.interfaceFlows, { interfaceIds });
+    await cmd('attachInterface', { interfaceId: 'ghost/eth0', networkId: 'acme/app', host: 'host-b', portName: 'ghostport0', ip: { mode: 'dynamic' } });
+    try {
+      let got: Awaited<ReturnType<typeof ask>> | undefined;
+      await until(async () => {
+        got = await ask([lb1.id, 'ghost/eth0', 'nobody/eth0']);
+        return got.interfaces[1]!.reason?.includes('port') === true;
+      }, 'the controller knows the ghost interface');
+      expect(got!.interfaces).toEqual([
+        { interfaceId: lb1.id, host: 'host-a', installed: true },
+        { interfaceId: 'ghost/eth0', host: 'host-b', installed: false, reason: 'port ghostport0 is not on the bridge of host host-b yet' },
+        { interfaceId: 'nobody/eth0', installed: false, reason: 'interface nobody/eth0 is not attached (or the controller has not seen the change yet)' },
+      ]);
+      await expect(ask([])).rejects.toMatchObject({ info: { code: 'SCHEMA_VIOLATION' } });
+    } finally {
+      await cmd('detachInterface', { interfaceId: 'ghost/eth0' });
+    }
   });
 
   it('refuses to delete a network that has interfaces or dependents, and changes nothing', async () => {

@@ -64,6 +64,8 @@ export interface SdmiContracts {
   CreateNetworksPayload?: CreateNetworksPayload;
   DeleteNetworkPayload?: DeleteNetworkPayload;
   DetachInterfacePayload?: DetachInterfacePayload;
+  InterfaceFlowsQuery?: InterfaceFlowsQuery;
+  InterfaceFlowsReply?: InterfaceFlowsReply;
   RegisterHostPayload?: RegisterHostPayload;
   ReleaseServiceAddressPayload?: ReleaseServiceAddressPayload;
   SetServiceEndpointsPayload?: SetServiceEndpointsPayload;
@@ -299,6 +301,40 @@ export interface DetachInterfacePayload {
    * Cluster-wide id of a container interface.
    */
   interfaceId: string;
+}
+/**
+ * Request of the network-controller query interfaceFlows: whether these interfaces' flows are on their host's bridge.
+ */
+export interface InterfaceFlowsQuery {
+  /**
+   * @minItems 1
+   * @maxItems 64
+   */
+  interfaceIds: [string, ...string[]];
+}
+/**
+ * Reply of interfaceFlows, one entry per interface asked, in the order asked. installed: the host's bridge was last brought to a topology holding the interface, with its port on the bridge (admission, delivery and egress flows are there).
+ */
+export interface InterfaceFlowsReply {
+  /**
+   * @maxItems 64
+   */
+  interfaces: InterfaceFlowsState[];
+}
+export interface InterfaceFlowsState {
+  /**
+   * Cluster-wide id of a container interface.
+   */
+  interfaceId: string;
+  /**
+   * A Docker host's name.
+   */
+  host?: string;
+  installed: boolean;
+  /**
+   * Why not installed (yet).
+   */
+  reason?: string;
 }
 /**
  * Payload of registerHost: a Docker host, its bridge's datapath id, and how its bridge reaches the other hosts: an uplink port into a shared L2 fabric (hosts of the same l2Domain talk unencapsulated), a VTEP for VXLAN, or both. Registering again updates it.
