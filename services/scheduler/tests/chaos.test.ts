@@ -12,7 +12,9 @@ const cluster = new LocalCluster('ch');
 const tenant = cluster.tag;
 const service = `${tenant}/chaos`;
 const seed = Number(process.env.SDMI_CHAOS_SEED ?? Date.now() % 1_000_000);
-const ROUNDS = Number(process.env.SDMI_CHAOS_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.SDMI_CHAOS_ROUNDS ?? 10);
+/** Replicas of an up round: the issue's 0 → 20 → 0. */
+const REPLICAS = Number(process.env.SDMI_CHAOS_REPLICAS ?? 20);
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed. */
 function rng(s: number): () => number {
@@ -51,7 +53,7 @@ async function counts(): Promise<{ running: number; containers: number; allocati
 }
 
 beforeAll(async () => {
-  console.log(`chaos seed ${seed} (SDMI_CHAOS_SEED=${seed} replays it), ${ROUNDS} rounds`);
+  console.log(`chaos seed ${seed} (SDMI_CHAOS_SEED=${seed} replays it), ${ROUNDS} rounds of 0 ↔ ${REPLICAS}`);
   await cluster.start({ scheduler: true });
   await cluster.netCmd('createNetworks', { clusterNetworks: [{ name: 'web', cidr: '10.65.2.0/24' }, { name: 'mgmt', cidr: '10.65.9.0/24' }] });
   for (const host of cluster.hosts.keys()) await cluster.until(async () => (await cmd('addNode', `node/${host}`, { name: host }), true), `${host} admitted`);
@@ -66,10 +68,10 @@ afterAll(async () => {
 });
 
 describe('chaos', () => {
-  it('converges to exactly the desired state after SIGKILLs of the scheduler and the node-agents during scaling', { timeout: 900_000 }, async () => {
+  it('converges to exactly the desired state after SIGKILLs of the scheduler and the node-agents during scaling', { timeout: 1_800_000 }, async () => {
     const victims = ['scheduler', 'host-a', 'host-b'] as const;
     for (let round = 1; round <= ROUNDS; round++) {
-      const target = round % 2 === 1 ? 6 : 0;
+      const target = round % 2 === 1 ? REPLICAS : 0;
       await cmd('scaleService', service, { service, replicas: target });
       await new Promise((r) => setTimeout(r, Math.floor(random() * 2_000)));
       const victim = victims[Math.floor(random() * victims.length)]!;
@@ -84,7 +86,7 @@ describe('chaos', () => {
       await cluster.until(async () => {
         last = await counts();
         return JSON.stringify(last) === JSON.stringify(want);
-      }, `round ${round} (seed ${seed}): converge to ${JSON.stringify(want)}`, 120_000).catch((err: Error) => {
+      }, `round ${round} (seed ${seed}): converge to ${JSON.stringify(want)}`, 240_000).catch((err: Error) => {
         throw new Error(`${err.message}\nlast seen: ${JSON.stringify(last)}`);
       });
       expect(last).toEqual(want);
