@@ -327,6 +327,8 @@ export interface NodeSpec {
   readonly capacity: Resources;
   readonly labels?: Readonly<Record<string, string>>;
   readonly state?: NodeState;
+  /** Draining because removeNode was forced: a replica no other node can take is stopped, not kept. */
+  readonly forceDrain?: boolean;
 }
 
 /** A Docker host as its node-agent reports it, with the state the admin gave it. */
@@ -335,6 +337,7 @@ export class Node {
   readonly capacity: Resources;
   readonly labels: Readonly<Record<string, string>>;
   readonly state: NodeState;
+  readonly forceDrain: boolean;
 
   constructor(spec: NodeSpec) {
     for (const what of ['cpus', 'memoryBytes'] as const) {
@@ -345,6 +348,7 @@ export class Node {
     this.capacity = { cpus: spec.capacity.cpus, memoryBytes: spec.capacity.memoryBytes };
     this.labels = { ...(spec.labels ?? {}) };
     this.state = spec.state ?? NodeStates.Ready;
+    this.forceDrain = spec.forceDrain ?? false;
   }
 
   /** Only a ready node gets new replicas; draining and down nodes never do. */

@@ -320,8 +320,13 @@ export function reconcile(desired: readonly Service[], observed: Observed, now: 
       if (p.unplaceable) {
         plan.blocked.push({ service: svc.id, slot: req.slot, bucket: req.bucket, unplaceable: p.unplaceable, reason: `${label} cannot be placed: ${p.unplaceable.message}` });
         blockedNotes.push(`cannot start ${label}: ${p.unplaceable.message}`);
-        if (req.old) decided.delete(req.old.id);
-        if (req.old) ignore(req.old, `${req.reason}; no node can take its successor: ${p.unplaceable.message}`);
+        if (req.old) {
+          decided.delete(req.old.id);
+          const from = nodes.get(req.old.node);
+          // A forced removeNode drains anyway: what fits nowhere stops (and its slot shows up blocked).
+          if (from?.state === NodeStates.Draining && from.forceDrain) stop(req.old, `${req.reason} (removed with force); no node can take its successor: ${p.unplaceable.message}`);
+          else ignore(req.old, `${req.reason}; no node can take its successor: ${p.unplaceable.message}`);
+        }
         return;
       }
       const id = newReplicaId(svc.id, req.slot, req.revision, taken);

@@ -1,6 +1,6 @@
 // removeNode's check: drain only when the other ready nodes can take the node's replicas.
 import { describe, expect, it } from 'vitest';
-import { Service, checkNodeRemoval, reconcile, type SchedulingError } from '../src/index';
+import { Node, Service, checkNodeRemoval, reconcile, type SchedulingError } from '../src/index';
 import { node, replica, spec } from './helpers';
 
 const svc = Service.create(spec({ replicas: 3, resources: { cpus: 1 } }), 0);
@@ -39,5 +39,20 @@ describe('checkNodeRemoval', () => {
 
   it('refuses a node that is not a member', () => {
     expect(() => checkNodeRemoval('host-x', [node('host-a')], [], [])).toThrowError(expect.objectContaining({ name: 'NodeNotFound', info: expect.objectContaining({ code: 'NODE_NOT_FOUND', path: '/name', message: '/name: node host-x is not a member of the cluster' }) }));
+  });
+
+  it('a forced drain stops what fits nowhere (so the node empties); an unforced draining node keeps it running', () => {
+    const nodes = [node('host-a', 2), node('host-b', 2)];
+    const big = Service.create(spec({ name: 'big', replicas: 2, resources: { cpus: 1.5 } }), 0);
+    const reps = [replica(big, 1, 1, 'host-a'), replica(big, 2, 1, 'host-b')];
+    expect(() => checkNodeRemoval('host-b', nodes, reps, [big])).toThrowError(expect.objectContaining({ name: 'NodeRemovalRefused' }));
+    const draining = (forceDrain: boolean) => [nodes[0]!, new Node({ name: 'host-b', capacity: nodes[1]!.capacity, state: 'draining', forceDrain })];
+    const kept = reconcile([big], { nodes: draining(false), replicas: reps }, 1000);
+    expect(kept.stop).toEqual([]);
+    expect(kept.ignore.find((i) => i.replica === 'acme/big-2@rev1')?.reason).toMatch(/no node can take its successor/);
+    const forced = reconcile([big], { nodes: draining(true), replicas: reps }, 1000);
+    expect(forced.stop.map((s) => s.replica)).toEqual(['acme/big-2@rev1']);
+    expect(forced.stop[0]!.reason).toMatch(/removed with force.*needs 1.5 cpus/);
+    expect(forced.blocked.map((b) => b.slot)).toEqual([2]);
   });
 });

@@ -16,7 +16,11 @@ const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migra
 
 export const NodeCommandKinds = { RunReplica: 'runReplica', RemoveReplica: 'removeReplica' } as const;
 
-export const ReplicaLabels = { replica: 'sdmi.replica', service: 'sdmi.service', revision: 'sdmi.revision', node: 'sdmi.node' } as const;
+/**
+ * `cluster` is the agent's bus prefix: clusters that share a Docker host (test runs do) tell their
+ * containers apart by it, so that no agent reports another cluster's containers as unknown.
+ */
+export const ReplicaLabels = { replica: 'sdmi.replica', service: 'sdmi.service', revision: 'sdmi.revision', node: 'sdmi.node', cluster: 'sdmi.cluster' } as const;
 
 export interface NodeAgentOptions {
   node: string;
@@ -116,6 +120,7 @@ export class NodeAgent {
   #runReplica(): TransactionHandler<RunReplicaPayload> {
     const { engine, plumber } = this;
     const node = this.opts.node;
+    const cluster = this.opts.prefix;
     const exclusive = <T>(fn: () => Promise<T>) => this.#exclusive(fn);
     const wiring = this.#wiring;
     const find = async (replicaId: string) => (await engine.list({ labels: { [ReplicaLabels.replica]: replicaId } }))[0];
@@ -129,7 +134,7 @@ export class NodeAgent {
         const spec: ContainerSpec = {
           name: containerName(p.replicaId),
           image: p.container.image,
-          labels: { [ReplicaLabels.replica]: p.replicaId, [ReplicaLabels.service]: p.service, [ReplicaLabels.revision]: String(p.revision), [ReplicaLabels.node]: node },
+          labels: { [ReplicaLabels.replica]: p.replicaId, [ReplicaLabels.service]: p.service, [ReplicaLabels.revision]: String(p.revision), [ReplicaLabels.node]: node, [ReplicaLabels.cluster]: cluster },
         };
         if (p.container.command) spec.command = p.container.command;
         if (p.container.env) spec.env = Object.fromEntries(Object.entries(p.container.env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -338,6 +343,12 @@ export class NodeAgent {
       const c = await this.engine.inspect(r.container_id).catch(() => undefined);
       replicas.push({ replicaId: r.replica_id, containerId: r.container_id, state: c?.state ?? 'missing', health: c?.health ?? 'none' });
     }
+    // Listed after the records were read: a runReplica finishing in between shows up here as well,
+    // which the scheduler tolerates (it removes only what it has no live replica for).
+    const recorded = new Set(rows.map((r) => r.container_id));
+    const unknown = (await this.engine.list({ labels: { [ReplicaLabels.cluster]: this.opts.prefix } }))
+      .filter((c) => !recorded.has(c.id))
+      .map((c) => ({ containerId: c.id, name: c.name, state: c.state, ...(c.labels[ReplicaLabels.replica] ? { replicaId: c.labels[ReplicaLabels.replica] } : {}) }));
     return contracts().assert('NodeStatusEvent', {
       node: this.opts.node,
       instance: this.opts.instance,
@@ -345,6 +356,7 @@ export class NodeAgent {
       capacity: { cpus: info.cpus, memoryBytes: info.memoryBytes },
       labels: info.labels,
       replicas,
+      unknown,
       time: new Date().toISOString(),
     });
   }

@@ -10,7 +10,7 @@ import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type StartRepli
 import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
 import type pg from 'pg';
 import { nodeService, removeReplicaCommand, replicaKey } from './names';
-import type { SchedulerStore } from './store';
+import type { AdmittedNode, SchedulerStore } from './store';
 
 export const ReplicaCommandKinds = { StartReplica: 'startReplica', StopReplica: 'stopReplica' } as const;
 
@@ -72,7 +72,7 @@ export function serviceHandlers(store: SchedulerStore): ApplyHandler[] {
 /** What the node commands need to know of the nodes' reports (the loop has them). */
 export interface NodeView {
   reporting(name: string): boolean;
-  nodes(admitted: ReadonlyMap<string, 'ready' | 'draining'>): Node[];
+  nodes(admitted: ReadonlyMap<string, AdmittedNode>): Node[];
 }
 
 export function nodeHandlers(store: SchedulerStore, view: NodeView): ApplyHandler[] {
@@ -103,7 +103,7 @@ export function nodeHandlers(store: SchedulerStore, view: NodeView): ApplyHandle
         const admitted = await store.nodes(db);
         // Drains: every replica there gets a successor elsewhere first; refused when they would have nowhere to go.
         const check = checkNodeRemoval(name, view.nodes(admitted), await store.replicas(db), await store.services(db), force ?? false);
-        await store.setNode(db, name, 'draining');
+        await store.setNode(db, name, 'draining', force ?? false);
         const result: JsonObject = { node: name, state: 'draining', replicas: check.total, stranded: check.stranded.map((x) => `${x.replica}: ${x.reason}`) };
         return result;
       }),

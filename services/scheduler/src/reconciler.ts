@@ -9,12 +9,15 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { ReplicaCommandKinds, runOnce, taskIdFor } from './handlers';
 import { nodeService, removeReplicaCommand, replicaKey } from './names';
-import type { SchedulerStore } from './store';
+import type { AdmittedNode, SchedulerStore } from './store';
 
 const LOOP_LOCK = 0x5d_5c_0001;
 
 /** A node that has not reported for this long gets no new replicas. */
 const NODE_SILENT_MS = 15_000;
+
+/** An unknown container is removed only once it has been reported unknown for this long (two reports or more). */
+const UNKNOWN_GRACE_MS = 10_000;
 
 interface NodeReport {
   status: NodeStatusEvent;
@@ -32,6 +35,8 @@ export interface ReconcilerOptions {
 
 export class Reconciler {
   readonly #nodes = new Map<string, NodeReport>();
+  /** Containers reported unknown (`node\ncontainerId`): when first seen, and the removal submitted for it. */
+  readonly #unknown = new Map<string, { since: number; removal?: { taskId: string; attempt: number } }>();
   #lock?: pg.Client;
   #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
@@ -55,14 +60,14 @@ export class Reconciler {
    * The admitted nodes as the planner sees them: capacity and labels from their latest report,
    * state from the admin (ready, draining) unless the node went silent (down).
    */
-  nodes(admitted: ReadonlyMap<string, 'ready' | 'draining'>, now = Date.now()): Node[] {
+  nodes(admitted: ReadonlyMap<string, AdmittedNode>, now = Date.now()): Node[] {
     const out: Node[] = [];
-    for (const [name, adminState] of admitted) {
+    for (const [name, admin] of admitted) {
       const r = this.#nodes.get(name);
       if (!r) continue;
-      const state = now - r.seenAt >= NODE_SILENT_MS ? NodeStates.Down : adminState === 'draining' ? NodeStates.Draining : NodeStates.Ready;
+      const state = now - r.seenAt >= NODE_SILENT_MS ? NodeStates.Down : admin.state === 'draining' ? NodeStates.Draining : NodeStates.Ready;
       const labels = Object.fromEntries(Object.entries(r.status.labels).filter((e): e is [string, string] => e[1] !== undefined));
-      out.push(new Node({ name, capacity: { cpus: r.status.capacity.cpus, memoryBytes: r.status.capacity.memoryBytes }, labels, state }));
+      out.push(new Node({ name, capacity: { cpus: r.status.capacity.cpus, memoryBytes: r.status.capacity.memoryBytes }, labels, state, forceDrain: admin.force }));
     }
     return out;
   }
@@ -150,9 +155,10 @@ export class Reconciler {
         log.warn({ err, replica: o.replica_id, node: o.node }, 'orphan not removed yet');
       }
     }
+    await this.#removeUnknown(now);
     // A draining node whose replicas have all gone is removed: removeNode is done.
-    for (const [name, state] of admitted) {
-      if (state === 'draining' && !replicas.some((r) => r.node === name && r.state !== ReplicaStates.Stopped)) {
+    for (const [name, admin] of admitted) {
+      if (admin.state === 'draining' && !replicas.some((r) => r.node === name && r.state !== ReplicaStates.Stopped)) {
         await store.deleteNode(pool, name);
         log.info({ node: name }, 'node drained and removed');
       }
@@ -160,6 +166,48 @@ export class Reconciler {
     this.lastPlan = { at: now, place: starts.length, stop: plan.stop.length, blocked: plan.blocked.map((b) => b.reason) };
     if (starts.length || plan.stop.length) log.info({ place: starts.map((r) => `${r.id} on ${r.node}`), stop: plan.stop.map((s) => `${s.replica}: ${s.reason}`) }, 'plan applied');
     if (plan.blocked.length) log.warn({ blocked: this.lastPlan.blocked }, 'replicas that cannot be placed');
+  }
+
+  /**
+   * Containers labelled as this cluster's that their node has no record of, and that are no live
+   * replica of ours (no sched.replica row on that node, or a stopped one), are removed with the
+   * node's removeReplica. Never one the scheduler is starting: a replica's row is written (pending)
+   * before its start transaction is submitted, and deleted only after its stop transaction removed
+   * the container, so a container whose runReplica has not recorded it yet on the node always has
+   * a live row here, read now (not the pass's snapshot). Rows are written only by this loop, one
+   * pass at a time, so none appears between that read and the submit; and the removal is queued
+   * on the node, in order per replica key, before any later runReplica of the same replica id (a
+   * slot used again), so it cannot take that one's container. The grace covers a report made while
+   * the node's own record was being committed.
+   */
+  async #removeUnknown(now: number): Promise<void> {
+    const { pool, client, log } = this.opts;
+    const reported = new Set<string>();
+    for (const [node, report] of this.#nodes) {
+      if (!this.reporting(node, now)) continue;
+      for (const c of report.status.unknown ?? []) {
+        const k = `${node}\n${c.containerId}`;
+        reported.add(k);
+        const seen = this.#unknown.get(k) ?? { since: now };
+        this.#unknown.set(k, seen);
+        if (now - seen.since < UNKNOWN_GRACE_MS) continue;
+        if (!c.replicaId) continue; // not addressable as a replica: not ours to judge
+        const row = (await pool.query<{ state: string; node: string }>('SELECT state, node FROM sched.replica WHERE id = $1', [c.replicaId])).rows[0];
+        if (row && row.state !== ReplicaStates.Stopped && row.node === node) continue;
+        if (seen.removal) {
+          const rec = (await client.status(nodeService(node), seen.removal.taskId).catch(() => undefined))?.records[0];
+          // Pending, running, or done (the next report will not list it): nothing to do yet.
+          if (rec?.status !== 'failed') continue;
+          log.warn({ node, container: c.containerId, replica: c.replicaId, err: rec.error }, 'removing an unknown container failed; trying again');
+        }
+        const attempt = (seen.removal?.attempt ?? 0) + 1;
+        const taskId = taskIdFor(`unknown:${node}:${c.containerId}:${attempt}`);
+        await client.submit(nodeService(node), { id: taskId, ...removeReplicaCommand(c.replicaId, 2) });
+        seen.removal = { taskId, attempt };
+        log.warn({ node, container: c.containerId, name: c.name, replica: c.replicaId, row: row?.state ?? 'none' }, 'removing a container labelled as ours that no replica of the scheduler accounts for');
+      }
+    }
+    for (const k of this.#unknown.keys()) if (!reported.has(k)) this.#unknown.delete(k);
   }
 
   async #withService(id: string, change: (svc: Service) => Service): Promise<void> {

@@ -28,6 +28,12 @@ export interface ReplicaFilter {
   node?: string;
 }
 
+/** An admitted node as the admin left it: ready, or draining (removeNode), forced or not. */
+export interface AdmittedNode {
+  state: 'ready' | 'draining';
+  force: boolean;
+}
+
 export class SchedulerStore {
   async migrate(pool: pg.Pool): Promise<string[]> {
     return migrate(pool, migrationsDir);
@@ -91,14 +97,14 @@ export class SchedulerStore {
     await db.query(`UPDATE sched.replica SET state = $2, reason = $3, since = now() WHERE id = $1 AND state <> $2`, [id, state, reason]);
   }
 
-  /** Admitted nodes and their admin state. */
-  async nodes(db: Db): Promise<Map<string, 'ready' | 'draining'>> {
-    const rows = (await db.query<{ name: string; state: 'ready' | 'draining' }>('SELECT name, state FROM sched.node ORDER BY name')).rows;
-    return new Map(rows.map((r) => [r.name, r.state]));
+  /** Admitted nodes and their admin state (with whether a drain was forced). */
+  async nodes(db: Db): Promise<Map<string, AdmittedNode>> {
+    const rows = (await db.query<{ name: string; state: 'ready' | 'draining'; force: boolean }>('SELECT name, state, force FROM sched.node ORDER BY name')).rows;
+    return new Map(rows.map((r) => [r.name, { state: r.state, force: r.force }]));
   }
 
-  async setNode(db: Db, name: string, state: 'ready' | 'draining'): Promise<void> {
-    await db.query(`INSERT INTO sched.node (name, state) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state`, [name, state]);
+  async setNode(db: Db, name: string, state: 'ready' | 'draining', force = false): Promise<void> {
+    await db.query(`INSERT INTO sched.node (name, state, force) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, force = EXCLUDED.force`, [name, state, force]);
   }
 
   async deleteNode(db: Db, name: string): Promise<void> {
