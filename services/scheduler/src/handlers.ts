@@ -7,10 +7,14 @@ import { createHash } from 'node:crypto';
 import { ErrorCodes, TaskFailed, errorFromInfo, type ApplyHandler, type JsonObject, type RdmpClient, type Step, type TransactionHandler } from '@sdmi/bus';
 import { hostIfNameFor } from '@sdmi/container-net';
 import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
+import { NetworkQueries } from '@sdmi/networks';
 import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
 import type pg from 'pg';
 import { nodeService, removeReplicaCommand, replicaKey } from './names';
 import type { AdmittedNode, SchedulerStore } from './store';
+
+/** How long a new replica's flows may take to reach its bridge before its start fails (and is undone). */
+const FLOWS_DEADLINE_MS = 30_000;
 
 export const ReplicaCommandKinds = { StartReplica: 'startReplica', StopReplica: 'stopReplica' } as const;
 
@@ -199,11 +203,37 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
       }
     },
   };
+  // The replica is running for its clients only once its bridge holds its flows (admission,
+  // delivery, egress): the network-controller says so per interface.
+  const flows: Step<StartReplicaPayload> = {
+    name: 'install flows',
+    async do({ outputs }) {
+      const ids = (outputs[0] as unknown as { interfaces: Allocated[] }).interfaces.filter((a) => a.ip !== null).map((a) => a.interfaceId);
+      if (ids.length === 0) return { flows: [] };
+      const end = Date.now() + FLOWS_DEADLINE_MS;
+      for (;;) {
+        let waiting: string[];
+        try {
+          const r = await client.query('network-controller', NetworkQueries.interfaceFlows, { interfaceIds: ids });
+          waiting = r.interfaces.filter((x) => !x.installed).map((x) => `${x.interfaceId}: ${x.reason ?? 'not installed'}`);
+        } catch (err) {
+          waiting = [`the network-controller did not answer: ${(err as Error).message}`];
+        }
+        if (waiting.length === 0) return { flows: ids };
+        if (Date.now() > end) {
+          throw new TaskFailed({ code: 'FLOWS_NOT_INSTALLED', message: `flows not on the bridge after ${FLOWS_DEADLINE_MS / 1000} s: ${waiting.join('; ')}` });
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    // The flows go with the interfaces (allocate's undo detaches them).
+    async undo() {},
+  };
   const start: TransactionHandler<StartReplicaPayload> = {
     kind: ReplicaCommandKinds.StartReplica,
     payloadSchema: SchemaIds.StartReplicaPayload,
     // DNS registration joins here when dns-manager lands (extraSteps).
-    steps: () => [allocate, run, ...extraSteps],
+    steps: () => [allocate, run, flows, ...extraSteps],
     async finalize({ task, db, outputs }) {
       await db.query(`UPDATE sched.replica SET state = $2, since = now(), interfaces = $3 WHERE id = $1`, [
         task.payload.replicaId,

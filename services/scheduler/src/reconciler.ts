@@ -7,6 +7,7 @@ import type { NodeStatusEvent } from '@sdmi/contracts';
 import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Replica, type Service } from '@sdmi/scheduling';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { ServiceEndpoints } from './endpoints';
 import { ReplicaCommandKinds, runOnce, taskIdFor } from './handlers';
 import { nodeService, removeReplicaCommand, replicaKey } from './names';
 import type { AdmittedNode, SchedulerStore } from './store';
@@ -31,19 +32,34 @@ export interface ReconcilerOptions {
   client: RdmpClient;
   log: Logger;
   intervalMs?: number;
+  /**
+   * How long a replica that served is out of its service addresses before it is stopped, so that
+   * its connections finish (default 2 s; SDMI_DRAIN_MS for the service).
+   */
+  drainMs?: number;
 }
 
 export class Reconciler {
   readonly #nodes = new Map<string, NodeReport>();
   /** Containers reported unknown (`node\ncontainerId`): when first seen, and the removal submitted for it. */
   readonly #unknown = new Map<string, { since: number; removal?: { taskId: string; attempt: number } }>();
+  readonly #endpoints: ServiceEndpoints;
+  /** Stops submitted by this instance (a restarted one submits again: the task id makes it once). */
+  readonly #stopsSent = new Set<string>();
+  readonly #stopReasons = new Map<string, string>();
   #lock?: pg.Client;
   #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
   #stopped = false;
   lastPlan?: { at: number; place: number; stop: number; blocked: string[] };
 
-  constructor(private readonly opts: ReconcilerOptions) {}
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.#endpoints = new ServiceEndpoints({ pool: opts.pool, client: opts.client, log: opts.log });
+  }
+
+  get endpoints(): ServiceEndpoints {
+    return this.#endpoints;
+  }
 
   /** A node-agent's report (the service subscribes to them and hands them here). */
   noteNode(status: NodeStatusEvent, now = Date.now()): void {
@@ -116,16 +132,27 @@ export class Reconciler {
         payload: { replicaId: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, staticAddresses: [...r.staticAddresses] },
       });
     }
+    const drainMs = this.opts.drainMs ?? 2_000;
+    const stopping = new Set<string>();
     for (const s of [...plan.stop, ...plan.update.flatMap((u) => u.stop)]) {
       await store.setState(pool, s.replica, ReplicaStates.Stopping, s.reason);
-      const inc = await store.incarnation(pool, s.replica);
-      await client.submit('scheduler', {
-        id: taskIdFor(`${s.replica}@${inc}:stop`),
-        kind: ReplicaCommandKinds.StopReplica,
-        key: replicaKey(s.replica),
-        payload: { replicaId: s.replica, service: s.service, node: s.node, reason: s.reason },
-      });
+      stopping.add(s.replica);
+      this.#stopReasons.set(s.replica, s.reason);
+      const r = replicas.find((x) => x.id === s.replica);
+      const svc = services.find((x) => x.id === s.service);
+      // One that serves may hold connections: it leaves its service addresses first and stops after the drain.
+      const serves = r !== undefined && r.serving(svc ? svc.servesWhenRunning(r.revision) : true);
+      if (!serves || drainMs === 0) await this.#submitStop(s.replica, s.service, s.node, s.reason);
     }
+    const current = replicas.map((r) => (stopping.has(r.id) ? r.with({ state: ReplicaStates.Stopping, since: now }) : r));
+    const serving = await this.#endpoints.sync(services, current);
+    for (const r of current) {
+      if (r.state !== ReplicaStates.Stopping || this.#stopsSent.has(r.id) || now - r.since < drainMs) continue;
+      // Still named by a service address the network-controller has not confirmed leaving: wait.
+      if ([...serving].some((b) => b.startsWith(`${r.id}/`))) continue;
+      await this.#submitStop(r.id, r.service, r.node, this.#stopReasons.get(r.id) ?? 'drained');
+    }
+    for (const id of this.#stopsSent) if (!current.some((r) => r.id === id && r.state === ReplicaStates.Stopping)) this.#stopsSent.delete(id);
     // The rollouts' bookkeeping: done, rolled back (a failing new revision), paused (with the reason).
     for (const u of plan.update) {
       if (!u.done && !u.rollback && !u.pause) continue;
@@ -166,6 +193,18 @@ export class Reconciler {
     this.lastPlan = { at: now, place: starts.length, stop: plan.stop.length, blocked: plan.blocked.map((b) => b.reason) };
     if (starts.length || plan.stop.length) log.info({ place: starts.map((r) => `${r.id} on ${r.node}`), stop: plan.stop.map((s) => `${s.replica}: ${s.reason}`) }, 'plan applied');
     if (plan.blocked.length) log.warn({ blocked: this.lastPlan.blocked }, 'replicas that cannot be placed');
+  }
+
+  async #submitStop(replica: string, service: string, node: string, reason: string): Promise<void> {
+    const inc = await this.opts.store.incarnation(this.opts.pool, replica);
+    await this.opts.client.submit('scheduler', {
+      id: taskIdFor(`${replica}@${inc}:stop`),
+      kind: ReplicaCommandKinds.StopReplica,
+      key: replicaKey(replica),
+      payload: { replicaId: replica, service, node, reason },
+    });
+    this.#stopsSent.add(replica);
+    this.#stopReasons.delete(replica);
   }
 
   /**
