@@ -27,10 +27,14 @@ export class DockerRunPeer {
     return docker(this.endpoint, ['run', '-d', '--network', 'none', '--label', `${BENCH_LABEL}=${this.tag}`, '--name', testName('c'), this.image, 'sleep', '3600'], { timeoutMs: 300_000 }).then((out) => out.trim());
   }
 
-  async measure(n: number, parallel: boolean): Promise<DockerRunResult> {
+  async measure(n: number, parallel: boolean, signal: AbortSignal): Promise<DockerRunResult> {
     const t0 = performance.now();
     if (parallel) await Promise.all(Array.from({ length: n }, () => this.runOne()));
-    else for (let i = 0; i < n; i++) await this.runOne();
+    else
+      for (let i = 0; i < n; i++) {
+        if (signal.aborted) throw new Error('docker run in sequence: interrupted');
+        await this.runOne();
+      }
     const ms = performance.now() - t0;
     const running = (await this.mine(true)).length;
     if (running !== n) throw new Error(`docker run ${parallel ? 'in parallel' : 'in sequence'}: ${running} of ${n} containers running after the last docker run returned`);

@@ -206,6 +206,8 @@ const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 // Main
 
 let interrupted = false;
+/** Aborted by SIGINT/SIGTERM: the measurement stops, and clean-up runs once, in main's finally. */
+const abort = new AbortController();
 
 async function main(): Promise<number> {
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'bench-scale' } }, pino.destination({ dest: 2, sync: true }));
@@ -226,15 +228,24 @@ async function main(): Promise<number> {
   const dispose = (): Promise<void> => {
     disposing ??= (async () => {
       await peer.removeAll().catch((err: unknown) => log.error({ err }, 'removing the docker run containers failed'));
-      await sdmi.dispose().catch((err: unknown) => log.error({ err }, 'SDMI clean-up failed'));
+      await sdmi.dispose(interrupted).catch((err: unknown) => log.error({ err }, 'SDMI clean-up failed'));
       await tb.dispose().catch((err: unknown) => log.error({ err }, 'Swarm clean-up failed'));
     })();
     return disposing;
   };
+  // The first signal stops the measurement, which then cleans up on its way out (a clean-up run
+  // beside a measurement still going would race it: containers started after their removal). A
+  // second signal, or a measurement that does not stop within 2 minutes, cleans up at once.
   const onSignal = (sig: string): void => {
+    if (interrupted) {
+      log.warn({ sig }, 'interrupted again: cleaning up now');
+      void dispose().finally(() => process.exit(130));
+      return;
+    }
     interrupted = true;
-    log.warn({ sig }, 'interrupted: cleaning up');
-    void dispose().finally(() => process.exit(130));
+    log.warn({ sig }, 'interrupted: stopping the measurement, then cleaning up');
+    abort.abort();
+    setTimeout(() => void dispose().finally(() => process.exit(130)), 120_000).unref();
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
@@ -269,10 +280,10 @@ async function main(): Promise<number> {
           log.info({ round, n, mode }, 'measuring');
           const load = loadavg();
           if (mode === Modes.Sdmi) {
-            const r = await sdmi.scaleUp(n, timeoutMs);
+            const r = await sdmi.scaleUp(n, timeoutMs, abort.signal);
             results.push({ round, n, mode, ms: r.reachableMs, sdmi: r, cleanupMs: r.scaleDownMs, load });
           } else if (mode === Modes.DockerRunSeq || mode === Modes.DockerRunPar) {
-            const r = await peer.measure(n, mode === Modes.DockerRunPar);
+            const r = await peer.measure(n, mode === Modes.DockerRunPar, abort.signal);
             results.push({ round, n, mode, ms: r.ms, cleanupMs: r.removeMs, load });
           } else if (mode === Modes.Swarm && swarm) {
             const name = testName('s');
@@ -280,6 +291,7 @@ async function main(): Promise<number> {
             await swarm.createService(name, image, n);
             const end = t0 + timeoutMs;
             while ((await swarm.running(name)) < n) {
+              if (abort.signal.aborted) throw new Error('Swarm: interrupted');
               if (performance.now() > end) throw new Error(`Swarm: fewer than ${n} tasks running ${timeoutMs} ms after service create`);
               await new Promise((r) => setTimeout(r, 100));
             }
@@ -297,6 +309,7 @@ async function main(): Promise<number> {
   } finally {
     await dispose();
     leftovers = await leftoversOf(sdmi, peer);
+    if (interrupted) process.stderr.write(`interrupted; left behind by this run: ${leftovers.length === 0 ? 'nothing' : `\n${leftovers.join('\n')}`}\n`);
   }
   if (interrupted) return 130;
   process.stdout.write(report(results, cfg, machine, setupMs, swarmNs));
@@ -330,7 +343,7 @@ async function leftoversOf(sdmi: SdmiSide, peer: DockerRunPeer): Promise<string[
 main().then(
   (code) => process.exit(interrupted ? 130 : code),
   (err: unknown) => {
-    process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`);
-    process.exit(1);
+    process.stderr.write(`${interrupted ? String((err as Error)?.message ?? err) : String((err as Error)?.stack ?? err)}\n`);
+    process.exit(interrupted ? 130 : 1);
   },
 );

@@ -130,50 +130,64 @@ export class SdmiSide {
     });
   }
 
-  async scaleUp(n: number, timeoutMs: number): Promise<SdmiScaleResult> {
+  async scaleUp(n: number, timeoutMs: number, signal: AbortSignal): Promise<SdmiScaleResult> {
     const firstReady = new Map<string, number>();
     const reached = new Map<string, number>();
     let current: Awaited<ReturnType<SdmiSide['replicas']>> = [];
     let statePolls = 0;
     let pingRounds = 0;
-    const done = () => current.length === n && current.filter((r) => r.ready).length === n && current.every((r) => r.ip !== undefined && reached.has(r.ip));
+    const done = () => current.length === n && current.every((r) => r.ready && r.ip !== undefined && reached.has(r.ip));
     const t0 = now();
     const deadline = t0 + timeoutMs;
     let failure: Error | undefined;
     const fail = (what: string) => {
-      failure ??= new Error(`SDMI ${n}: not within ${timeoutMs} ms: ${what}\n${this.cluster.logs()}`);
+      failure ??= new Error(`SDMI ${n}: ${what}${signal.aborted ? '' : `\n${this.cluster.logs()}`}`);
     };
-    const command = this.cmd('scaleService', this.service, { service: this.service, replicas: n }).then(() => now() - t0);
-    const stateLoop = (async () => {
-      while (!done() && !failure) {
-        const t = now();
-        current = await this.replicas(this.service);
-        statePolls++;
-        for (const r of current) if (r.ready && !firstReady.has(r.id)) firstReady.set(r.id, t);
-        if (now() > deadline) fail(`${current.filter((r) => r.ready).length} of ${n} replicas running`);
-        await sleep(Math.max(0, 250 - (now() - t)));
-      }
-    })();
-    const pingLoop = (async () => {
-      while (!done() && !failure) {
-        const todo = current.filter((r) => r.ready && r.ip !== undefined && !reached.has(r.ip)).map((r) => r.ip!);
-        if (todo.length === 0) {
-          await sleep(50);
-          continue;
+    const check = (what: () => string) => {
+      if (signal.aborted) fail('interrupted');
+      else if (now() > deadline) fail(`not within ${timeoutMs} ms: ${what()}`);
+    };
+    // Both loops end on the first failure of either, so that nothing polls a cluster being torn down.
+    const loop = (body: () => Promise<void>) =>
+      (async () => {
+        try {
+          while (!done() && !failure) await body();
+        } catch (err) {
+          failure ??= err as Error;
         }
-        pingRounds++;
-        await this.pingFromProbe(todo, (ip, at) => {
-          if (!reached.has(ip)) reached.set(ip, at);
-        });
-        if (now() > deadline) fail(`${reached.size} of ${n} replicas answered the probe`);
+      })();
+    const command = this.cmd('scaleService', this.service, { service: this.service, replicas: n }).then(
+      () => now() - t0,
+      (err: unknown) => {
+        failure ??= err as Error;
+        return Number.NaN;
+      },
+    );
+    const stateLoop = loop(async () => {
+      const t = now();
+      current = await this.replicas(this.service);
+      statePolls++;
+      for (const r of current) if (r.ready && !firstReady.has(r.id)) firstReady.set(r.id, t);
+      check(() => `${current.filter((r) => r.ready).length} of ${n} replicas running`);
+      await sleep(Math.max(0, 250 - (now() - t)));
+    });
+    const pingLoop = loop(async () => {
+      const todo = current.filter((r) => r.ready && r.ip !== undefined && !reached.has(r.ip)).map((r) => r.ip!);
+      if (todo.length === 0) {
+        await sleep(50);
+        check(() => `${reached.size} of ${n} replicas answered the probe`);
+        return;
       }
-    })();
-    const commandMs = await command;
-    await Promise.all([stateLoop, pingLoop]);
+      pingRounds++;
+      await this.pingFromProbe(todo, (ip, at) => {
+        if (!reached.has(ip)) reached.set(ip, at);
+      });
+      check(() => `${reached.size} of ${n} replicas answered the probe`);
+    });
+    const [commandMs] = await Promise.all([command, stateLoop, pingLoop]);
     if (failure) throw failure;
-    const ips = new Set(current.map((r) => r.ip!));
-    const runningMs = Math.max(...[...firstReady.values()]) - t0;
-    const reachableMs = Math.max(runningMs, Math.max(...[...reached].filter(([ip]) => ips.has(ip)).map(([, at]) => at)) - t0);
+    const runningMs = Math.max(...current.map((r) => firstReady.get(r.id)!)) - t0;
+    const reachableMs = Math.max(runningMs, Math.max(...current.map((r) => reached.get(r.ip!)!)) - t0);
     const perHost: Record<string, number> = {};
     for (const r of current) perHost[r.host!] = (perHost[r.host!] ?? 0) + 1;
     const scaleDownMs = await this.scaleToZero(timeoutMs);
@@ -194,10 +208,12 @@ export class SdmiSide {
     return now() - t0;
   }
 
-  /** Removes both services (the measured one must be at 0 already), then the cluster. */
-  async dispose(): Promise<void> {
+  /** Removes both services over the bus (the measured one must be at 0 already), then the cluster. */
+  async dispose(interrupted = false): Promise<void> {
     try {
-      if (this.#probe) {
+      // Interrupted, the measured service may be half way up: the cluster's own clean-up removes
+      // every container of the run, and the database goes with it.
+      if (this.#probe && !interrupted) {
         await this.cmd('removeService', this.service, { service: this.service }).catch((err: unknown) => this.log.warn({ err }, 'removeService of the measured service failed'));
         await this.cmd('scaleService', this.probeService, { service: this.probeService, replicas: 0 });
         await this.cluster.until(async () => (await this.replicas(this.probeService)).length === 0, 'the probe removed', 60_000);
