@@ -27,6 +27,8 @@ OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
 # ethtool: veth TX checksum offload must be switched off inside namespaces attached to a
 # userspace (netdev) OVS bridge, or TCP segments leave with bad checksums (ICMP still works).
 # iputils-ping: tests and users ping across namespaces.
+# sqlite3: the test bed's PowerDNS gets a fresh gsqlite3 database made from the backend's schema.
+# dnsdist, knot-dnsutils: DNS over TLS in front of PowerDNS (dnsdist) and its client (kdig +tls).
 APT_PACKAGES=(
   docker.io
   openvswitch-switch
@@ -35,6 +37,9 @@ APT_PACKAGES=(
   postgresql
   pdns-server
   pdns-backend-sqlite3
+  sqlite3
+  dnsdist
+  knot-dnsutils
   netconfd
   openssh-server
   bind9-dnsutils

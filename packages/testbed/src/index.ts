@@ -37,6 +37,8 @@ export { OvsInNamespace, createOvsHost } from './ovs-netns';
 export type { HostBridgeOptions, HostLink, LinkOptions, OvsHostOptions } from './ovs-netns';
 export { TestDatabase, createDatabase, pgAdminUrl } from './postgres';
 export type { DatabaseOptions } from './postgres';
+export { PDNS_SQLITE_SCHEMA, PowerDns, startPowerDns } from './powerdns';
+export type { PowerDnsOptions } from './powerdns';
 export { findProcesses } from './procs';
 export type { ProcessInfo } from './procs';
 export { assertComponentsReachable, checkComponents } from './reachability';

@@ -14,6 +14,8 @@ import { OvsBridge } from './ovs';
 import type { BridgeOptions } from './ovs';
 import { OvsInNamespace } from './ovs-netns';
 import type { OvsHostOptions } from './ovs-netns';
+import { PowerDns } from './powerdns';
+import type { PowerDnsOptions } from './powerdns';
 import { TestDatabase } from './postgres';
 import type { DatabaseOptions } from './postgres';
 
@@ -74,6 +76,11 @@ export class Testbed implements AsyncDisposable {
   /** A complete Open vSwitch (ovsdb-server + ovs-vswitchd) in its own network namespace. */
   ovsHost(options?: OvsHostOptions): Promise<OvsInNamespace> {
     return this.#add(OvsInNamespace.create(options));
+  }
+
+  /** A PowerDNS Authoritative Server of its own (gsqlite3, DNSSEC, HTTP API) on loopback ports. */
+  powerDns(options?: PowerDnsOptions): Promise<PowerDns> {
+    return this.#add(PowerDns.start(options));
   }
 
   /** Builds (or finds) the busybox base image on a daemon; images are not removed at disposal. */
