@@ -3,6 +3,7 @@ import {
   BadShape,
   decodeCryptoKey,
   decodeCryptoKeyList,
+  decodeFlush,
   decodeMetadata,
   decodeServer,
   decodeZone,
@@ -277,14 +278,27 @@ export class PowerDnsClient {
     await this.#call(`rectify zone ${zone}`, 'PUT', `${PowerDnsClient.#zonePath(zone)}/rectify`);
   }
 
+  /**
+   * Drops what PowerDNS's packet and query caches hold for `name` and the names below it; resolves
+   * with the number of entries dropped.
+   */
+  async flushCache(name: string): Promise<number> {
+    const n = absoluteName(name, 'flushCache: name');
+    return this.#decoded(`flush cache of ${n}`, 'PUT', `/cache/flush?domain=${encodeURIComponent(n)}`, undefined, decodeFlush);
+  }
+
   /** The zone's DNSSEC keys. */
   listCryptoKeys(name: string): Promise<CryptoKey[]> {
     const zone = absoluteName(name, 'listCryptoKeys: zone');
     return this.#decoded(`list cryptokeys of zone ${zone}`, 'GET', `${PowerDnsClient.#zonePath(zone)}/cryptokeys`, undefined, decodeCryptoKeyList);
   }
 
-  /** Generates a key for the zone: by default an active, published ECDSA P-256 (13) CSK, so the zone is signed at once. */
-  createCryptoKey(name: string, request: CreateCryptoKeyRequest = {}): Promise<CryptoKey> {
+  /**
+   * Generates a key for the zone: by default an active, published ECDSA P-256 (13) CSK, so the zone
+   * is signed at once; then rectifies the zone (when the key is active) and flushes its cached
+   * answers (see below).
+   */
+  async createCryptoKey(name: string, request: CreateCryptoKeyRequest = {}): Promise<CryptoKey> {
     const zone = absoluteName(name, 'createCryptoKey: zone');
     const keytype = request.keytype ?? KeyType.Csk;
     if (!KEY_TYPES.includes(keytype)) throw new InvalidRequest('createCryptoKey: keytype', `${JSON.stringify(keytype)} is not one of ${KEY_TYPES.join(', ')}`);
@@ -293,14 +307,35 @@ export class PowerDnsClient {
       throw new InvalidRequest('createCryptoKey: algorithm', `${JSON.stringify(algorithm)} is not one of ${ALGORITHMS.join(', ')}`);
     }
     const body = { keytype, active: request.active ?? true, published: request.published ?? true, algorithm };
-    return this.#decoded(`create cryptokey for zone ${zone}`, 'POST', `${PowerDnsClient.#zonePath(zone)}/cryptokeys`, body, (v) => decodeCryptoKey(v));
+    const key = await this.#decoded(`create cryptokey for zone ${zone}`, 'POST', `${PowerDnsClient.#zonePath(zone)}/cryptokeys`, body, (v) => decodeCryptoKey(v));
+    // The NSEC chain (ordernames) is built by rectify only for a signed zone: names rectified before
+    // the first key, a delegation among them, would be missing from it, so a DS absence could not
+    // be proven. `pdnsutil secure-zone` is followed by rectify-zone for the same reason.
+    if (body.active) await this.rectifyZone(zone);
+    await this.#flushAfterKeyChange(zone, `creating cryptokey ${key.id}`);
+    return key;
   }
 
-  /** Removes a key from the zone (the zone is unsigned once its last active key is gone). */
+  /**
+   * PowerDNS 4.7 purges its caches after a PATCH, but not after a cryptokey change: without this,
+   * answers cached before a key was added stay unsigned, and after a key was removed keep its
+   * RRSIGs, for up to cache-ttl (20 s by default). The key change itself has happened, so a failed
+   * flush is logged, not thrown: the caches then catch up on their own.
+   */
+  async #flushAfterKeyChange(zone: string, what: string): Promise<void> {
+    try {
+      await this.flushCache(zone);
+    } catch (e) {
+      this.#log.warn({ zone, err: e instanceof Error ? e.message : String(e) }, `cache flush after ${what} failed; answers may lag up to cache-ttl`);
+    }
+  }
+
+  /** Removes a key from the zone (unsigned once its last active key is gone), then flushes its cached answers. */
   async deleteCryptoKey(name: string, id: number): Promise<void> {
     const zone = absoluteName(name, 'deleteCryptoKey: zone');
     if (!Number.isInteger(id) || id < 0) throw new InvalidRequest('deleteCryptoKey: id', `${id} is not a key id`);
     await this.#call(`delete cryptokey ${id} of zone ${zone}`, 'DELETE', `${PowerDnsClient.#zonePath(zone)}/cryptokeys/${id}`);
+    await this.#flushAfterKeyChange(zone, `deleting cryptokey ${id}`);
   }
 
   /** The values of one metadata kind of the zone (empty when unset). */

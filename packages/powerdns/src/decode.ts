@@ -134,3 +134,8 @@ export function decodeMetadata(v: unknown): string[] {
     return m;
   });
 }
+
+/** `{ count, result }` of a cache flush → the count. */
+export function decodeFlush(v: unknown): number {
+  return num(obj(v, 'flush'), 'count', 'flush');
+}
