@@ -185,17 +185,17 @@ export class PowerDnsClient {
   }
 
   /** The server's id, daemon type and version. */
-  server(): Promise<ServerInfo> {
+  async server(): Promise<ServerInfo> {
     return this.#decoded('server info', 'GET', '', undefined, decodeServer);
   }
 
   /** All zones (without records). */
-  listZones(): Promise<ZoneSummary[]> {
+  async listZones(): Promise<ZoneSummary[]> {
     return this.#decoded('list zones', 'GET', '/zones', undefined, decodeZoneList);
   }
 
   /** One zone with its RRsets; a PowerDnsError with status 404 when there is no such zone. */
-  getZone(name: string): Promise<Zone> {
+  async getZone(name: string): Promise<Zone> {
     const zone = absoluteName(name, 'getZone: name');
     return this.#decoded(`get zone ${zone}`, 'GET', PowerDnsClient.#zonePath(zone), undefined, decodeZone);
   }
@@ -211,7 +211,7 @@ export class PowerDnsClient {
   }
 
   /** Creates a zone (Native, SOA-EDIT-API DEFAULT, api_rectify on, unless asked otherwise). */
-  createZone(request: CreateZoneRequest): Promise<Zone> {
+  async createZone(request: CreateZoneRequest): Promise<Zone> {
     const zone = absoluteName(request.name, 'createZone: name');
     const kind = request.kind ?? ZoneKind.Native;
     if (!ZONE_KINDS.includes(kind)) throw new InvalidRequest('createZone: kind', `${JSON.stringify(kind)} is not one of ${ZONE_KINDS.join(', ')}`);
@@ -263,12 +263,12 @@ export class PowerDnsClient {
   }
 
   /** Replaces all records of `name`/`type` in `zone` (creating the RRset if needed). */
-  replaceRRset(zone: string, rrset: { name: string; type: string; ttl: number; records: readonly RecordInput[] }): Promise<void> {
+  async replaceRRset(zone: string, rrset: { name: string; type: string; ttl: number; records: readonly RecordInput[] }): Promise<void> {
     return this.patchRRsets(zone, [{ changetype: 'REPLACE', ...rrset }]);
   }
 
   /** Deletes all records of `name`/`type` in `zone`; nothing to delete is fine. */
-  deleteRRset(zone: string, name: string, type: string): Promise<void> {
+  async deleteRRset(zone: string, name: string, type: string): Promise<void> {
     return this.patchRRsets(zone, [{ changetype: 'DELETE', name, type }]);
   }
 
@@ -288,7 +288,7 @@ export class PowerDnsClient {
   }
 
   /** The zone's DNSSEC keys. */
-  listCryptoKeys(name: string): Promise<CryptoKey[]> {
+  async listCryptoKeys(name: string): Promise<CryptoKey[]> {
     const zone = absoluteName(name, 'listCryptoKeys: zone');
     return this.#decoded(`list cryptokeys of zone ${zone}`, 'GET', `${PowerDnsClient.#zonePath(zone)}/cryptokeys`, undefined, decodeCryptoKeyList);
   }
@@ -339,7 +339,7 @@ export class PowerDnsClient {
   }
 
   /** The values of one metadata kind of the zone (empty when unset). */
-  getMetadata(name: string, kind: string): Promise<string[]> {
+  async getMetadata(name: string, kind: string): Promise<string[]> {
     const zone = absoluteName(name, 'getMetadata: zone');
     const k = checkMetadataKind(kind, 'getMetadata: kind');
     return this.#decoded(`get metadata ${k} of zone ${zone}`, 'GET', `${PowerDnsClient.#zonePath(zone)}/metadata/${k}`, undefined, decodeMetadata);
