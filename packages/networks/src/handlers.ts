@@ -99,5 +99,5 @@ export function networkHandlers(store: NetworkStore): ApplyHandler[] {
     payloadSchema: SchemaIds.ReleaseServiceAddressPayload,
     apply: ({ task, db }) => guarded(() => store.releaseServiceAddress(db, task.payload.service, task.payload.networkId)),
   };
-  return [setServiceEndpoints, releaseServiceAddress, putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost] as ApplyHandler[];
+  return [putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost, setServiceEndpoints, releaseServiceAddress] as ApplyHandler[];
 }
