@@ -28,6 +28,13 @@ export function desiredBackends(svc: Service, replicas: readonly Replica[]): Map
   return out;
 }
 
+/**
+ * The loop makes these calls itself: a network-controller that does not answer must not hold it
+ * up (stops and starts wait behind it). A call that times out may still be applied later; calls on
+ * the network key run in order, so the next generation's list lands after it.
+ */
+const CALL_TIMEOUT_MS = 10_000;
+
 const key = (service: string, networkId: string) => `${service}\n${networkId}`;
 
 export class ServiceEndpoints {
@@ -57,7 +64,7 @@ export class ServiceEndpoints {
           kind: 'setServiceEndpoints',
           key: 'networks',
           payload: { service, networkId, backends: list },
-        });
+        }, CALL_TIMEOUT_MS);
         // What the network-controller holds now (a re-run of an earlier call returns that call's list).
         const now = (r.backends as string[] | undefined) ?? list;
         await pool.query(
@@ -123,7 +130,7 @@ export class ServiceEndpoints {
           kind: 'releaseServiceAddress',
           key: 'networks',
           payload: { service: a.service, networkId: a.networkId },
-        });
+        }, CALL_TIMEOUT_MS);
         await pool.query('DELETE FROM sched.service_address WHERE service = $1 AND network_id = $2', [a.service, a.networkId]);
         log.info({ service: a.service, network: a.networkId, address: a.address }, 'service address released');
       } catch (err) {

@@ -28,12 +28,12 @@ export function taskIdFor(name: string): string {
  * Runs a command on another service exactly once per id: a task already completed gives its
  * recorded result, one in progress is waited for, a new one is submitted.
  */
-export async function runOnce(client: RdmpClient, service: string, id: string, command: { kind: string; key: string; payload: Record<string, unknown> }): Promise<JsonObject> {
+export async function runOnce(client: RdmpClient, service: string, id: string, command: { kind: string; key: string; payload: Record<string, unknown> }, timeoutMs = 120_000): Promise<JsonObject> {
   const known = (await client.status(service, id).catch(() => undefined))?.records[0];
   if (known?.status === 'completed') return (known.result ?? {}) as JsonObject;
   if (known?.status === 'failed') throw errorFromInfo(known.error ?? { code: 'HANDLER_FAILED', message: `task ${id} on ${service} failed` });
   if (!known) await client.submit(service, { id, ...command });
-  const [outcome] = await client.wait(service, id, { timeoutMs: 120_000 });
+  const [outcome] = await client.wait(service, id, { timeoutMs });
   if (outcome!.status === 'failed') throw errorFromInfo(outcome!.error ?? { code: 'HANDLER_FAILED', message: `task ${id} on ${service} failed` });
   return (outcome!.result ?? {}) as JsonObject;
 }
