@@ -10,13 +10,12 @@
 // During each update a client container of the same system requests the service without pause
 // (busybox wget, a new connection each); every answer is counted, FAIL being a failed request.
 // Ratios are SDMI ÷ Swarm (above 1 = SDMI slower). Bench code reports; it never asserts timings.
-import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { connectNats, jetstreamManager } from '@sdmi/bus';
 import { BASE_IMAGE, Testbed, describeInventory, inventory, runId } from '@sdmi/testbed';
 import pino from 'pino';
+import { loadavg, machineFacts, median, sec, table } from '../../common/src/report';
 import { containersWithLabel } from '../../scale/src/engine';
 import { type Counts, count } from './load';
 import { SdmiSide } from './sdmi';
@@ -81,24 +80,7 @@ interface Result {
   load: string;
 }
 
-const sec = (ms: number | undefined, digits = 2): string => (ms === undefined || !Number.isFinite(ms) ? '–' : (ms / 1000).toFixed(digits));
-const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const reqs = (c: Counts): string => `${c.requests}/${c.failed}`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
 
 function report(results: readonly Result[], cfg: Config, machine: Record<string, string>, setup: Record<string, number>, notes: Record<string, string>): string {
   const lines = ['', '# bench/rollout: rolling update under load, SDMI updateService against docker service update, one run', ''];
@@ -143,16 +125,6 @@ function report(results: readonly Result[], cfg: Config, machine: Record<string,
     '',
   );
   return lines.join('\n');
-}
-
-function machineFacts(): Record<string, string> {
-  let dockerVersion = 'unknown';
-  try {
-    dockerVersion = execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
-  } catch (err) {
-    dockerVersion = `not runnable (${(err as Error).message})`;
-  }
-  return { nproc: String(os.availableParallelism()), cpu: os.cpus()[0]?.model.trim() ?? 'unknown', node: process.version, kernel: os.release(), docker: dockerVersion, loadavg: loadavg() };
 }
 
 let interrupted = false;

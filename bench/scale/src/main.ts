@@ -13,14 +13,13 @@
 //                   dockerd in its own network namespace, see swarm.ts) until N tasks run.
 //
 // Ratios are ours ÷ peer (above 1 = SDMI slower). Bench code reports; it never asserts timings.
-import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { connectNats, jetstreamManager } from '@sdmi/bus';
 import { BASE_IMAGE, Testbed, buildBaseImage, mainDocker, describeInventory, inventory, runId, testName } from '@sdmi/testbed';
 import pino from 'pino';
 import { DockerRunPeer } from './docker-run';
+import { loadavg, machineFacts, median, sec, table } from '../../common/src/report';
 import { containersWithLabel } from './engine';
 import { SdmiSide, type SdmiScaleResult } from './sdmi';
 import { SwarmHost } from './swarm';
@@ -99,24 +98,6 @@ interface Result {
   load: string;
 }
 
-const sec = (ms: number | undefined, digits = 2): string => (ms === undefined || !Number.isFinite(ms) ? '–' : (ms / 1000).toFixed(digits));
-
-function median(values: readonly number[]): number {
-  const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
 
 /** ours ÷ peer per round (same N), and their median. */
 function ratios(results: readonly Result[], n: number, peer: Mode, pick: (r: Result) => number): { perRound: number[]; median: number } {
@@ -181,26 +162,6 @@ function report(results: readonly Result[], cfg: Config, machine: Record<string,
   );
   return lines.join('\n');
 }
-
-function machineFacts(): Record<string, string> {
-  let dockerVersion = 'unknown';
-  try {
-    dockerVersion = execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
-  } catch (err) {
-    dockerVersion = `not runnable (${(err as Error).message})`;
-  }
-  return {
-    nproc: String(os.availableParallelism()),
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    node: process.version,
-    kernel: os.release(),
-    docker: dockerVersion,
-    // The machine is shared: the load before we start says whether others were busy.
-    loadavg: loadavg(),
-  };
-}
-
-const loadavg = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 // ---------------------------------------------------------------------------------------------
 // Main
