@@ -135,13 +135,13 @@ export class DataplaneApp implements OpenFlowApp {
    * topology holding this interface (the same one: same number) with its port on the bridge.
    */
   interfaceFlows(interfaceId: string): InterfaceFlows {
-    const i = [...this.#topo.hosts.keys()].flatMap((h) => this.#topo.interfacesOn(h)).find((x) => x.id === interfaceId);
+    const i = this.#topo.interfaceWithId(interfaceId);
     if (!i) return { interfaceId, installed: false, reason: `interface ${interfaceId} is not attached (or the controller has not seen the change yet)` };
     const host = i.host;
     if (!this.#switchOf(host)) return { interfaceId, host, installed: false, reason: `the bridge of host ${host} is not connected to the controller` };
     const applied = this.#applied.get(host);
-    const there = applied?.topo.interfacesOn(host).find((x) => x.id === interfaceId);
-    if (!applied || !there || there.num !== i.num) return { interfaceId, host, installed: false, reason: `the bridge of host ${host} has not been brought to revision ${this.#topo.revision} yet` };
+    const there = applied?.topo.interfaceWithId(interfaceId);
+    if (!applied || !there || there.num !== i.num || there.host !== host) return { interfaceId, host, installed: false, reason: `the bridge of host ${host} has not been brought to revision ${this.#topo.revision} yet` };
     if (!applied.ports.has(i.portName)) return { interfaceId, host, installed: false, reason: `port ${i.portName} is not on the bridge of host ${host} yet` };
     return { interfaceId, host, installed: true };
   }

@@ -90,7 +90,7 @@ export class Topology {
   private readonly byGateway = new Map<number, NetworkView>();
   private readonly edges = new Set<string>();
   private readonly serviceByIp = new Map<number, ServiceView>();
-  private readonly backendIps = new Set<number>();
+  private readonly byId = new Map<string, InterfaceView>();
   /** Service addresses, by number. */
   readonly services: readonly ServiceView[];
 
@@ -125,7 +125,7 @@ export class Topology {
       list.push(i);
       this.byHost.set(i.host, list);
     }
-    const byId = new Map(snapshot.interfaces.map((i) => [i.id, i]));
+    for (const i of snapshot.interfaces) this.byId.set(i.id, i);
     const services: ServiceView[] = [];
     for (const a of snapshot.services ?? []) {
       if (!this.networks.has(a.networkId)) throw new InvalidTopology(`service ${a.service} has an address on network ${a.networkId}, which is not in the snapshot`);
@@ -135,11 +135,10 @@ export class Topology {
       if (holder) throw new InvalidTopology(`service ${a.service} on ${a.networkId} and ${'service' in holder ? `service ${holder.service}` : `interface ${holder.id}`} both hold ${a.ip}`);
       const backends: InterfaceView[] = [];
       for (const id of a.backends) {
-        const i = byId.get(id);
+        const i = this.byId.get(id);
         // The store only accepts addressed interfaces of the network; anything else is a bug upstream.
         if (!i || i.networkId !== a.networkId || i.ip === null) throw new InvalidTopology(`service ${a.service} on ${a.networkId} names backend ${id}, which is not an addressed interface of that network`);
         backends.push(i);
-        this.backendIps.add(ipv4ToNumber(i.ip));
       }
       const view: ServiceView = { ...a, backends };
       this.serviceByIp.set(n, view);
@@ -152,9 +151,8 @@ export class Topology {
     return this.serviceByIp.get(ip);
   }
 
-  /** Whether an address is a backend of some service: its packets may be replies to translate back. */
-  isBackend(ip: number): boolean {
-    return this.backendIps.has(ip);
+  interfaceWithId(id: string): InterfaceView | undefined {
+    return this.byId.get(id);
   }
 
   /** Fabric when both hosts sit in one L2 domain with uplinks, else VXLAN when both have a VTEP. */
