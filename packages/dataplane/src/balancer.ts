@@ -17,7 +17,7 @@
 import type { Bucket, Instruction } from '@sdmi/openflow';
 import { GroupType, Port } from '@sdmi/openflow';
 import { cookie, FlowKind } from './cookies';
-import { ctCommitDnat, ctRecirculate, ctState, CtState } from './conntrack';
+import { ctCommitDnat, ctRecirculate, NEW_CONNECTION, UNTRACKED } from './conntrack';
 import type { ServiceView, Topology } from './model';
 import { EtherType, ipv4ToNumber, numberToIpv4 } from './packet';
 import { flow, METADATA_MASK, Priority, Tables, type FlowSpec, type HostPorts } from './pipeline';
@@ -66,8 +66,8 @@ export function balancerFlows(topo: Topology, hostName: string, ports: HostPorts
       ] as const;
       const group: Instruction[] = [{ type: 'APPLY_ACTIONS', actions: [{ type: 'GROUP', groupId: s.num }] }];
       flows.push(
-        flow(Tables.Forward, Priority.Service, c, [...base, ctState(0, CtState.TRK)], [{ type: 'APPLY_ACTIONS', actions: [ctRecirculate(CT_ZONE, Tables.Forward)] }]),
-        flow(Tables.Forward, Priority.Service, c, [...base, ctState(CtState.TRK | CtState.NEW, CtState.TRK | CtState.NEW)], group),
+        flow(Tables.Forward, Priority.Service, c, [...base, UNTRACKED], [{ type: 'APPLY_ACTIONS', actions: [ctRecirculate(CT_ZONE, Tables.Forward)] }]),
+        flow(Tables.Forward, Priority.Service, c, [...base, NEW_CONNECTION], group),
         // Tracked but neither new nor translated (invalid): dropped here, not punted to the controller.
         flow(Tables.Forward, Priority.ServiceGuard, c, [...base], []),
       );
@@ -93,7 +93,7 @@ export function unNatFlows(topo: Topology, hostName: string, ports: HostPorts): 
       flow(Tables.Egress, Priority.Local, cookie(FlowKind.UnNat, net.num), [
         { field: 'ETH_TYPE', value: EtherType.IPv4 },
         { field: 'IPV4_SRC', value: address, mask },
-        ctState(0, CtState.TRK),
+        UNTRACKED,
       ], [{ type: 'APPLY_ACTIONS', actions: [ctRecirculate(CT_ZONE, Tables.Egress)] }]),
     );
   }

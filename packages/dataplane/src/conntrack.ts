@@ -1,23 +1,18 @@
 // The connection-tracker actions and matches the balancer uses, in one place (Open vSwitch's
-// ct() and nat() Nicira extensions; see @sdmi/openflow's nicira.ts for the encoding).
-import { CtState, type Action, type OxmBasic } from '@sdmi/openflow';
-
-export { CtState };
+// ct() and nat() Nicira extensions, built with @sdmi/openflow's nicira.ts).
+import { ctStateMatch, nxCt, nxNat, type Action, type OxmBasic } from '@sdmi/openflow';
 
 /** ct(zone=Z,nat,table=T): look the packet up, apply its connection's translation, continue in T. */
 export function ctRecirculate(zone: number, table: number): Action {
-  return { type: 'NX_CT', commit: false, force: false, zone, recircTable: table, alg: 0, actions: [{ type: 'NX_NAT', persistent: false, protoHash: false, protoRandom: false }] };
+  return nxCt({ zone, table, actions: [nxNat()] });
 }
 
 /** ct(commit,zone=Z,nat(dst=IP),table=T): commit a new connection translated to one backend. */
 export function ctCommitDnat(zone: number, ip: string, table: number): Action {
-  return {
-    type: 'NX_CT', commit: true, force: false, zone, recircTable: table, alg: 0,
-    actions: [{ type: 'NX_NAT', direction: 'dst', persistent: false, protoHash: false, protoRandom: false, range: { ipv4Min: ip } }],
-  };
+  return nxCt({ commit: true, zone, table, actions: [nxNat({ direction: 'dst', range: { ipv4Min: ip } })] });
 }
 
-/** A ct_state match: the bits of `mask` must equal those of `value`. */
-export function ctState(value: number, mask: number): OxmBasic {
-  return { field: 'CT_STATE', value, mask } as OxmBasic;
-}
+/** Not yet through the tracker. */
+export const UNTRACKED: OxmBasic = ctStateMatch('-trk');
+/** Tracked, the first packet of a connection. */
+export const NEW_CONNECTION: OxmBasic = ctStateMatch('+new+trk');
