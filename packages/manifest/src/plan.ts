@@ -1,0 +1,161 @@
+// What `plan` shows and `apply`/`delete` do: the declared resources against what the cluster holds,
+// as an ordered list of changes. Pure: the caller fetches the cluster's state and runs the changes.
+import type { ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork } from '@sdmi/contracts';
+import { networkRef, resourceId, type Resource, type ResourceKind } from './resource';
+
+/** What the cluster holds, as the specs it was given. */
+export interface ClusterState {
+  tenantConfigs: readonly TenantConfig[];
+  clusterNetworks: readonly ClusterNetwork[];
+  tenantNetworks: readonly TenantNetwork[];
+  services: readonly ServiceSpec[];
+}
+
+export const ChangeActions = {
+  Create: 'create',
+  /** A new spec: for a service, a new revision rolled out by its update policy. */
+  Update: 'update',
+  /** A service whose only change is its replica count: no replica restarts. */
+  Scale: 'scale',
+  Delete: 'delete',
+  Unchanged: 'unchanged',
+  /** Declared for deletion but has no delete command (a TenantConfig): left as it is. */
+  Keep: 'keep',
+} as const;
+export type ChangeAction = (typeof ChangeActions)[keyof typeof ChangeActions];
+
+export interface FieldChange {
+  /** JSON pointer inside the spec. */
+  path: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+export interface Change {
+  action: ChangeAction;
+  kind: ResourceKind;
+  id: string;
+  /** The declared resource (absent for a delete of something only the cluster has). */
+  resource?: Resource;
+  fields: FieldChange[];
+}
+
+export interface Plan {
+  changes: Change[];
+}
+
+/** Whether running the plan would change anything. */
+export function planIsEmpty(plan: Plan): boolean {
+  return plan.changes.every((c) => c.action === ChangeActions.Unchanged || c.action === ChangeActions.Keep);
+}
+
+const KIND_ORDER: Record<ResourceKind, number> = { TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Service: 3 };
+
+function currentOf(state: ClusterState, r: Resource): object | undefined {
+  const id = resourceId(r);
+  switch (r.kind) {
+    case 'TenantConfig':
+      return state.tenantConfigs.find((t) => t.tenant === id);
+    case 'ClusterNetwork':
+      return state.clusterNetworks.find((n) => `cluster/${n.name}` === id);
+    case 'TenantNetwork':
+      return state.tenantNetworks.find((n) => `${n.tenant}/${n.name}` === id);
+    case 'Service':
+      return state.services.find((s) => `${s.tenant}/${s.name}` === id);
+  }
+}
+
+/**
+ * The changes that make the cluster hold the declared resources: tenant configs, then networks,
+ * then services (what a later kind refers to exists first). Networks, being created together in
+ * one transaction, need no order among themselves. Nothing the manifest does not declare is touched.
+ */
+export function planApply(declared: readonly Resource[], state: ClusterState): Plan {
+  const changes: Change[] = [];
+  for (const r of [...declared].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind])) {
+    const id = resourceId(r);
+    const current = currentOf(state, r);
+    if (current === undefined) {
+      changes.push({ action: ChangeActions.Create, kind: r.kind, id, resource: r, fields: [] });
+      continue;
+    }
+    const fields = diff(current, r.spec);
+    let action: ChangeAction = fields.length === 0 ? ChangeActions.Unchanged : ChangeActions.Update;
+    if (r.kind === 'Service' && fields.length > 0 && fields.every((f) => f.path === '/replicas')) action = ChangeActions.Scale;
+    changes.push({ action, kind: r.kind, id, resource: r, fields });
+  }
+  return { changes };
+}
+
+/**
+ * The changes that remove the declared resources the cluster holds: services first (their
+ * interfaces are on the networks), then networks, each after every network being deleted that
+ * depends on it or nests in it. TenantConfigs have no delete command and are kept.
+ */
+export function planDelete(declared: readonly Resource[], state: ClusterState): Plan {
+  const present = declared.filter((r) => currentOf(state, r) !== undefined);
+  const services = present.filter((r) => r.kind === 'Service');
+  const networks = present.filter((r): r is Extract<Resource, { kind: 'ClusterNetwork' | 'TenantNetwork' }> => r.kind === 'ClusterNetwork' || r.kind === 'TenantNetwork');
+  const configs = present.filter((r) => r.kind === 'TenantConfig');
+  const change = (r: Resource, action: ChangeAction): Change => ({ action, kind: r.kind, id: resourceId(r), resource: r, fields: [] });
+  return {
+    changes: [
+      ...services.map((r) => change(r, ChangeActions.Delete)),
+      ...deletionOrder(networks).map((r) => change(r, ChangeActions.Delete)),
+      ...configs.map((r) => change(r, ChangeActions.Keep)),
+    ],
+  };
+}
+
+/** Networks ordered so that each comes before the ones it refers to (dependsOn, parent). */
+function deletionOrder<T extends Extract<Resource, { kind: 'ClusterNetwork' | 'TenantNetwork' }>>(networks: readonly T[]): T[] {
+  const byId = new Map(networks.map((n) => [resourceId(n), n]));
+  const refs = (n: T): string[] => {
+    const tenant = n.kind === 'TenantNetwork' ? n.spec.tenant : null;
+    return [...(n.spec.dependsOn ?? []), ...(n.spec.parent !== undefined ? [n.spec.parent] : [])].map((ref) => networkRef(ref, tenant));
+  };
+  // Referred-to count among the networks being deleted: those nobody refers to go first.
+  const referredBy = new Map<string, number>([...byId.keys()].map((id) => [id, 0]));
+  for (const n of networks) for (const r of refs(n)) if (referredBy.has(r)) referredBy.set(r, referredBy.get(r)! + 1);
+  const out: T[] = [];
+  const ready = [...byId.keys()].filter((id) => referredBy.get(id) === 0).sort();
+  while (ready.length > 0) {
+    const id = ready.shift()!;
+    const n = byId.get(id)!;
+    out.push(n);
+    for (const r of refs(n)) {
+      if (!referredBy.has(r)) continue;
+      const left = referredBy.get(r)! - 1;
+      referredBy.set(r, left);
+      if (left === 0) ready.push(r);
+    }
+  }
+  // dependsOn is symmetric in effect and may be written both ways: whatever is left (a cycle of
+  // references) can go in any order, since a deleteNetwork only fails on references that remain.
+  for (const id of [...byId.keys()].sort()) if (!out.includes(byId.get(id)!)) out.push(byId.get(id)!);
+  return out;
+}
+
+/** Field-level differences between two JSON values, as JSON pointers; arrays compare as wholes. */
+export function diff(from: unknown, to: unknown, path = ''): FieldChange[] {
+  if (isPlainObject(from) && isPlainObject(to)) {
+    const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+    return keys.flatMap((k) => {
+      const p = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (!(k in to)) return [{ path: p, from: from[k] }];
+      if (!(k in from)) return [{ path: p, to: to[k] }];
+      return diff(from[k], to[k], p);
+    });
+  }
+  return canonical(from) === canonical(to) ? [] : [{ path: path || '/', from, to }];
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isPlainObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}

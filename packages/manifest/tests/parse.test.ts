@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ManifestInvalid, parseManifest, type ManifestError } from '@sdmi/manifest';
+
+function errorsOf(text: string, file = 'app.yaml'): ManifestError[] {
+  try {
+    parseManifest(text, file);
+  } catch (e) {
+    if (e instanceof ManifestInvalid) return [...e.errors];
+    throw e;
+  }
+  throw new Error('expected the manifest to be refused');
+}
+
+const service = `apiVersion: sdmi/v1
+kind: Service
+spec:
+  tenant: shop
+  name: app
+  image: sdmi/base:busybox
+  replicas: 2
+  networks:
+    - network: front
+      ip: { mode: dynamic }
+`;
+
+describe('parseManifest', () => {
+  it('reads YAML documents and a JSON array as the same resources, each with where it starts', () => {
+    const yaml = `${service}---\napiVersion: sdmi/v1\nkind: TenantNetwork\nspec: { tenant: shop, name: front, cidr: 10.20.1.0/24 }\n`;
+    const fromYaml = parseManifest(yaml, 'app.yaml');
+    expect(fromYaml.map((r) => [r.kind, r.source?.line])).toEqual([['Service', 1], ['TenantNetwork', 12]]);
+    const json = JSON.stringify(fromYaml.map(({ kind, spec }) => ({ apiVersion: 'sdmi/v1', kind, spec })), null, 2);
+    expect(parseManifest(json, 'app.json').map(({ kind, spec }) => ({ kind, spec }))).toEqual(fromYaml.map(({ kind, spec }) => ({ kind, spec })));
+  });
+
+  it('points a broken rule at the line and column of the value, with its path and rule', () => {
+    const [e] = errorsOf(service.replace('replicas: 2', 'replicas: -1'));
+    expect(e!.location).toEqual({ file: 'app.yaml', line: 7, col: 13 });
+    expect(e!.path).toBe('/spec/replicas');
+    expect(e!.rule).toBe('minimum');
+    expect(e!.message).toMatch(/^app\.yaml:7:13: .*must be >= 0/);
+  });
+
+  it('points an unknown property at its key, a missing one at its parent', () => {
+    const [unknown] = errorsOf(service.replace('  replicas: 2', '  replica: 2\n  replicas: 2'));
+    expect([unknown!.location.line, unknown!.location.col, unknown!.path, unknown!.rule]).toEqual([7, 3, '/spec/replica', 'additionalProperties']);
+    const [missing] = errorsOf(service.replace('  image: sdmi/base:busybox\n', ''));
+    expect([missing!.location.line, missing!.path, missing!.rule]).toEqual([4, '/spec/image', 'required']);
+  });
+
+  it('names the allowed kinds and the format version', () => {
+    const [kind] = errorsOf(service.replace('kind: Service', 'kind: Deployment'));
+    expect(kind!.rule).toBe('enum');
+    expect(kind!.message).toContain('"TenantConfig", "ClusterNetwork", "TenantNetwork", "Service"');
+    const [version] = errorsOf(service.replace('sdmi/v1', 'sdmi/v2'));
+    expect([version!.location.line, version!.path, version!.rule]).toEqual([1, '/apiVersion', 'const']);
+  });
+
+  it('reports every bad resource of a file at once, in a JSON array with the item index', () => {
+    const json = `[\n  {"apiVersion": "sdmi/v1", "kind": "TenantNetwork", "spec": {"tenant": "shop", "name": "Front", "cidr": "10.0.0.0/24"}},\n  {"apiVersion": "sdmi/v1", "kind": "TenantNetwork", "spec": {"tenant": "shop", "name": "back", "cidr": "ten"}}\n]\n`;
+    const errs = errorsOf(json, 'nets.json');
+    expect(errs.map((e) => [e.location.line, e.path, e.rule])).toEqual([
+      [2, '/0/spec/name', 'pattern'],
+      [3, '/1/spec/cidr', 'pattern'],
+    ]);
+  });
+
+  it('refuses a resource declared twice, naming the first place', () => {
+    const [e] = errorsOf(`${service}---\n${service}`);
+    expect(e!.rule).toBe('unique');
+    expect(e!.message).toContain('Service shop/app is declared twice (first at app.yaml:1:1)');
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const [e] = errorsOf('apiVersion: sdmi/v1\nkind: [Service\n');
+    expect(e!.rule).toBe('syntax');
+    expect(e!.location.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an empty file declares nothing', () => {
+    expect(parseManifest('', 'empty.yaml')).toEqual([]);
+    expect(parseManifest('---\n', 'empty.yaml')).toEqual([]);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { ServiceSpec } from '@sdmi/contracts';
+import { planApply, planDelete, planIsEmpty, type ClusterState, type Resource } from '@sdmi/manifest';
+
+const app: ServiceSpec = { tenant: 'shop', name: 'app', image: 'img:1', replicas: 2, networks: [{ network: 'front', ip: { mode: 'dynamic' } }] };
+const empty: ClusterState = { tenantConfigs: [], clusterNetworks: [], tenantNetworks: [], services: [] };
+const declared: Resource[] = [
+  { kind: 'Service', spec: app },
+  { kind: 'TenantNetwork', spec: { tenant: 'shop', name: 'back', cidr: '10.0.2.0/24' } },
+  { kind: 'TenantNetwork', spec: { tenant: 'shop', name: 'front', cidr: '10.0.1.0/24', dependsOn: ['back'] } },
+  { kind: 'ClusterNetwork', spec: { name: 'fabric', cidr: '10.9.0.0/16' } },
+  { kind: 'TenantConfig', spec: { tenant: 'shop', hostDevices: [{ name: 'eth0', vniType: 'vlan', vniRange: '100-200' }] } },
+];
+
+describe('planApply', () => {
+  it('creates what is missing, configs then networks then services', () => {
+    const plan = planApply(declared, empty);
+    expect(plan.changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual([
+      'create TenantConfig shop',
+      'create ClusterNetwork cluster/fabric',
+      'create TenantNetwork shop/back',
+      'create TenantNetwork shop/front',
+      'create Service shop/app',
+    ]);
+  });
+
+  it('is empty when the cluster holds the same specs, whatever the key order', () => {
+    const state: ClusterState = {
+      tenantConfigs: [declared[4]!.spec as ClusterState['tenantConfigs'][number]],
+      clusterNetworks: [{ cidr: '10.9.0.0/16', name: 'fabric' }],
+      tenantNetworks: [declared[1]!.spec, declared[2]!.spec] as ClusterState['tenantNetworks'],
+      services: [{ ...app, networks: [{ ip: { mode: 'dynamic' }, network: 'front' }] }],
+    };
+    expect(planIsEmpty(planApply(declared, state))).toBe(true);
+  });
+
+  it('a changed replica count alone is a scale; anything else an update with the fields', () => {
+    const state: ClusterState = { ...empty, services: [{ ...app, replicas: 5 }] };
+    const [scale] = planApply([declared[0]!], state).changes;
+    expect(scale).toMatchObject({ action: 'scale', fields: [{ path: '/replicas', from: 5, to: 2 }] });
+    const [update] = planApply([declared[0]!], { ...empty, services: [{ ...app, image: 'img:0', env: { A: '1' } }] }).changes;
+    expect(update).toMatchObject({ action: 'update', fields: [{ path: '/env', from: { A: '1' } }, { path: '/image', from: 'img:0', to: 'img:1' }] });
+  });
+});
+
+describe('planDelete', () => {
+  it('removes services first, then each network before the ones it refers to; keeps tenant configs', () => {
+    const state = planApply(declared, empty).changes.reduce<ClusterState>((s, c) => {
+      const r = c.resource!;
+      if (r.kind === 'Service') return { ...s, services: [...s.services, r.spec] };
+      if (r.kind === 'TenantNetwork') return { ...s, tenantNetworks: [...s.tenantNetworks, r.spec] };
+      if (r.kind === 'ClusterNetwork') return { ...s, clusterNetworks: [...s.clusterNetworks, r.spec] };
+      return { ...s, tenantConfigs: [...s.tenantConfigs, r.spec] };
+    }, empty);
+    expect(planDelete(declared, state).changes.map((c) => `${c.action} ${c.id}`)).toEqual(['delete shop/app', 'delete cluster/fabric', 'delete shop/front', 'delete shop/back', 'keep shop']);
+    expect(planDelete(declared, empty).changes).toEqual([]);
+  });
+});
