@@ -25,6 +25,8 @@ export const SchemaIds = {
   ReleaseServiceAddressPayload: `${schemaIdBase}network/release-service-address.schema.json`,
   InterfaceFlowsQuery: `${schemaIdBase}network/interface-flows-query.schema.json`,
   InterfaceFlowsReply: `${schemaIdBase}network/interface-flows-reply.schema.json`,
+  ListNetworksQuery: `${schemaIdBase}network/list-networks-query.schema.json`,
+  ListNetworksReply: `${schemaIdBase}network/list-networks-reply.schema.json`,
   ServiceSpec: `${schemaIdBase}workload/service.schema.json`,
   DeployServicePayload: `${schemaIdBase}workload/deploy-service.schema.json`,
   ScaleServicePayload: `${schemaIdBase}workload/scale-service.schema.json`,

@@ -6,7 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@sdmi/bus';
-import type { CreateNetworksPayload, Principal, RegisterHostPayload, UpdateNetworkPayload } from '@sdmi/contracts';
+import type { ClusterNetworkStatus, CreateNetworksPayload, ListNetworksReply, Principal, RegisterHostPayload, TenantNetworkAssignment, TenantNetworkStatus, UpdateNetworkPayload } from '@sdmi/contracts';
 import { Ipam, parseIpv4, type Allocation } from '@sdmi/ipam';
 import type pg from 'pg';
 import {
@@ -45,9 +45,11 @@ import {
   TenantNetwork,
   physicalKey,
   splitId,
+  type ClusterNetworkSpec,
   type NetworkKind,
   type PhysicalAttributes,
   type TenantConfigSpec,
+  type TenantNetworkSpec,
 } from './model';
 import { validateNetwork, validatePhysical, validateTopology } from './validate';
 
@@ -169,6 +171,16 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (db: pg.PoolClient) 
     db.release(broken);
   }
 }
+
+/** One network as listNetworks' statement builds it (the spec column holds what was submitted). */
+type ListedNetworkRow = {
+  id: string;
+  hostDevice: string | null;
+  vlan: number | null;
+  vni: number | null;
+  interfaces: number;
+  addresses: number;
+} & ({ kind: typeof NetworkKinds.Cluster; spec: ClusterNetworkSpec } | { kind: typeof NetworkKinds.Tenant; spec: TenantNetworkSpec });
 
 interface NetworkRow {
   id: string;
@@ -579,6 +591,44 @@ export class NetworkStore {
             ORDER BY a.num) FROM net.service_address a), '[]'::json) AS services`);
     const row = r.rows[0]!;
     return { revision: Number(row.revision), networks: row.networks, interfaces: row.interfaces, hosts: row.hosts, services: row.services };
+  }
+
+  /**
+   * The networks and TenantConfigs as submitted, with a few counts, for listNetworks. With a
+   * tenant: every cluster network (a tenant's networks may use them) and only that tenant's
+   * networks and config. One statement, so one consistent state even on a pool.
+   */
+  async listNetworks(db: Db | pg.Pool, filter: { tenant?: string } = {}): Promise<ListNetworksReply> {
+    // COLLATE "C": byte order whatever the database's locale (locale orders may ignore '-' and '/').
+    const r = await db.query<{ networks: ListedNetworkRow[]; configs: TenantConfigSpec[] }>(
+      `SELECT
+        coalesce((SELECT json_agg(json_build_object(
+            'id', n.id, 'kind', n.kind, 'spec', n.spec, 'hostDevice', n.host_device, 'vlan', n.vlan, 'vni', n.vni,
+            'interfaces', (SELECT count(*) FROM net.interface i WHERE i.network_id = n.id),
+            'addresses', (SELECT count(*) FROM net.interface i WHERE i.network_id = n.id AND i.ip IS NOT NULL)
+                       + (SELECT count(*) FROM net.service_address a WHERE a.network_id = n.id))
+            ORDER BY n.id COLLATE "C")
+          FROM net.network n WHERE n.kind = 'cluster' OR $1::text IS NULL OR n.tenant = $1), '[]'::json) AS networks,
+        coalesce((SELECT json_agg(c.spec ORDER BY c.tenant COLLATE "C") FROM net.tenant_config c WHERE $1::text IS NULL OR c.tenant = $1), '[]'::json) AS configs`,
+      [filter.tenant ?? null],
+    );
+    const row = r.rows[0]!;
+    const clusterNetworks: ClusterNetworkStatus[] = [];
+    const tenantNetworks: TenantNetworkStatus[] = [];
+    for (const n of row.networks) {
+      const counts = { interfaces: n.interfaces, addresses: n.addresses };
+      if (n.kind === NetworkKinds.Cluster) {
+        clusterNetworks.push({ id: n.id, spec: n.spec, ...counts });
+        continue;
+      }
+      const assigned: TenantNetworkAssignment = {
+        ...(n.hostDevice !== null ? { hostDevice: n.hostDevice } : {}),
+        ...(n.vlan !== null ? { vlan: n.vlan } : {}),
+        ...(n.vni !== null ? { vni: n.vni } : {}),
+      };
+      tenantNetworks.push({ id: n.id, spec: n.spec, assigned, ...counts });
+    }
+    return { clusterNetworks, tenantNetworks, tenantConfigs: row.configs };
   }
 
   // --- internals ------------------------------------------------------------------------------

@@ -28,7 +28,12 @@ service.onStart('openflow', async ({ nc, log }) => {
     nc,
     service: 'network-controller',
     names: new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi'),
-    handlers: [serveQuery(NetworkQueries.interfaceFlows, ({ interfaceIds }) => ({ interfaces: interfaceIds.map((id) => controller.app.interfaceFlows(id)) }))],
+    handlers: [
+      serveQuery(NetworkQueries.interfaceFlows, ({ interfaceIds }) => ({ interfaces: interfaceIds.map((id) => controller.app.interfaceFlows(id)) })),
+      // From the store, not the controller's last snapshot: the database is the truth, and a
+      // change committed a moment ago is listed before its NOTIFY has reached the controller.
+      serveQuery(NetworkQueries.listNetworks, ({ tenant }) => store.listNetworks(pool, tenant !== undefined ? { tenant } : {})),
+    ],
     log,
   }).start();
   return async () => {

@@ -4,9 +4,11 @@
 // IPAM), and the bridges follow: allowed pairs talk across hosts, lb never reaches db. A refused
 // delete changes nothing; a detach removes the interface's flows and its address; a SIGKILLed
 // controller started again loses no established traffic and leaves the proactive flows untouched.
+// listNetworks, asked of the restarted controller, lists the specs exactly as they were submitted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
+import { BadMessage, BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
+import type { ClusterNetwork, TenantConfig, TenantNetwork } from '@sdmi/contracts';
 import { FailMode, Testbed, createDatabase, describeInventory, inventory, run, runId, type NetNamespace, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import { NetworkQueries } from '@sdmi/networks';
 import { healthSubject, requestHealth } from '@sdmi/service';
@@ -89,6 +91,14 @@ async function attach(host: string, networkId: string, name: string): Promise<At
 
 const flowsOf = (host: string) => bridges.get(host)!.bridge.dumpFlows();
 
+// Submitted in the first test, and listed back by listNetworks in the last.
+const acmeConfig: TenantConfig = { tenant: 'acme', hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '700-709' }] };
+const acmeNetworks: TenantNetwork[] = [
+  { tenant: 'acme', name: 'lb', cidr: '10.62.1.0/24', dependsOn: ['app'] },
+  { tenant: 'acme', name: 'app', cidr: '10.62.2.0/24', dependsOn: ['db'] },
+  { tenant: 'acme', name: 'db', cidr: '10.62.3.0/24' },
+];
+
 beforeAll(async () => {
   db = await createDatabase();
   nc = await connectNats(`test-${tag}`);
@@ -131,14 +141,8 @@ describe('network-controller service', () => {
 
   it('registers hosts and creates the Milestone-1 networks from one command in dependency order', async () => {
     for (const [name, b] of bridges) await cmd('registerHost', { name, dpid: b.dpid, uplinkPort: b.uplink });
-    await cmd('putTenantConfig', { tenant: 'acme', hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '700-709' }] });
-    const created = await cmd('createNetworks', {
-      tenantNetworks: [
-        { tenant: 'acme', name: 'lb', cidr: '10.62.1.0/24', dependsOn: ['app'] },
-        { tenant: 'acme', name: 'app', cidr: '10.62.2.0/24', dependsOn: ['db'] },
-        { tenant: 'acme', name: 'db', cidr: '10.62.3.0/24' },
-      ],
-    });
+    await cmd('putTenantConfig', { ...acmeConfig });
+    const created = await cmd('createNetworks', { tenantNetworks: acmeNetworks });
     expect((created.result as { order: string[] }).order).toEqual(['acme/db', 'acme/app', 'acme/lb']);
     await serviceReady(2);
   });
@@ -239,6 +243,50 @@ describe('network-controller service', () => {
       expect(held.rowCount).toBe(0);
     } finally {
       await pool.end();
+    }
+  });
+  it('lists the networks and TenantConfigs as submitted, one tenant\'s with the cluster networks, and a deleted network no more', async () => {
+    const list = (request: { tenant?: string }) => client.query(SERVICE, NetworkQueries.listNetworks, request);
+    const betaConfig: TenantConfig = { tenant: 'beta', hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '720-721' }, { name: 'fabric1', vniType: 'vxlan', vniRange: '5000' }] };
+    const shared: ClusterNetwork = { name: 'shared', cidr: '10.62.100.0/24', gateway: '10.62.100.254', pools: [{ start: '10.62.100.10', end: '10.62.100.99' }] };
+    const web: TenantNetwork = { tenant: 'beta', name: 'web', cidr: '10.62.110.0/24', routes: [{ dst: '10.99.0.0/16', via: '10.62.110.1' }], dependsOn: ['cluster/shared'] };
+    const old: TenantNetwork = { tenant: 'beta', name: 'old', cidr: '10.62.111.0/24' };
+    await cmd('putTenantConfig', { ...betaConfig });
+    await cmd('createNetworks', { clusterNetworks: [shared], tenantNetworks: [web, old] });
+    // A service address counts among a network's addresses, not its interfaces.
+    await cmd('setServiceEndpoints', { service: 'acme/api', networkId: 'acme/app', backends: [app1.id] });
+    try {
+      const sharedListed = { id: 'cluster/shared', spec: shared, interfaces: 0, addresses: 0 };
+      const beta = [
+        // Each gets a free id of beta's first device; which gets which is the creation order's business.
+        { id: 'beta/old', spec: old, assigned: { hostDevice: 'fabric0', vlan: expect.any(Number) }, interfaces: 0, addresses: 0 },
+        { id: 'beta/web', spec: web, assigned: { hostDevice: 'fabric0', vlan: expect.any(Number) }, interfaces: 0, addresses: 0 },
+      ];
+      const all = await list({});
+      expect(all).toEqual({
+        clusterNetworks: [sharedListed],
+        tenantNetworks: [
+          { id: 'acme/app', spec: acmeNetworks[1], assigned: { hostDevice: 'fabric0', vlan: 701 }, interfaces: 1, addresses: 2 },
+          { id: 'acme/db', spec: acmeNetworks[2], assigned: { hostDevice: 'fabric0', vlan: 700 }, interfaces: 2, addresses: 2 },
+          { id: 'acme/lb', spec: acmeNetworks[0], assigned: { hostDevice: 'fabric0', vlan: 702 }, interfaces: 1, addresses: 1 },
+          ...beta,
+        ],
+        tenantConfigs: [acmeConfig, betaConfig],
+      });
+      expect(new Set(all.tenantNetworks.filter((n) => n.id.startsWith('beta/')).map((n) => n.assigned.vlan))).toEqual(new Set([720, 721]));
+
+      expect(await list({ tenant: 'beta' })).toEqual({ clusterNetworks: [sharedListed], tenantNetworks: beta, tenantConfigs: [betaConfig] });
+      expect(await list({ tenant: 'nobody' })).toEqual({ clusterNetworks: [sharedListed], tenantNetworks: [], tenantConfigs: [] });
+
+      // Refused by the client before it sends, and by the service when sent anyway.
+      await expect(list({ tenant: 'Bad_Name' })).rejects.toSatisfy((e: unknown) => e instanceof BadMessage && e.info.path === '/tenant' && e.info.rule === 'pattern');
+      expect(await client.queryRaw(SERVICE, 'listNetworks', JSON.stringify({ tenant: 'Bad_Name' }))).toMatchObject({ ok: false, error: { code: 'SCHEMA_VIOLATION', path: '/tenant', rule: 'pattern' } });
+
+      // Straight from the store: gone as soon as the delete's task has completed.
+      await cmd('deleteNetwork', { id: 'beta/old' });
+      expect((await list({ tenant: 'beta' })).tenantNetworks.map((n) => n.id)).toEqual(['beta/web']);
+    } finally {
+      await cmd('releaseServiceAddress', { service: 'acme/api', networkId: 'acme/app' });
     }
   });
 });
