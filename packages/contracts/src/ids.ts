@@ -27,6 +27,7 @@ export const SchemaIds = {
   InterfaceFlowsReply: `${schemaIdBase}network/interface-flows-reply.schema.json`,
   ListNetworksQuery: `${schemaIdBase}network/list-networks-query.schema.json`,
   ListNetworksReply: `${schemaIdBase}network/list-networks-reply.schema.json`,
+  ManifestResource: `${schemaIdBase}manifest/resource.schema.json`,
   ServiceSpec: `${schemaIdBase}workload/service.schema.json`,
   DeployServicePayload: `${schemaIdBase}workload/deploy-service.schema.json`,
   ScaleServicePayload: `${schemaIdBase}workload/scale-service.schema.json`,

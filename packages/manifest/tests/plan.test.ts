@@ -28,7 +28,7 @@ describe('planApply', () => {
     const state: ClusterState = {
       tenantConfigs: [declared[4]!.spec as ClusterState['tenantConfigs'][number]],
       clusterNetworks: [{ cidr: '10.9.0.0/16', name: 'fabric' }],
-      tenantNetworks: [declared[1]!.spec, declared[2]!.spec] as ClusterState['tenantNetworks'],
+      tenantNetworks: declared.flatMap((r) => (r.kind === 'TenantNetwork' ? [r.spec] : [])),
       services: [{ ...app, networks: [{ ip: { mode: 'dynamic' }, network: 'front' }] }],
     };
     expect(planIsEmpty(planApply(declared, state))).toBe(true);
