@@ -1,7 +1,8 @@
 // What the scheduler's queries report, computed from the same model the loop plans with: a
 // service's counts, its rollout (state as recorded, plus what the rolling-update state machine
-// would do now) and its replicas. Pure: the caller reads the records and passes the time in.
-import type { ReplicaStatus, RevisionCount, RolloutStatus, ServiceStatus } from '@sdmi/contracts';
+// would do now), its virtual addresses and its replicas with theirs. Pure: the caller reads the
+// records and passes the time in.
+import type { ReplicaAddress, ReplicaStatus, RevisionCount, RolloutStatus, ServiceAddress, ServiceStatus } from '@sdmi/contracts';
 import { ReplicaStates, RolloutStates, type Replica, type Service } from './model';
 import { nextRolloutStep } from './rollout';
 
@@ -59,7 +60,31 @@ export function rolloutStatus(svc: Service, replicas: readonly Replica[], now: n
   return { ...common, state: r.state === RolloutStates.Paused ? 'paused' : 'progressing', detail: step.status };
 }
 
-export function serviceStatus(svc: Service, replicas: readonly Replica[], now: number): ServiceStatus {
+/** A service address as the scheduler last applied it (its sched.service_address row). */
+export interface AppliedServiceAddress {
+  readonly service: string;
+  readonly networkId: string;
+  readonly address: string | null;
+  readonly backends: readonly string[];
+}
+
+/**
+ * The service's address on each network of its spec that has addresses, in the spec's order, so
+ * that they line up with its replicas' interfaces; one not applied yet is reported unassigned
+ * rather than left out. Addresses still held on networks it has left follow: they still take
+ * connections until the loop releases them.
+ */
+export function serviceAddresses(svc: Service, applied: readonly AppliedServiceAddress[]): ServiceAddress[] {
+  const held = new Map(applied.filter((a) => a.service === svc.id).map((a) => [a.networkId, a]));
+  const networks = [...new Set(svc.networks.filter((n) => n.ip.mode !== 'none').map((n) => n.network))];
+  const left = [...held.keys()].filter((n) => !networks.includes(n)).sort();
+  return [...networks, ...left].map((network) => {
+    const a = held.get(network);
+    return { network, address: a?.address ?? null, backends: a?.backends.length ?? 0 };
+  });
+}
+
+export function serviceStatus(svc: Service, replicas: readonly Replica[], now: number, applied: readonly AppliedServiceAddress[]): ServiceStatus {
   const mine = live(svc, replicas);
   return {
     id: svc.id,
@@ -73,9 +98,22 @@ export function serviceStatus(svc: Service, replicas: readonly Replica[], now: n
     running: mine.filter((r) => RUNNING.has(r.state)).length,
     serving: mine.filter((r) => r.serving(svc.servesWhenRunning(r.revision))).length,
     rollout: rolloutStatus(svc, replicas, now),
+    addresses: serviceAddresses(svc, applied),
   };
 }
 
-export function replicaStatus(r: Replica, reason: string | null): ReplicaStatus {
-  return { id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: iso(r.since), createdAt: iso(r.createdAt), reason };
+/** `interfaces` as its start transaction recorded them (none before it completed). */
+export function replicaStatus(r: Replica, reason: string | null, interfaces: readonly ReplicaAddress[]): ReplicaStatus {
+  return {
+    id: r.id,
+    service: r.service,
+    slot: r.slot,
+    revision: r.revision,
+    node: r.node,
+    state: r.state,
+    since: iso(r.since),
+    createdAt: iso(r.createdAt),
+    reason,
+    interfaces: [...interfaces],
+  };
 }

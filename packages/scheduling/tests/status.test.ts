@@ -1,6 +1,6 @@
 // What the scheduler's queries report about a service and its rollout, from the model.
 import { describe, expect, it } from 'vitest';
-import { Service, replicaStatus, rolloutStatus, serviceStatus } from '../src/index';
+import { Service, replicaStatus, rolloutStatus, serviceAddresses, serviceStatus } from '../src/index';
 import { replica, spec } from './helpers';
 
 const v1 = Service.create(spec({ replicas: 2, update: { monitorMs: 1000 } }), 0);
@@ -43,8 +43,8 @@ describe('rolloutStatus', () => {
 describe('serviceStatus and replicaStatus', () => {
   it('counts replicas of every revision, stopped ones not at all', () => {
     const reps = [replica(v1, 1, 1, 'n1', 'healthy'), replica(v1, 2, 1, 'n1', 'failed'), replica(v1, 3, 1, 'n1', 'stopped'), replica('other/x', 1, 1, 'n1')];
-    expect(serviceStatus(v1, reps, 0)).toMatchObject({ id: 'acme/app', revision: 1, revisions: [1], desired: 2, replicas: 2, running: 1, serving: 1, spec: v1.spec });
-    expect(replicaStatus(reps[1]!, 'its container on n1 is exited')).toEqual({
+    expect(serviceStatus(v1, reps, 0, [])).toMatchObject({ id: 'acme/app', revision: 1, revisions: [1], desired: 2, replicas: 2, running: 1, serving: 1, spec: v1.spec });
+    expect(replicaStatus(reps[1]!, 'its container on n1 is exited', [])).toEqual({
       id: 'acme/app-2@rev1',
       service: 'acme/app',
       slot: 2,
@@ -54,6 +54,27 @@ describe('serviceStatus and replicaStatus', () => {
       since: new Date(0).toISOString(),
       createdAt: new Date(0).toISOString(),
       reason: 'its container on n1 is exited',
+      interfaces: [],
     });
+  });
+
+  it('a replica reports the interfaces its start recorded, as recorded', () => {
+    const ifs = [{ network: 'acme/net', ifname: 'eth0', ip: '10.0.0.5', mac: '02:00:00:00:00:05' }, { network: 'cluster/mgmt', ifname: 'eth1', ip: null, mac: '02:00:00:00:00:06' }];
+    expect(replicaStatus(replica(v1, 1, 1, 'n1', 'running'), null, ifs).interfaces).toEqual(ifs);
+  });
+
+  it("service addresses: one per addressed network in the spec's order, unassigned until applied, then those held on networks it has left", () => {
+    const two = Service.create(spec({ networks: [{ network: 'web', ip: { mode: 'dynamic' } }, { network: 'cluster/none', ip: { mode: 'none' } }, { network: 'cluster/mgmt', ip: { mode: 'dynamic' } }] }), 0);
+    const applied = [
+      { service: 'acme/app', networkId: 'acme/old', address: '10.9.0.2', backends: ['acme/app-1@rev1/eth9'] },
+      { service: 'acme/app', networkId: 'cluster/mgmt', address: '10.1.0.2', backends: ['acme/app-1@rev1/eth2', 'acme/app-2@rev1/eth2'] },
+      { service: 'other/x', networkId: 'acme/web', address: '10.0.0.9', backends: [] },
+    ];
+    expect(serviceAddresses(two, applied)).toEqual([
+      { network: 'acme/web', address: null, backends: 0 },
+      { network: 'cluster/mgmt', address: '10.1.0.2', backends: 2 },
+      { network: 'acme/old', address: '10.9.0.2', backends: 1 },
+    ]);
+    expect(serviceStatus(two, [], 0, applied).addresses).toEqual(serviceAddresses(two, applied));
   });
 });

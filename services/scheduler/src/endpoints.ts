@@ -17,6 +17,15 @@ export interface AppliedAddress {
   generation: number;
 }
 
+/** What was last applied, of every service or one (the queries report it as well). */
+export async function appliedAddresses(db: Pick<pg.ClientBase, 'query'>, service?: string): Promise<AppliedAddress[]> {
+  const r = await db.query<{ service: string; network_id: string; address: string | null; backends: string[]; generation: string }>(
+    'SELECT service, network_id, host(address) AS address, backends, generation FROM sched.service_address WHERE $1::text IS NULL OR service = $1 ORDER BY service, network_id',
+    [service ?? null],
+  );
+  return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, address: x.address, backends: x.backends, generation: Number(x.generation) }));
+}
+
 /** The interface ids that should take `svc`'s new connections on each of its addressed networks. */
 export function desiredBackends(svc: Service, replicas: readonly Replica[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -40,12 +49,8 @@ const key = (service: string, networkId: string) => `${service}\n${networkId}`;
 export class ServiceEndpoints {
   constructor(private readonly opts: { pool: pg.Pool; client: RdmpClient; log: Logger }) {}
 
-  async applied(service?: string): Promise<AppliedAddress[]> {
-    const r = await this.opts.pool.query<{ service: string; network_id: string; address: string | null; backends: string[]; generation: string }>(
-      'SELECT service, network_id, host(address) AS address, backends, generation FROM sched.service_address WHERE $1::text IS NULL OR service = $1 ORDER BY service, network_id',
-      [service ?? null],
-    );
-    return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, address: x.address, backends: x.backends, generation: Number(x.generation) }));
+  applied(service?: string): Promise<AppliedAddress[]> {
+    return appliedAddresses(this.opts.pool, service);
   }
 
   /**

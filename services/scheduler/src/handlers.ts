@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, TaskFailed, errorFromInfo, type ApplyHandler, type JsonObject, type RdmpClient, type Step, type TransactionHandler } from '@sdmi/bus';
 import { hostIfNameFor } from '@sdmi/container-net';
-import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
+import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type ReplicaAddress, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
 import { NetworkQueries } from '@sdmi/networks';
 import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
 import type pg from 'pg';
@@ -235,10 +235,13 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
     // DNS registration joins here when dns-manager lands (extraSteps).
     steps: () => [allocate, run, flows, ...extraSteps],
     async finalize({ task, db, outputs }) {
-      await db.query(`UPDATE sched.replica SET state = $2, since = now(), interfaces = $3 WHERE id = $1`, [
+      const allocated = (outputs[0] as unknown as { interfaces: Allocated[] }).interfaces;
+      const addresses: ReplicaAddress[] = allocated.map((a) => ({ network: a.networkId, ifname: a.ifname, ip: a.ip, mac: a.mac }));
+      await db.query(`UPDATE sched.replica SET state = $2, since = now(), interfaces = $3, addresses = $4 WHERE id = $1`, [
         task.payload.replicaId,
         ReplicaStates.Running,
-        JSON.stringify((outputs[0] as unknown as { interfaces: Allocated[] }).interfaces.map((a) => a.interfaceId)),
+        JSON.stringify(allocated.map((a) => a.interfaceId)),
+        JSON.stringify(addresses),
       ]);
       return { replicaId: task.payload.replicaId, node: task.payload.node, ...(outputs[1] as JsonObject) };
     },

@@ -1,9 +1,11 @@
 // The scheduler's queries: reads of its records, answered by any instance (they change nothing,
 // so the loop's leadership does not matter). Counts and rollout states come from the pure model
-// (packages/scheduling), so a query says what the loop would say.
+// (packages/scheduling), so a query says what the loop would say; addresses are what the start
+// transactions and the loop's setServiceEndpoints calls recorded.
 import { serveQuery, type QueryHandler } from '@sdmi/bus';
 import { SchedulerQueries, ServiceNotFound, replicaStatus, rolloutStatus, serviceStatus } from '@sdmi/scheduling';
 import type pg from 'pg';
+import { appliedAddresses } from './endpoints';
 import type { SchedulerStore } from './store';
 
 export function schedulerQueries(store: SchedulerStore, pool: pg.Pool): QueryHandler[] {
@@ -15,13 +17,14 @@ export function schedulerQueries(store: SchedulerStore, pool: pg.Pool): QueryHan
   return [
     serveQuery(SchedulerQueries.getService, async ({ service }) => {
       const svc = await found(service);
-      return { service: serviceStatus(svc, await store.replicas(pool, { service }), Date.now()) };
+      return { service: serviceStatus(svc, await store.replicas(pool, { service }), Date.now(), await appliedAddresses(pool, service)) };
     }),
     serveQuery(SchedulerQueries.listServices, async ({ tenant }) => {
       const services = (await store.services(pool)).filter((s) => tenant === undefined || s.tenant === tenant);
       const replicas = await store.replicas(pool);
+      const applied = await appliedAddresses(pool);
       const now = Date.now();
-      return { services: services.map((s) => serviceStatus(s, replicas, now)) };
+      return { services: services.map((s) => serviceStatus(s, replicas, now, applied)) };
     }),
     serveQuery(SchedulerQueries.rolloutStatus, async ({ service }) => {
       const svc = await found(service);
@@ -29,7 +32,7 @@ export function schedulerQueries(store: SchedulerStore, pool: pg.Pool): QueryHan
     }),
     serveQuery(SchedulerQueries.listReplicas, async ({ service, node }) => {
       const rows = await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) });
-      return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason)) };
+      return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason, r.addresses)) };
     }),
   ];
 }

@@ -4,6 +4,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@sdmi/bus';
+import type { ReplicaAddress } from '@sdmi/contracts';
 import { Replica, Service, type ReplicaState, type Resources, type ServiceRecord } from '@sdmi/scheduling';
 import type pg from 'pg';
 
@@ -21,6 +22,13 @@ interface ReplicaRow {
   since: Date;
   created_at: Date;
   resources: Resources;
+}
+
+/** A placed replica with what the model does not plan with but queries report. */
+export interface ReplicaRecordView {
+  replica: Replica;
+  reason: string | null;
+  addresses: ReplicaAddress[];
 }
 
 export interface ReplicaFilter {
@@ -63,11 +71,11 @@ export class SchedulerStore {
     return (await this.replicaRecords(db, filter)).map((r) => r.replica);
   }
 
-  /** The replicas with the reason recorded for their state (what queries report), of a service and/or on a node. */
-  async replicaRecords(db: Db, filter: ReplicaFilter = {}): Promise<{ replica: Replica; reason: string | null }[]> {
+  /** The replicas with the reason recorded for their state and their addresses (what queries report), of a service and/or on a node. */
+  async replicaRecords(db: Db, filter: ReplicaFilter = {}): Promise<ReplicaRecordView[]> {
     const rows = (
-      await db.query<ReplicaRow & { reason: string | null }>(
-        `SELECT id, service, slot, revision, node, state, since, created_at, resources, reason FROM sched.replica
+      await db.query<ReplicaRow & { reason: string | null; addresses: ReplicaAddress[] }>(
+        `SELECT id, service, slot, revision, node, state, since, created_at, resources, reason, addresses FROM sched.replica
          WHERE ($1::text IS NULL OR service = $1) AND ($2::text IS NULL OR node = $2) ORDER BY id`,
         [filter.service ?? null, filter.node ?? null],
       )
@@ -75,6 +83,7 @@ export class SchedulerStore {
     return rows.map((r) => ({
       replica: new Replica({ id: r.id, service: r.service, slot: r.slot, revision: r.revision, node: r.node, state: r.state, since: r.since.getTime(), createdAt: r.created_at.getTime(), resources: r.resources }),
       reason: r.reason,
+      addresses: r.addresses,
     }));
   }
 

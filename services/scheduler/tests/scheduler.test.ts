@@ -1,8 +1,11 @@
 // The scheduler on a real cluster of two Docker hosts: a service with two networks is deployed and
 // scaled through the bus; every replica is a container on one of the hosts with both interfaces
 // and IPAM addresses, reaching what the policy allows; a container killed by hand is replaced; and
-// after scaling to 0 nothing of it is left: no container, address, OVS port or flow.
+// after scaling to 0 nothing of it is left: no container, address, OVS port or flow. What the
+// scheduler's queries say runs where, with which addresses, is checked against the containers.
 import { createPool } from '@sdmi/bus';
+import type { ServiceAddress } from '@sdmi/contracts';
+import { SchedulerQueries } from '@sdmi/scheduling';
 import { describeInventory, docker, inventory, run, runId } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../../test/cluster';
@@ -54,6 +57,36 @@ async function interfacesOf(host: string, containerId: string): Promise<{ ifname
     .map((m) => ({ ifname: m[1]!, address: m[2]! }));
 }
 
+async function macOf(host: string, containerId: string, ifname: string): Promise<string> {
+  return (await docker(cluster.hosts.get(host)!.endpoint, ['exec', containerId, 'cat', `/sys/class/net/${ifname}/address`])).trim();
+}
+
+const listReplicas = async (service: string) => (await cluster.client.query('scheduler', SchedulerQueries.listReplicas, { service })).replicas;
+const getService = async (service: string) => (await cluster.client.query('scheduler', SchedulerQueries.getService, { service })).service;
+/** The service's addresses as getService first reported them: they stay while it exists. */
+let addresses: ServiceAddress[] = [];
+
+/**
+ * listReplicas names every container of the service, on its host, with each interface's network,
+ * name, address and MAC in the service's network order, as the container itself has them and
+ * IPAM holds them.
+ */
+async function expectListedAsRunning(service: string, inv: Inventory): Promise<void> {
+  const listed = (await listReplicas(service)).filter((r) => r.state !== 'stopped');
+  expect(listed.map((r) => `${r.id} ${r.node}`).sort()).toEqual(inv.containers.map((c) => `${c.replica} ${c.host}`).sort());
+  for (const r of listed) {
+    const c = inv.containers.find((x) => x.replica === r.id)!;
+    const inside = await interfacesOf(c.host, c.id);
+    const want = [];
+    for (const [network, ifname] of [['cluster/web', 'eth0'], ['cluster/mgmt', 'eth1']] as const) {
+      const ip = inside.find((i) => i.ifname === ifname)!.address.split('/')[0]!;
+      expect(inv.allocations.find((a) => a.interface_id === `${r.id}/${ifname}`)?.address).toBe(ip);
+      want.push({ network, ifname, ip, mac: await macOf(c.host, c.id, ifname) });
+    }
+    expect(r.interfaces).toEqual(want);
+  }
+}
+
 beforeAll(async () => {
   await cluster.start({ scheduler: true });
   await cluster.netCmd('createNetworks', {
@@ -95,6 +128,27 @@ describe('scheduler', () => {
       expect(ifs.map((i) => i.address.split('/')[0]).sort()).toEqual(mine.sort());
     }
     containersIps = inv.allocations.map((a) => a.address);
+    await expectListedAsRunning(service, inv);
+    // The service's virtual address per network, once the loop has set its backends: the one the
+    // network-controller holds, in the network's range, none of the replicas'.
+    await cluster.until(async () => {
+      const a = (await getService(service)).addresses;
+      return a.length === 2 && a.every((x) => x.address !== null && x.backends === 4);
+    }, 'a service address with 4 backends on each network');
+    addresses = (await getService(service)).addresses;
+    expect(addresses.map((a) => a.network)).toEqual(['cluster/web', 'cluster/mgmt']);
+    expect(addresses[0]!.address).toMatch(/^10\.64\.2\.\d+$/);
+    expect(addresses[1]!.address).toMatch(/^10\.64\.9\.\d+$/);
+    expect(addresses.some((a) => containersIps.includes(a.address!))).toBe(false);
+    const pool = createPool(cluster.db.url, 1);
+    try {
+      const held = (await pool.query<{ network_id: string; ip: string }>('SELECT network_id, host(ip) AS ip FROM net.service_address WHERE service = $1', [service])).rows;
+      expect(addresses.map((a) => `${a.network} ${a.address}`).sort()).toEqual(held.map((h) => `${h.network_id} ${h.ip}`).sort());
+    } finally {
+      await pool.end();
+    }
+    const listed = await cluster.client.query('scheduler', SchedulerQueries.listServices, { tenant });
+    expect(listed.services.find((x) => x.id === service)?.addresses).toEqual(addresses);
     // The inventory sees what exists (so that its zeros below mean something).
     const seen = await inventoryOf(service);
     expect(seen.ports).toHaveLength(8);
@@ -165,7 +219,12 @@ describe('scheduler', () => {
       90_000,
     );
     expect(fewest).toBeGreaterThanOrEqual(4);
-    containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
+    const updated = await inventoryOf(service);
+    containersIps = [...new Set([...containersIps, ...updated.allocations.map((a) => a.address)])];
+    // The new revision's replicas report their own addresses; the service keeps its address.
+    await cluster.until(async () => (await listReplicas(service)).length === 4, 'the old replicas gone from the records');
+    await expectListedAsRunning(service, updated);
+    await cluster.until(async () => JSON.stringify((await getService(service)).addresses) === JSON.stringify(addresses), `the service addresses still ${JSON.stringify(addresses)}, each with the 4 new replicas`);
   });
 
   it('an update to an image that cannot start rolls back by itself, saying why, and the old replicas keep running', async () => {

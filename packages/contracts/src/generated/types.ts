@@ -1078,7 +1078,7 @@ export interface GetServiceReply {
   service: ServiceStatus;
 }
 /**
- * A service as the scheduler holds it: its spec at the current revision, desired and actual replica counts, and its rollout.
+ * A service as the scheduler holds it: its spec at the current revision, desired and actual replica counts, its rollout, and its virtual addresses.
  */
 export interface ServiceStatus {
   /**
@@ -1116,6 +1116,10 @@ export interface ServiceStatus {
    */
   serving: number;
   rollout: RolloutStatus;
+  /**
+   * Its virtual address on each network of its spec whose IP mode is not none, in the spec's order (address null until assigned); then those still held on networks it no longer uses, until they are released. Always present; empty for a service with no addressed network.
+   */
+  addresses: ServiceAddress[];
 }
 /**
  * Where a service's rollout stands: the revision being rolled out and the one it comes from, its state with the reason recorded, what it does or waits for now, and the replicas of each revision.
@@ -1176,6 +1180,23 @@ export interface RevisionCount {
   serving: number;
 }
 /**
+ * A service's virtual address on one network, as the scheduler last applied it with the network-controller's setServiceEndpoints.
+ */
+export interface ServiceAddress {
+  /**
+   * Full network id: cluster/<name> for a ClusterNetwork, <tenant>/<name> for a TenantNetwork.
+   */
+  network: string;
+  /**
+   * Null while none is assigned (no setServiceEndpoints call has succeeded yet).
+   */
+  address: string | null;
+  /**
+   * How many replica interfaces take its new connections.
+   */
+  backends: number;
+}
+/**
  * Request of the scheduler query listReplicas: every replica the scheduler has placed, or those of one service, or on one node (both: the intersection).
  */
 export interface ListReplicasQuery {
@@ -1195,7 +1216,7 @@ export interface ListReplicasReply {
   replicas: ReplicaStatus[];
 }
 /**
- * One replica as the scheduler records it.
+ * One replica as the scheduler records it, with where it is reachable.
  */
 export interface ReplicaStatus {
   id: string;
@@ -1225,6 +1246,31 @@ export interface ReplicaStatus {
    * Why it is in its state (failed, stopping...), when recorded.
    */
   reason: string | null;
+  /**
+   * Its interfaces with their addresses, one per network of its service in the service's order, as its start transaction allocated them. Always present; empty until its start transaction has completed (pending, starting, or failed before it did), and for replicas started before the scheduler recorded addresses.
+   */
+  interfaces: ReplicaAddress[];
+}
+/**
+ * A replica's interface on one network of its service, with what the network-controller's attachInterface gave it.
+ */
+export interface ReplicaAddress {
+  /**
+   * Full network id: cluster/<name> for a ClusterNetwork, <tenant>/<name> for a TenantNetwork.
+   */
+  network: string;
+  /**
+   * Name inside the container, e.g. eth0.
+   */
+  ifname?: string;
+  /**
+   * Its IPv4 address (without prefix length); null for IP policy none.
+   */
+  ip: string | null;
+  /**
+   * MAC address, lower-case hex, colon separated.
+   */
+  mac?: string;
 }
 /**
  * Request of the scheduler query listServices: every service, or one tenant's.
