@@ -40,6 +40,10 @@ export class BusNames {
   taskEvents(service: string, taskId = '*'): string {
     return `${this.prefix}.evt.task.${service}.${taskId}`;
   }
+  /** What node-agents announce: `status` every few seconds, `container` on Docker events; `*` for any. */
+  nodeEvents(node = '*', topic = '*'): string {
+    return `${this.prefix}.evt.node.${node}.${topic}`;
+  }
   /** Messages found in a task stream that are not tasks at all. */
   rejected(service: string): string {
     return `${this.prefix}.evt.rejected.${service}`;

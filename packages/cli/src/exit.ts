@@ -1,0 +1,65 @@
+import { RdmpError } from '@sdmi/bus';
+import { ManifestInvalid } from '@sdmi/manifest';
+import { PlanFailed, ServiceNotConverged } from '@sdmi/sdk';
+
+/** Exit codes (sysexits where one fits), the same for every command. */
+export const ExitCodes = {
+  Ok: 0,
+  /** The cluster refused or failed the change (the message says which service and why). */
+  Failed: 1,
+  /** `plan --exit-code` only: the plan has changes. */
+  Changes: 2,
+  /** Bad command line. */
+  Usage: 64,
+  /** A manifest, or an argument's value, is invalid. */
+  DataErr: 65,
+  /** The bus or the service that would answer is not there. */
+  Unavailable: 69,
+  /** The change was made but did not converge in time (rollout rolled back, paused, timed out). */
+  NotConverged: 75,
+} as const;
+
+/** A message for the user and the exit code it ends with. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCodes.Usage);
+  }
+}
+
+/** Turns what a command threw into the lines to print and the exit code, saying what to do where we can. */
+export function describeFailure(err: unknown): { text: string; code: number } {
+  if (err instanceof CliError) return { text: err.message, code: err.exitCode };
+  if (err instanceof ManifestInvalid) return { text: err.message, code: ExitCodes.DataErr };
+  if (err instanceof PlanFailed) {
+    const inner = describeFailure(err.cause);
+    const lines = [`${err.change} failed: ${inner.text}`];
+    if (err.done.length > 0) lines.push(`done before it: ${err.done.join('; ')}`);
+    if (err.notDone.length > 0) lines.push(`not done: ${err.notDone.join('; ')}`);
+    lines.push('fix the cause and run apply again: it continues from what the cluster holds');
+    return { text: lines.join('\n'), code: inner.code };
+  }
+  if (err instanceof ServiceNotConverged) return { text: `${err.message}\nsee: sdmi rollout status ${err.service}`, code: ExitCodes.NotConverged };
+  if (err instanceof RdmpError) {
+    const i = err.info;
+    const where = i.path ? ` (at ${i.path}${i.rule ? `, rule ${i.rule}` : ''})` : '';
+    const code = i.code === 'TIMEOUT' ? ExitCodes.Unavailable : i.code === 'SCHEMA_VIOLATION' ? ExitCodes.DataErr : ExitCodes.Failed;
+    const hint = i.code === 'TIMEOUT' ? '\nis the control plane up? start it with: sdmi up' : '';
+    return { text: `${i.code}: ${i.message}${where}${hint}`, code };
+  }
+  const e = err as NodeJS.ErrnoException & { code?: unknown };
+  // nats.js reports an unreachable server as a ConnectionError ("connection refused").
+  if (e?.code === 'ECONNREFUSED' || (err instanceof Error && (err.name === 'ConnectionError' || /connection refused|ECONNREFUSED/i.test(err.message)))) {
+    return { text: `cannot reach the bus (${err instanceof Error ? err.message : String(err)})\nis NATS running and the control plane up? start it with: sdmi up`, code: ExitCodes.Unavailable };
+  }
+  return { text: err instanceof Error ? `${err.name}: ${err.message}` : String(err), code: ExitCodes.Failed };
+}

@@ -1,0 +1,1 @@
+export { describeFailure, ExitCodes } from './exit';

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as commands from './commands';
+import { describeFailure, ExitCodes, UsageError } from './exit';
+
+const HELP = `sdmi: the SDMI command line
+
+  sdmi up [--containers] [--detach] ...     start the control plane (services as processes, or as containers)
+  sdmi down                                 stop a control plane started with --detach
+  sdmi plan -f <file|dir>... [--exit-code]  what apply would change
+  sdmi apply -f <file|dir>...               converge the cluster to the manifests, waiting until services serve
+  sdmi delete -f <file|dir>...              remove what the manifests declare
+  sdmi get services|replicas|networks|nodes [-t tenant] [-o table|json|yaml]
+  sdmi describe service <tenant/service>
+  sdmi scale <tenant/service> <replicas>
+  sdmi rollout status|undo <tenant/service> [--to-revision N]
+  sdmi nodes [list] | add|drain|remove <node> [--force]
+  sdmi networks [-t tenant]
+  sdmi events -f [--service name] [--nodes]
+
+Every command takes --nats-url URL (default $SDMI_NATS_URL or nats://127.0.0.1:4222) and
+--prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi).
+Exit codes: 0 ok, 1 the cluster refused or failed it, 2 plan has changes (--exit-code),
+64 bad command line, 65 invalid manifest or value, 69 bus or service unavailable,
+75 changed but not converged (rolled back, paused, timed out).`;
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** up and down are the control plane's own scripts; sdmi passes the arguments through. */
+function controlPlane(script: 'up' | 'down', args: readonly string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `packages/controlplane/src/${script}.ts`, ...args], { cwd: root, stdio: 'inherit' });
+    const forward = (s: NodeJS.Signals): void => void child.kill(s);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 2 : 1)));
+  });
+}
+
+const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promise<number>> = {
+  plan: commands.plan,
+  apply: commands.apply,
+  delete: commands.del,
+  get: commands.get,
+  describe: commands.describe,
+  scale: commands.scale,
+  rollout: commands.rollout,
+  nodes: commands.nodes,
+  networks: (a, io) => commands.networks(a, io),
+  events: commands.events,
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    console.log(HELP);
+    return cmd === undefined ? ExitCodes.Usage : ExitCodes.Ok;
+  }
+  if (cmd === 'up' || cmd === 'down') return controlPlane(cmd, rest);
+  const run = TABLE[cmd];
+  if (!run) throw new UsageError(`unknown command "${cmd}" (see: sdmi help)`);
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  return run(rest, {
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+    tty: process.stderr.isTTY === true,
+    signal: abort.signal,
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const { text, code } = describeFailure(err);
+    process.stderr.write(`sdmi: ${text}\n`);
+    process.exitCode = code;
+  },
+);

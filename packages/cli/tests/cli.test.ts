@@ -1,0 +1,227 @@
+// The sdmi binary itself (bin/sdmi, as a user runs it) against a real cluster of two Docker hosts:
+// every command once, their exit codes, and what they print checked against what really runs.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeInventory, inventory, runId } from '@sdmi/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../../test/cluster';
+
+const bin = fileURLToPath(new URL('../bin/sdmi', import.meta.url));
+const cluster = new LocalCluster('cli');
+const tenant = cluster.tag;
+const dir = mkdtempSync(path.join(tmpdir(), `sdmi-${runId()}-cli-`));
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sdmi(args: readonly string[], opts: { env?: Record<string, string>; until?: (out: string) => boolean } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [...args], { env: { ...process.env, SDMI_BUS_PREFIX: cluster.names.prefix, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (opts.until?.(stdout)) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 130), stdout, stderr });
+    });
+  });
+}
+
+function manifest(name: string, text: string): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+const app = (replicas: number, rev: string): string => `apiVersion: sdmi/v1
+kind: TenantConfig
+spec:
+  tenant: ${tenant}
+  hostDevices: [{ name: fabric0, vniType: vlan, vniRange: "800-809" }]
+---
+apiVersion: sdmi/v1
+kind: TenantNetwork
+spec: { tenant: ${tenant}, name: front, cidr: 10.71.1.0/24, dependsOn: [back] }
+---
+apiVersion: sdmi/v1
+kind: TenantNetwork
+spec: { tenant: ${tenant}, name: back, cidr: 10.71.2.0/24 }
+---
+apiVersion: sdmi/v1
+kind: Service
+spec:
+  tenant: ${tenant}
+  name: web
+  image: sdmi/base:busybox
+  command: [sleep, "3600"]
+  env: { REV: "${rev}" }
+  replicas: ${replicas}
+  networks:
+    - { network: front, ip: { mode: dynamic } }
+  update: { monitorMs: 500 }
+`;
+
+const json = <T>(r: Ran): T => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+};
+
+beforeAll(async () => {
+  await cluster.start({ scheduler: true });
+});
+
+afterAll(async () => {
+  await cluster.dispose();
+  rmSync(dir, { recursive: true, force: true });
+  expect(describeInventory(await inventory({ tag: runId() }))).toBe('');
+});
+
+describe('sdmi', () => {
+  it('nodes add admits the hosts; nodes lists them', async () => {
+    for (const h of cluster.hosts.keys()) {
+      const r = await sdmi(['nodes', 'add', h]);
+      expect(r, r.stderr).toMatchObject({ code: 0, stdout: `node ${h}: admitted\n` });
+    }
+  });
+
+  it('plan shows what apply would create, and exits 2 with --exit-code', async () => {
+    const f = manifest('app.yaml', app(2, '1'));
+    const r = await sdmi(['plan', '-f', f, '--exit-code']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toContain(`+ create    TenantNetwork ${tenant}/front  (${f}:7)`);
+    expect(r.stdout).toContain(`+ create    Service ${tenant}/web  (${f}:15)`);
+    expect(r.stdout).toContain('plan: 4 to create');
+  });
+
+  it('apply creates the networks and the service and returns once its replicas serve', async () => {
+    const r = await sdmi(['apply', '-f', path.join(dir, 'app.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`create Service ${tenant}/web`);
+    expect(r.stderr).toContain(`apply: Service ${tenant}/web: 2/2 serving`);
+    const services = json<{ id: string; serving: number; addresses: { network: string; address: string | null }[] }[]>(await sdmi(['get', 'services', '-t', tenant, '-o', 'json']));
+    expect(services.map((s) => [s.id, s.serving])).toEqual([[`${tenant}/web`, 2]]);
+    expect(services[0]!.addresses[0]).toMatchObject({ network: `${tenant}/front`, address: expect.stringMatching(/^10\.71\.1\./) });
+    // What get says runs is what runs on the hosts.
+    const replicas = json<{ id: string; node: string; state: string; interfaces: { ip: string | null }[] }[]>(await sdmi(['get', 'replicas', '-s', `${tenant}/web`, '-o', 'json']));
+    const containers = (await Promise.all([...cluster.hosts.keys()].map(async (h) => (await cluster.containers(h)).map((c) => `${c.replica} ${h}`)))).flat();
+    expect(replicas.map((x) => `${x.id} ${x.node}`).sort()).toEqual(containers.sort());
+    for (const x of replicas) expect(x.interfaces[0]!.ip).toMatch(/^10\.71\.1\./);
+    const again = await sdmi(['plan', '-f', path.join(dir, 'app.yaml'), '--exit-code']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('plan: 4 to leave unchanged');
+  });
+
+  it('get prints tables; networks shows the tenant networks with their VLANs; describe the service', async () => {
+    const table = await sdmi(['get', 'services', '-t', tenant]);
+    expect(table.stdout.split('\n')[0]).toMatch(/^SERVICE\s+REVISION\s+DESIRED\s+RUNNING\s+SERVING\s+ROLLOUT\s+ADDRESSES\s+IMAGE$/);
+    expect(table.stdout).toMatch(new RegExp(`${tenant}/web\\s+1\\s+2\\s+2\\s+2\\s+complete\\s+${tenant}/front=10\\.71\\.1\\.\\d+\\s+sdmi/base:busybox`));
+    const nets = await sdmi(['networks', '-t', tenant]);
+    expect(nets.stdout).toMatch(new RegExp(`${tenant}/front\\s+10\\.71\\.1\\.0/24\\s+vlan 80\\d\\s+back\\s+2\\s+3`));
+    const yaml = await sdmi(['get', 'networks', '-t', tenant, '-o', 'yaml']);
+    expect(yaml.stdout).toContain(`id: ${tenant}/back`);
+    const d = await sdmi(['describe', 'service', `${tenant}/web`]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain(`Service:    ${tenant}/web`);
+    expect(d.stdout).toContain('Replicas:   2 desired, 2 present, 2 running, 2 serving');
+    const nodes = await sdmi(['nodes']);
+    expect(nodes.stdout).toMatch(/host-a\s+\d+\s+/);
+  });
+
+  it('scale changes the replica count and waits; a changed manifest is a new revision; rollout undo goes back', async () => {
+    const s = await sdmi(['scale', `${tenant}/web`, '3']);
+    expect(s, s.stderr).toMatchObject({ code: 0, stdout: `${tenant}/web: 3 desired, 3 serving\n` });
+    const f = manifest('app2.yaml', app(3, '2'));
+    const plan = await sdmi(['plan', '-f', f]);
+    expect(plan.stdout).toContain(`~ update    Service ${tenant}/web`);
+    expect(plan.stdout).toContain('/env/REV: "1" -> "2"');
+    const applied = await sdmi(['apply', '-f', f]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const status = await sdmi(['rollout', 'status', `${tenant}/web`, '-o', 'json']);
+    expect(json<{ revision: number; state: string }>(status)).toMatchObject({ revision: 2, state: 'complete' });
+    const undo = await sdmi(['rollout', 'undo', `${tenant}/web`]);
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(undo.stdout).toContain('back on revision 1, 3/3 serving');
+    const text = await sdmi(['rollout', 'status', `${tenant}/web`]);
+    expect(text.stdout).toMatch(new RegExp(`^${tenant}/web: revision 1 from 2, complete`));
+  });
+
+  it('events -f follows task events as they happen until interrupted', async () => {
+    const follower = sdmi(['events', '-f'], { until: (out) => out.includes('scaleService') && out.includes('completed') });
+    await new Promise((r) => setTimeout(r, 1_500));
+    const s = await sdmi(['scale', `${tenant}/web`, '2']);
+    expect(s.code, s.stderr).toBe(0);
+    const r = await follower;
+    expect(r.stdout).toMatch(new RegExp(`task\\s+scheduler scaleService ${tenant}/web \\S+: completed`));
+    const noFollow = await sdmi(['events']);
+    expect(noFollow.code).toBe(64);
+    expect(noFollow.stderr).toContain('use -f to follow them');
+  });
+
+  it('bad input: a manifest with errors names file, line, path and rule (exit 65) and changes nothing', async () => {
+    const f = manifest('bad.yaml', `${app(2, '1').replace('replicas: 2', 'replicas: -3').replace('name: back', 'name: Back')}`);
+    const before = await sdmi(['get', 'services', '-t', tenant, '-o', 'json']);
+    const r = await sdmi(['apply', '-f', f]);
+    expect(r.code).toBe(65);
+    // The flow map's value starts after "spec: { tenant: <tenant>, name: ".
+    const col = 'spec: { tenant: '.length + tenant.length + ', name: '.length + 1;
+    expect(r.stderr).toContain(`sdmi: 2 errors in manifest:`);
+    expect(r.stderr).toContain(`${f}:13:${col}: /spec/name must match pattern "^[a-z][a-z0-9-]{0,62}$" (rule pattern, at /spec/name)`);
+    expect(r.stderr).toContain(`${f}:23:13: /spec/replicas must be >= 0 (rule minimum, at /spec/replicas)`);
+    expect((await sdmi(['get', 'services', '-t', tenant, '-o', 'json'])).stdout).toBe(before.stdout);
+    const missing = await sdmi(['plan', '-f', path.join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(65);
+    expect(missing.stderr).toContain('nope.yaml:0:0: no such file or directory');
+  });
+
+  it('bad input: the cluster refusing a change says what and where (exit 1); bad arguments exit 64 or 65', async () => {
+    // Valid as a manifest, refused by the network-controller's semantic check: a CIDR overlapping another network.
+    const f = manifest('overlap.yaml', `apiVersion: sdmi/v1\nkind: TenantNetwork\nspec: { tenant: ${tenant}, name: other, cidr: 10.71.1.128/25 }\n`);
+    const r = await sdmi(['apply', '-f', f]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/create TenantNetwork .*\/other failed: [A-Z_]+: .*10\.71\.1/);
+    expect((await sdmi(['networks', '-t', tenant, '-o', 'json'])).stdout).not.toContain('/other');
+    expect((await sdmi(['scale', `${tenant}/web`, 'many'])).code).toBe(65);
+    expect((await sdmi(['scale', 'web', '2'])).stderr).toContain('is not a service id: write <tenant>/<service>');
+    expect((await sdmi(['frobnicate'])).code).toBe(64);
+    expect((await sdmi(['get', 'services', '-o', 'xml'])).stderr).toContain('-o must be one of table, json, yaml');
+    const nobody = await sdmi(['describe', 'service', `${tenant}/nobody`]);
+    expect(nobody).toMatchObject({ code: 1, stderr: expect.stringContaining('does not exist') });
+  });
+
+  it('without a bus it says so and exits 69', async () => {
+    const r = await sdmi(['get', 'services', '--nats-url', 'nats://127.0.0.1:1']);
+    expect(r.code, r.stderr).toBe(69);
+    expect(r.stderr).toContain('is NATS running and the control plane up?');
+  });
+
+  it('delete removes the service, then the networks in reference order, and keeps the tenant config', async () => {
+    const r = await sdmi(['delete', '-f', path.join(dir, 'app2.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`deleted: delete Service ${tenant}/web, delete TenantNetwork ${tenant}/front, delete TenantNetwork ${tenant}/back\n`);
+    expect(r.stderr).toContain('kept: TenantConfigs have no delete command');
+    expect(json<unknown[]>(await sdmi(['get', 'services', '-t', tenant, '-o', 'json']))).toEqual([]);
+    for (const h of cluster.hosts.keys()) expect(await cluster.containers(h)).toEqual([]);
+    expect(json<{ tenantNetworks: unknown[] }>(await sdmi(['networks', '-t', tenant, '-o', 'json'])).tenantNetworks).toEqual([]);
+  });
+
+  it('nodes drain moves replicas off a host; remove also unregisters it', async () => {
+    const r = await sdmi(['nodes', 'drain', 'host-b']);
+    expect(r, r.stderr).toMatchObject({ code: 0, stdout: 'node host-b: drained (re-admit with: sdmi nodes add host-b)\n' });
+    const again = await sdmi(['nodes', 'add', 'host-b']);
+    expect(again.code, again.stderr).toBe(0);
+    const removed = await sdmi(['nodes', 'remove', 'host-b']);
+    expect(removed, removed.stderr).toMatchObject({ code: 0, stdout: 'node host-b: drained and removed\n' });
+  });
+});

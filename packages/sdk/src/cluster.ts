@@ -1,0 +1,188 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
+import { contracts as sharedContracts, type ListNetworksReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
+import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
+import { NetworkQueries } from '@sdmi/networks';
+import { SchedulerQueries } from '@sdmi/scheduling';
+import { runPlan, type PlanProgress } from './apply';
+import { ClusterNetwork } from './network';
+import { Node } from './node';
+import { Tenant } from './tenant';
+
+export const Services = { Scheduler: 'scheduler', NetworkController: 'network-controller' } as const;
+
+export interface ConnectOptions {
+  /** Default SDMI_NATS_URL, then nats://127.0.0.1:4222. */
+  natsUrl?: string;
+  /** The cluster's bus prefix; default SDMI_BUS_PREFIX, then `sdmi`. */
+  prefix?: string;
+  /** The NATS connection's name (shows in the server's monitoring). */
+  name?: string;
+  /** How long a task may take before its wait gives up; default 120 s. */
+  taskTimeoutMs?: number;
+}
+
+export type ClusterEvent = { type: 'task'; service: string; event: TaskStatusEvent } | { type: 'node'; event: NodeStatusEvent };
+
+/**
+ * An SDMI cluster as seen over its bus: the entry point of the SDK. Every change is a task
+ * submitted to the service that owns the resource, awaited until it completes or fails (a failure
+ * is thrown as the bus's error class, with the service's code, message and path).
+ */
+export class Cluster {
+  readonly client: RdmpClient;
+  readonly names: BusNames;
+  readonly taskTimeoutMs: number;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    names: BusNames,
+    taskTimeoutMs: number,
+    private readonly owned: boolean,
+  ) {
+    this.names = names;
+    this.client = new RdmpClient(nc, { names });
+    this.taskTimeoutMs = taskTimeoutMs;
+  }
+
+  static async connect(opts: ConnectOptions = {}): Promise<Cluster> {
+    const names = new BusNames(opts.prefix ?? process.env.SDMI_BUS_PREFIX ?? 'sdmi');
+    const nc = await connectNats(opts.name ?? 'sdmi-sdk', opts.natsUrl ?? defaultNatsUrl());
+    return new Cluster(nc, names, opts.taskTimeoutMs ?? 120_000, true);
+  }
+
+  /** Over a connection the caller keeps (and closes). */
+  static over(nc: NatsConnection, opts: { prefix?: string; taskTimeoutMs?: number } = {}): Cluster {
+    return new Cluster(nc, new BusNames(opts.prefix ?? 'sdmi'), opts.taskTimeoutMs ?? 120_000, false);
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.nc.drain();
+  }
+
+  tenant(name: string): Tenant {
+    return new Tenant(this, name);
+  }
+
+  clusterNetwork(name: string): ClusterNetwork {
+    return new ClusterNetwork(this, name);
+  }
+
+  node(name: string): Node {
+    return new Node(this, name);
+  }
+
+  /** Runs one command to completion on the service that owns it. */
+  async run(service: string, kind: string, key: string, payload: Record<string, unknown>): Promise<Outcome> {
+    return this.client.run(service, { kind, key, payload }, { timeoutMs: this.taskTimeoutMs });
+  }
+
+  async networks(tenant?: string): Promise<ListNetworksReply> {
+    return this.client.query(Services.NetworkController, NetworkQueries.listNetworks, tenant !== undefined ? { tenant } : {});
+  }
+
+  async services(tenant?: string): Promise<ListServicesReply['services']> {
+    return (await this.client.query(Services.Scheduler, SchedulerQueries.listServices, tenant !== undefined ? { tenant } : {})).services;
+  }
+
+  async replicas(filter: { service?: string; node?: string } = {}): Promise<ListReplicasReply['replicas']> {
+    return (await this.client.query(Services.Scheduler, SchedulerQueries.listReplicas, filter)).replicas;
+  }
+
+  /** What the cluster holds, as the specs it was given: what a manifest is planned against. */
+  async state(): Promise<ClusterState> {
+    const [nets, services] = await Promise.all([this.networks(), this.services()]);
+    return {
+      tenantConfigs: nets.tenantConfigs,
+      clusterNetworks: nets.clusterNetworks.map((n) => n.spec),
+      tenantNetworks: nets.tenantNetworks.map((n) => n.spec),
+      services: services.map((s) => s.spec),
+    };
+  }
+
+  async plan(resources: readonly Resource[]): Promise<Plan> {
+    checkResources(resources);
+    return planApply(resources, await this.state());
+  }
+
+  async planDeletion(resources: readonly Resource[]): Promise<Plan> {
+    checkResources(resources);
+    return planDelete(resources, await this.state());
+  }
+
+  /**
+   * Converges the cluster to the declared resources: plans, runs the plan (tenant configs, all new
+   * networks in one transaction, updates, then services) and, unless `wait` is false, waits until
+   * every changed service has its replicas serving. Returns the plan it ran.
+   */
+  async apply(resources: readonly Resource[], opts: { wait?: boolean; timeoutMs?: number; onProgress?: (p: PlanProgress) => void } = {}): Promise<Plan> {
+    const plan = await this.plan(resources);
+    await runPlan(this, plan, opts);
+    return plan;
+  }
+
+  /** Removes the declared resources that exist (services, then networks in reference order). */
+  async delete(resources: readonly Resource[], opts: { wait?: boolean; timeoutMs?: number; onProgress?: (p: PlanProgress) => void } = {}): Promise<Plan> {
+    const plan = await this.planDeletion(resources);
+    await runPlan(this, plan, opts);
+    return plan;
+  }
+
+  /** Task status events of every service (or one) and node announcements, until the iterator is returned. */
+  async *events(opts: { service?: string; nodes?: boolean } = {}): AsyncGenerator<ClusterEvent> {
+    const c = sharedContracts();
+    const tasks = this.nc.subscribe(this.names.taskEvents(opts.service ?? '*', '*'));
+    const nodes = opts.nodes === false ? null : this.nc.subscribe(this.names.nodeEvents('*', 'status'));
+    const queue: ClusterEvent[] = [];
+    let wake: (() => void) | null = null;
+    const push = (e: ClusterEvent): void => {
+      queue.push(e);
+      wake?.();
+    };
+    const pump = async (sub: AsyncIterable<{ subject: string; json<T>(): T }>, f: (subject: string, data: unknown) => ClusterEvent | null): Promise<void> => {
+      for await (const m of sub) {
+        let data: unknown;
+        try {
+          data = m.json();
+        } catch {
+          continue;
+        }
+        const e = f(m.subject, data);
+        if (e) push(e);
+      }
+    };
+    const taskPrefix = `${this.names.prefix}.evt.task.`;
+    void pump(tasks, (subject, data) => {
+      const ev = c.check('TaskStatusEvent', data);
+      return ev.ok ? { type: 'task', service: subject.slice(taskPrefix.length).split('.')[0]!, event: ev.value } : null;
+    });
+    if (nodes) {
+      void pump(nodes, (_s, data) => {
+        const ev = c.check('NodeStatusEvent', data);
+        return ev.ok ? { type: 'node', event: ev.value } : null;
+      });
+    }
+    try {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        await new Promise<void>((r) => (wake = r));
+        wake = null;
+      }
+    } finally {
+      tasks.unsubscribe();
+      nodes?.unsubscribe();
+    }
+  }
+}
+
+/** Resources given in code (not read from a manifest file) are checked like a manifest's, before anything is sent. */
+function checkResources(resources: readonly Resource[]): void {
+  const c = sharedContracts();
+  const errors = resources.flatMap((r, i) => {
+    const checked = c.check('ManifestResource', { apiVersion: API_VERSION, kind: r.kind, spec: r.spec });
+    if (checked.ok) return [];
+    const e = checked.error;
+    return [new ManifestError(r.source ?? { file: '<code>', line: 0, col: 0 }, r.source ? (e.path ?? '/') : `/${i}${e.path ?? ''}`, e.rule ?? 'schema', e.message)];
+  });
+  if (errors.length > 0) throw new ManifestInvalid(errors);
+}

@@ -1,0 +1,11 @@
+export { runPlan } from './apply';
+export type { PlanProgress, RunPlanOptions } from './apply';
+export { Cluster, Services } from './cluster';
+export type { ClusterEvent, ConnectOptions } from './cluster';
+export { PlanFailed, ServiceNotConverged } from './errors';
+export { ClusterNetwork, TenantNetwork } from './network';
+export type { ClusterNetworkStatus, TenantNetworkStatus } from './network';
+export { Node } from './node';
+export { Service } from './service';
+export type { ReplicaStatus, ServiceTemplate, WaitOptions } from './service';
+export { Tenant } from './tenant';

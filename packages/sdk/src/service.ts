@@ -1,0 +1,131 @@
+import { QueryFailed } from '@sdmi/bus';
+import type { ListReplicasReply, RolloutStatusReply, ServiceSpec, ServiceStatus } from '@sdmi/contracts';
+import { SchedulerQueries } from '@sdmi/scheduling';
+import { Services } from './cluster';
+import { ServiceNotConverged } from './errors';
+import type { Tenant } from './tenant';
+
+export type ReplicaStatus = ListReplicasReply['replicas'][number];
+export type ServiceTemplate = Omit<ServiceSpec, 'tenant' | 'name'>;
+
+export interface WaitOptions {
+  /** Default 180 s. */
+  timeoutMs?: number;
+  /** Called whenever what the service waits for changes, with a line a user can read. */
+  onProgress?: (status: ServiceStatus, detail: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Replica states that count as the replica being there (not on its way out or gone). */
+const LIVE = new Set(['pending', 'starting', 'running', 'healthy', 'unhealthy']);
+
+/**
+ * A tenant's service. Commands are submitted to the scheduler and awaited; with `wait` (the
+ * default for deploy, update and scale) the call returns once the replicas serve as declared, and
+ * throws ServiceNotConverged saying why when they do not (a rollback, a pause, a timeout).
+ *
+ * Subclasses may override the lifecycle hooks; {@link watch} (in ./lifecycle) runs them as replicas
+ * join and leave.
+ */
+export class Service {
+  readonly id: string;
+  readonly cluster: Tenant['cluster'];
+
+  constructor(
+    readonly tenant: Tenant,
+    readonly name: string,
+  ) {
+    this.id = `${tenant.name}/${name}`;
+    this.cluster = tenant.cluster;
+  }
+
+  private spec(template: ServiceTemplate): ServiceSpec {
+    return { ...template, tenant: this.tenant.name, name: this.name };
+  }
+
+  async deploy(template: ServiceTemplate, opts: WaitOptions & { wait?: boolean } = {}): Promise<ServiceStatus> {
+    await this.cluster.run(Services.Scheduler, 'deployService', this.id, { spec: this.spec(template) });
+    return opts.wait === false ? (await this.status())! : this.waitConverged(opts);
+  }
+
+  /** A new spec; a changed template is a new revision, rolled out by its update policy. */
+  async update(template: ServiceTemplate, opts: WaitOptions & { wait?: boolean } = {}): Promise<ServiceStatus> {
+    await this.cluster.run(Services.Scheduler, 'updateService', this.id, { spec: this.spec(template) });
+    return opts.wait === false ? (await this.status())! : this.waitConverged(opts);
+  }
+
+  async scale(replicas: number, opts: WaitOptions & { wait?: boolean } = {}): Promise<ServiceStatus> {
+    await this.cluster.run(Services.Scheduler, 'scaleService', this.id, { service: this.id, replicas });
+    return opts.wait === false ? (await this.status())! : this.waitConverged(opts);
+  }
+
+  /** Back to an earlier revision (default: the one before). */
+  async undo(toRevision?: number, opts: WaitOptions & { wait?: boolean } = {}): Promise<ServiceStatus> {
+    await this.cluster.run(Services.Scheduler, 'rolloutUndo', this.id, { service: this.id, ...(toRevision !== undefined ? { toRevision } : {}) });
+    return opts.wait === false ? (await this.status())! : this.waitConverged(opts);
+  }
+
+  /** Removes the service; with `wait` (default) returns once none of its replicas is left. */
+  async remove(opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    await this.cluster.run(Services.Scheduler, 'removeService', this.id, { service: this.id });
+    if (opts.wait === false) return;
+    const end = Date.now() + (opts.timeoutMs ?? 180_000);
+    for (;;) {
+      const left = (await this.replicas()).filter((r) => r.state !== 'stopped' && r.state !== 'failed');
+      if (left.length === 0) return;
+      if (Date.now() > end) throw new ServiceNotConverged(this.id, `${left.length} replica(s) still not stopped: ${left.map((r) => `${r.id} ${r.state}`).join(', ')}`);
+      await sleep(250);
+    }
+  }
+
+  /** Spec, revision and counts; null when there is no such service. */
+  async status(): Promise<ServiceStatus | null> {
+    try {
+      return (await this.cluster.client.query(Services.Scheduler, SchedulerQueries.getService, { service: this.id })).service;
+    } catch (e) {
+      if (e instanceof QueryFailed && e.code === 'SERVICE_NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  async rollout(): Promise<RolloutStatusReply['rollout']> {
+    return (await this.cluster.client.query(Services.Scheduler, SchedulerQueries.rolloutStatus, { service: this.id })).rollout;
+  }
+
+  async replicas(): Promise<ReplicaStatus[]> {
+    return this.cluster.replicas({ service: this.id });
+  }
+
+  /** The replicas that are there (not stopping, stopped or failed), by slot. */
+  async liveReplicas(): Promise<ReplicaStatus[]> {
+    return (await this.replicas()).filter((r) => LIVE.has(r.state)).sort((a, b) => a.slot - b.slot);
+  }
+
+  /**
+   * Resolves once the service serves as declared: as many serving replicas as desired, no others
+   * left, and its rollout complete. Throws ServiceNotConverged when the rollout was rolled back
+   * or paused, or on the timeout, with the scheduler's reason.
+   */
+  async waitConverged(opts: WaitOptions = {}): Promise<ServiceStatus> {
+    const end = Date.now() + (opts.timeoutMs ?? 180_000);
+    let last = '';
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const s = await this.status();
+      if (!s) throw new ServiceNotConverged(this.id, 'the service does not exist');
+      const r = s.rollout;
+      const detail = `${s.serving}/${s.desired} serving, ${s.replicas} replica(s) of revision(s) ${r.revisions.map((x) => x.revision).join(',')}${r.detail ? `: ${r.detail}` : ''}`;
+      if (detail !== last) opts.onProgress?.(s, detail);
+      last = detail;
+      if (r.state === 'rolled-back') throw new ServiceNotConverged(this.id, `revision ${r.rollbackOf ?? '?'} was rolled back to ${r.revision}: ${r.reason ?? 'no reason recorded'}`, s);
+      if (r.state === 'paused') throw new ServiceNotConverged(this.id, `the rollout is paused: ${r.reason ?? r.detail ?? 'no reason recorded'}`, s);
+      if (r.state === 'complete' && s.serving === s.desired && s.replicas === s.desired) return s;
+      if (Date.now() > end) throw new ServiceNotConverged(this.id, `not serving as declared within ${opts.timeoutMs ?? 180_000} ms (${detail})`, s);
+      await sleep(300);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
