@@ -48,6 +48,8 @@ export const SchemaIds = {
   ListReplicasReply: `${schemaIdBase}workload/list-replicas-reply.schema.json`,
   RunReplicaPayload: `${schemaIdBase}node/run-replica.schema.json`,
   RemoveReplicaPayload: `${schemaIdBase}node/remove-replica.schema.json`,
+  ExecInReplicaPayload: `${schemaIdBase}node/exec-in-replica.schema.json`,
+  ExecInReplicaResult: `${schemaIdBase}node/exec-in-replica-result.schema.json`,
   NodeStatusEvent: `${schemaIdBase}node/node-status-event.schema.json`,
   NodeContainerEvent: `${schemaIdBase}node/node-container-event.schema.json`,
 } as const;

@@ -3,6 +3,8 @@ export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
 export { SchemaIds } from './ids';
 export { queryContract } from './queries';
+export { EXEC_DEFAULT_TIMEOUT_MS, NodeAgentCommandKinds, NodeAgentErrorCodes, execInReplica, execInReplicaWaitMs, nodeService, replicaKey } from './node-commands';
+export type { NodeAgentCommand, NodeAgentCommandKind } from './node-commands';
 export type { QueryContract } from './queries';
 export type { SchemaName } from './ids';
 export { schemaIdBase, schemasDir } from './schema-files';
@@ -17,6 +19,8 @@ export type {
   DeployServicePayload,
   DetachInterfacePayload,
   ErrorInfo,
+  ExecInReplicaPayload,
+  ExecInReplicaResult,
   GetServiceQuery,
   GetServiceReply,
   HealthCheck,

@@ -5,6 +5,7 @@ import type { EngineContext } from './context';
 import { ContainerNotManaged, ContainerNotRunning, ExecTimeout, InvalidArgument, InvalidContainerSpec, statusOf } from './errors';
 import type { HealthState } from './events';
 import { MANAGED_LABEL, MANAGED_VALUE, checkLabelFilter, checkSpecLabels, isPlainObject, labelFilters } from './labels';
+import { killInNamespace } from './procfs';
 import { toDockerError } from './translate';
 
 /** Docker's container states. */
@@ -107,10 +108,18 @@ export interface RemoveOptions {
 }
 
 export interface ExecOptions {
-  /** Default 60 000 ms; on expiry ExecTimeout (the process may keep running in the container). */
+  /** Default 60 000 ms; on expiry ExecTimeout (the process keeps running unless `killOnTimeout`). */
   timeoutMs?: number;
   /** Output kept per stream; the rest is dropped and `truncated` set. Default 1 MiB. */
   maxOutputBytes?: number;
+  /** Written to the process's stdin, which is then closed (it reads EOF). Without it, no stdin. */
+  stdin?: string | Uint8Array;
+  /**
+   * On timeout, SIGKILL the exec'd process and its descendants through /proc, so that nothing of it
+   * runs on unseen. Needs the rights to signal the container's processes and a dockerd in our pid
+   * namespace (checked: otherwise nothing is killed). ExecTimeout says whether it was. Default false.
+   */
+  killOnTimeout?: boolean;
 }
 
 export interface ExecResult {
@@ -456,6 +465,25 @@ class Capped extends PassThrough {
   }
 }
 
+/** Kills a timed-out exec's process tree; false when it was not (already ended, or not ours to kill). */
+async function killExec(ctx: EngineContext, exec: Docker.Exec, id: string, containerPid: number): Promise<boolean> {
+  let info: Docker.ExecInspectInfo;
+  try {
+    info = await exec.inspect();
+  } catch (e) {
+    ctx.log.warn({ socketPath: ctx.socketPath, id, err: toDockerError(ctx, 'exec', e, { container: id }).info }, 'timed-out exec not killed: Docker did not say its pid');
+    return false;
+  }
+  if (!info.Running) return false;
+  const outcome = await killInNamespace(info.Pid, containerPid).catch((e: unknown) => ({ refused: (e as Error).message }));
+  if ('refused' in outcome) {
+    ctx.log.warn({ socketPath: ctx.socketPath, id, pid: info.Pid, reason: outcome.refused }, 'timed-out exec not killed');
+    return false;
+  }
+  ctx.log.info({ socketPath: ctx.socketPath, id, pids: outcome.killed }, 'timed-out exec killed');
+  return outcome.killed.length > 0;
+}
+
 /** Runs argv in the running container (no shell, no TTY) and waits for it to exit. */
 export async function execInContainer(ctx: EngineContext, id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   ctx.assertOpen('exec');
@@ -467,20 +495,30 @@ export async function execInContainer(ctx: EngineContext, id: string, argv: read
   if (!isInt(timeoutMs) || timeoutMs < 1) throw new InvalidArgument('exec', '/options/timeoutMs', 'duration-positive', timeoutMs, 'must be a whole number of milliseconds, at least 1');
   const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   if (!isInt(cap) || cap < 0) throw new InvalidArgument('exec', '/options/maxOutputBytes', 'bytes-non-negative', cap, 'must be a whole number of bytes, at least 0');
+  const input = options.stdin;
+  if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw new InvalidArgument('exec', '/options/stdin', 'stdin', input, 'must be a string or bytes');
+  }
   const raw = await managed(ctx, 'exec', id);
   if (!raw.State.Running) throw new ContainerNotRunning(id, 'exec', ctx.socketPath);
 
   let exec: Docker.Exec;
   let stream: Duplex;
   try {
-    exec = await ctx.docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false });
-    stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Duplex;
+    exec = await ctx.docker.getContainer(id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true, AttachStdin: input !== undefined, Tty: false });
+    stream = (await exec.start({ hijack: true, stdin: input !== undefined })) as unknown as Duplex;
   } catch (e) {
     throw toDockerError(ctx, 'exec', e, { container: id });
   }
+  // A write into a process that exited without reading fails (EPIPE); the exit code, read below,
+  // is what tells how the exec went.
+  stream.on('error', () => undefined);
   const stdout = new Capped(cap);
   const stderr = new Capped(cap);
   ctx.docker.modem.demuxStream(stream, stdout, stderr);
+  // Half-closing the connection is how Docker's own client ends stdin: dockerd then closes the
+  // process's stdin and goes on sending its output.
+  if (input !== undefined) stream.end(input);
   const finished = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
     const done = () => {
@@ -492,7 +530,10 @@ export async function execInContainer(ctx: EngineContext, id: string, argv: read
     stream.once('error', done);
   });
   stream.destroy();
-  if (!finished) throw new ExecTimeout(id, argv, timeoutMs, ctx.socketPath, { stdout: stdout.text(), stderr: stderr.text() });
+  if (!finished) {
+    const killed = options.killOnTimeout === true && (await killExec(ctx, exec, id, raw.State.Pid));
+    throw new ExecTimeout(id, argv, timeoutMs, ctx.socketPath, { stdout: stdout.text(), stderr: stderr.text() }, killed);
+  }
   // The output ends when the process closes it, which can be a moment before Docker records the exit.
   const deadline = Date.now() + 5_000;
   for (;;) {

@@ -253,8 +253,9 @@ export class ContainerRunning extends DockerError {
 }
 
 /**
- * An exec did not finish within its timeout. Its output so far is in `details`; the process may
- * still run inside the container (Docker cannot kill an exec'd process on its own).
+ * An exec did not finish within its timeout. Its output so far is in `details`. Unless `killed`
+ * (the exec's `killOnTimeout`), the process may still run inside the container: Docker cannot
+ * stop an exec'd process on its own.
  */
 export class ExecTimeout extends DockerError {
   override readonly name = 'ExecTimeout';
@@ -264,11 +265,12 @@ export class ExecTimeout extends DockerError {
     readonly timeoutMs: number,
     readonly socketPath: string,
     output: { stdout: string; stderr: string },
+    readonly killed = false,
   ) {
     super({
       code: DockerErrorCode.EXEC_TIMEOUT,
-      message: `exec ${show(argv)} in container "${container}" on the Docker host at ${socketPath} did not finish within ${timeoutMs} ms`,
-      details: { container, argv, timeoutMs, socketPath, ...output },
+      message: `exec ${show(argv)} in container "${container}" on the Docker host at ${socketPath} did not finish within ${timeoutMs} ms${killed ? '; it was killed' : ''}`,
+      details: { container, argv, timeoutMs, socketPath, killed, ...output },
     });
   }
 }

@@ -208,6 +208,12 @@ describe('containers', () => {
       code: 'EXEC_TIMEOUT',
       message: `exec ["sleep","5"] in container "${c.id}" on the Docker host at ${SOCKET} did not finish within 300 ms`,
     });
+    // stdin is written, then closed: cat ends.
+    expect(await engine.exec(c.id, ['cat'], { stdin: 'in\n' })).toEqual({ exitCode: 0, stdout: 'in\n', stderr: '', truncated: false });
+    // killOnTimeout takes the shell and the sleep it started.
+    const killed = await caught(engine.exec(c.id, ['sh', '-c', 'sleep 7; echo late'], { timeoutMs: 300, killOnTimeout: true }));
+    expect(killed).toMatchObject({ code: 'EXEC_TIMEOUT', message: expect.stringMatching(/within 300 ms; it was killed$/), info: { details: { killed: true } } });
+    expect((await engine.exec(c.id, ['ps', '-o', 'args'])).stdout).not.toMatch(/sleep 7/);
     await engine.remove(c.id, { force: true });
   });
 

@@ -3,18 +3,17 @@
 // node was asked to run (PostgreSQL), which is the desired state it reconciles the host to.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrate, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
+import { migrate, type Handler, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
 import { ContainerPlumber, hostIfNameFor, type AttachSpec } from '@sdmi/container-net';
-import { SchemaIds, contracts, type NodeContainerEvent, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
+import { NodeAgentCommandKinds, SchemaIds, contracts, type NodeContainerEvent, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
 import { DockerEngine, type ContainerEvent, type ContainerSpec } from '@sdmi/docker';
 import { OvsSwitch } from '@sdmi/ovsdb';
 import type { StartContext } from '@sdmi/service';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { execInReplicaHandler } from './exec';
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
-
-export const NodeCommandKinds = { RunReplica: 'runReplica', RemoveReplica: 'removeReplica' } as const;
 
 /**
  * `cluster` is the agent's bus prefix: clusters that share a Docker host (test runs do) tell their
@@ -40,11 +39,6 @@ export interface NodeAgentOptions {
 /** Docker container names allow [a-zA-Z0-9_.-]: acme/app-3@rev2 becomes sdmi_acme_app-3.rev2. */
 export function containerName(replicaId: string): string {
   return `sdmi_${replicaId.replaceAll('/', '_').replaceAll(/[@#]/g, '.')}`;
-}
-
-/** The RDMP service name a node's own tasks are addressed to (a subject token: dots become dashes). */
-export function nodeService(node: string): string {
-  return `node-${node.replaceAll('.', '-')}`;
 }
 
 function attachSpecs(spec: RunReplicaPayload, containerId: string, pid: number): AttachSpec[] {
@@ -113,8 +107,9 @@ export class NodeAgent {
   }
 
   /** The RDMP handlers of this node's own tasks. */
-  handlers(): TransactionHandler[] {
-    return [this.#runReplica(), this.#removeReplica()];
+  handlers(): Handler[] {
+    const { node, prefix, log } = this.opts;
+    return [this.#runReplica(), this.#removeReplica(), execInReplicaHandler({ engine: this.engine, node, cluster: prefix, labels: ReplicaLabels, log })];
   }
 
   #runReplica(): TransactionHandler<RunReplicaPayload> {
@@ -184,7 +179,7 @@ export class NodeAgent {
       },
     };
     return {
-      kind: NodeCommandKinds.RunReplica,
+      kind: NodeAgentCommandKinds.RunReplica,
       payloadSchema: SchemaIds.RunReplicaPayload,
       steps: () => [create, start, wire],
       async finalize({ task, db, outputs }) {
@@ -238,7 +233,7 @@ export class NodeAgent {
       async undo() {},
     };
     return {
-      kind: NodeCommandKinds.RemoveReplica,
+      kind: NodeAgentCommandKinds.RemoveReplica,
       payloadSchema: SchemaIds.RemoveReplicaPayload,
       // The container goes first: once it is gone no reconcile can wire it again behind our back.
       steps: () => [remove, unwire],

@@ -1,10 +1,11 @@
 // node-agent: one per Docker host. Host-wide work reaches every agent as broadcast tasks of
-// `node-agent`; the host's own work (run and remove replicas) comes as queued tasks of
+// `node-agent`; the host's own work (run, remove and exec in replicas) comes as queued tasks of
 // `node-<host>`, so exactly one agent per host executes it, in order per replica.
 import { createPool, defaultPgUrl } from '@sdmi/bus';
+import { nodeService } from '@sdmi/contracts';
 import { attachRdmp, SdmiService, hostInstanceId, RdmpEnv } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
-import { NodeAgent, nodeService } from './agent';
+import { NodeAgent } from './agent';
 import { NodeEnv, loadNodeConfig } from './config';
 
 const config = loadNodeConfig();

@@ -89,6 +89,8 @@ export interface SdmiContracts {
   TenantNetwork?: TenantNetwork;
   UnregisterHostPayload?: UnregisterHostPayload;
   UpdateNetworkPayload?: UpdateNetworkPayload;
+  ExecInReplicaResult?: ExecInReplicaResult;
+  ExecInReplicaPayload?: ExecInReplicaPayload;
   NodeContainerEvent?: NodeContainerEvent;
   NodeStatusEvent?: NodeStatusEvent;
   RemoveReplicaPayload?: RemoveReplicaPayload;
@@ -525,6 +527,49 @@ export interface UnregisterHostPayload {
 export interface UpdateNetworkPayload {
   clusterNetwork?: ClusterNetwork;
   tenantNetwork?: TenantNetwork;
+}
+/**
+ * Result of a completed execInReplica task (the task's result, in its record and its completed TaskStatusEvent): how the process exited and what it wrote. Output is decoded as UTF-8 (bytes that are not, and NUL, which PostgreSQL's jsonb cannot hold, become U+FFFD) and cut, per stream, where its JSON text would pass 256 KiB, so that the result always fits a NATS message; a program with more to say should write it to a file and be asked for it in parts.
+ */
+export interface ExecInReplicaResult {
+  /**
+   * The process's exit status; 128 + n when it died of signal n.
+   */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /**
+   * Whether stdout or stderr was cut at its cap.
+   */
+  truncated: boolean;
+  /**
+   * How long the exec took, as the agent measured it: from its creation until its exit code was known.
+   */
+  durationMs: number;
+}
+/**
+ * Payload of execInReplica, sent to the agent of the node that runs the replica (RDMP service node-<node>, key replica/<replicaId>, so it runs in order with that replica's runReplica and removeReplica): run argv in the replica's running container through the Docker Engine's exec (no shell, no TTY, the container's environment), wait for it to exit and complete with an ExecInReplicaResult. A non-zero exit code completes the task too: the caller decides what it means. Fails with REPLICA_NOT_FOUND (the node runs no such replica), REPLICA_NOT_RUNNING (its container is not running) or EXEC_TIMEOUT (still running after timeoutMs; the process and its descendants are then killed, and the error's details.killed says whether that worked). At least once: an agent that dies during the exec runs it again when the task comes back, so a command should be safe to repeat. The whole command must fit the gateway's 256 KiB.
+ */
+export interface ExecInReplicaPayload {
+  /**
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
+   */
+  replicaId: string;
+  /**
+   * The program (a path, or a name looked up in the container's PATH; not empty) and its arguments, passed as they are: for a shell, say ["sh", "-c", "..."]. A program the container does not have exits with 126 or 127 and Docker's message on stdout.
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  argv: [string, ...string[]];
+  /**
+   * How long the process may run before the task fails with EXEC_TIMEOUT and the process is killed.
+   */
+  timeoutMs?: number;
+  /**
+   * Written to the process's stdin, which is then closed (the process reads EOF). Without it the process has no stdin. Text without NUL (the task's record, kept in PostgreSQL jsonb like the rest of the payload, cannot hold one): binary input goes encoded, e.g. base64 for ["sh", "-c", "base64 -d | ..."].
+   */
+  stdin?: string;
 }
 /**
  * A Docker event of one of SDMI's containers, as its node-agent forwards it on <prefix>.evt.node.<node>.container: lifecycle (create, start, die with its exit code, stop, kill, destroy) and health changes.
