@@ -46,6 +46,8 @@ export const SchemaIds = {
   RolloutStatusReply: `${schemaIdBase}workload/rollout-status-reply.schema.json`,
   ListReplicasQuery: `${schemaIdBase}workload/list-replicas-query.schema.json`,
   ListReplicasReply: `${schemaIdBase}workload/list-replicas-reply.schema.json`,
+  ListNodesQuery: `${schemaIdBase}workload/list-nodes-query.schema.json`,
+  ListNodesReply: `${schemaIdBase}workload/list-nodes-reply.schema.json`,
   RunReplicaPayload: `${schemaIdBase}node/run-replica.schema.json`,
   RemoveReplicaPayload: `${schemaIdBase}node/remove-replica.schema.json`,
   ExecInReplicaPayload: `${schemaIdBase}node/exec-in-replica.schema.json`,

@@ -85,6 +85,6 @@ export type {
 export { RolloutPhases, nextRolloutStep, startDeadline } from './rollout';
 export type { RolloutOptions, RolloutPhase, RolloutStart, RolloutStep, RolloutStop } from './rollout';
 export { SchedulerQueries } from './queries';
-export { replicaStatus, revisionCounts, rolloutStatus, serviceAddresses, serviceStatus } from './status';
-export type { AppliedServiceAddress } from './status';
+export { nodeStatuses, replicaStatus, revisionCounts, rolloutStatus, serviceAddresses, serviceStatus } from './status';
+export type { AdmittedNodeRecord, AppliedServiceAddress, NodeAnnouncement } from './status';
 export { validateServiceSpec } from './validate';

@@ -76,6 +76,15 @@ export function serviceId(tenant: string, name: string): string {
   return `${tenant}/${name}`;
 }
 
+/** A spec's networks with full ids and interface names (eth<i> unless named). */
+function resolveAttachments(spec: ServiceSpec): ResolvedNetworkAttachment[] {
+  return (spec.networks as readonly ServiceNetworkAttachment[]).map((n, i) => ({
+    network: resolveNetwork(n.network, spec.tenant),
+    ip: { mode: n.ip.mode, addresses: n.ip.addresses ?? [] },
+    ifname: n.ifname ?? `eth${i}`,
+  }));
+}
+
 /** Index (0-based) of the first network with static addresses, or -1. */
 function staticNetworkIndex(spec: ServiceSpec): number {
   return (spec.networks as readonly ServiceNetworkAttachment[]).findIndex((n) => n.ip.mode === 'static');
@@ -171,11 +180,7 @@ export class Service {
     this.history = record.history;
     this.previousRevision = record.previousRevision;
     this.rollout = record.rollout;
-    this.networks = (record.spec.networks as readonly ServiceNetworkAttachment[]).map((n, i) => ({
-      network: resolveNetwork(n.network, this.tenant),
-      ip: { mode: n.ip.mode, addresses: n.ip.addresses ?? [] },
-      ifname: n.ifname ?? `eth${i}`,
-    }));
+    this.networks = resolveAttachments(record.spec);
     this.updatePolicy = resolveUpdatePolicy(record.spec);
   }
 
@@ -218,6 +223,17 @@ export class Service {
   specOf(revision: number): ServiceSpec | null {
     if (revision === this.revision) return this.spec;
     return this.history.find((h) => h.revision === revision)?.spec ?? null;
+  }
+
+  /**
+   * The networks a revision's replicas have interfaces on, and under which names: an update may
+   * add, drop or reorder networks, and replicas of the older revision keep theirs until they stop.
+   * Null when the revision is not in the history.
+   */
+  networksOf(revision: number): readonly ResolvedNetworkAttachment[] | null {
+    if (revision === this.revision) return this.networks;
+    const spec = this.specOf(revision);
+    return spec ? resolveAttachments(spec) : null;
   }
 
   /** Whether a replica of `revision` counts as serving when `running` (it has no health check to pass). */

@@ -5,6 +5,8 @@ import {
   queryContract,
   type GetServiceQuery,
   type GetServiceReply,
+  type ListNodesQuery,
+  type ListNodesReply,
   type ListReplicasQuery,
   type ListReplicasReply,
   type ListServicesQuery,
@@ -22,4 +24,6 @@ export const SchedulerQueries = {
   rolloutStatus: queryContract<RolloutStatusQuery, RolloutStatusReply>('rolloutStatus', SchemaIds.RolloutStatusQuery, SchemaIds.RolloutStatusReply),
   /** The replicas the scheduler has placed, of a service and/or on a node. */
   listReplicas: queryContract<ListReplicasQuery, ListReplicasReply>('listReplicas', SchemaIds.ListReplicasQuery, SchemaIds.ListReplicasReply),
+  /** The nodes, admitted or only announcing themselves (unadmitted), or one of them: admin state, last announcement, what is placed there. */
+  listNodes: queryContract<ListNodesQuery, ListNodesReply>('listNodes', SchemaIds.ListNodesQuery, SchemaIds.ListNodesReply),
 } as const;

@@ -1,8 +1,8 @@
 // What the scheduler's queries report, computed from the same model the loop plans with: a
 // service's counts, its rollout (state as recorded, plus what the rolling-update state machine
-// would do now), its virtual addresses and its replicas with theirs. Pure: the caller reads the
-// records and passes the time in.
-import type { ReplicaAddress, ReplicaStatus, RevisionCount, RolloutStatus, ServiceAddress, ServiceStatus } from '@sdmi/contracts';
+// would do now), its virtual addresses, its replicas with theirs, and the nodes with what is placed
+// on them. Pure: the caller reads the records and passes the time in.
+import type { NodeStatus, NodeStatusEvent, ReplicaAddress, ReplicaStatus, RevisionCount, RolloutStatus, ServiceAddress, ServiceStatus } from '@sdmi/contracts';
 import { ReplicaStates, RolloutStates, type Replica, type Service } from './model';
 import { nextRolloutStep } from './rollout';
 
@@ -116,4 +116,56 @@ export function replicaStatus(r: Replica, reason: string | null, interfaces: rea
     reason,
     interfaces: [...interfaces],
   };
+}
+
+/** A node as the admin left it (its sched.node row). */
+export interface AdmittedNodeRecord {
+  readonly state: 'ready' | 'draining';
+  readonly force: boolean;
+  readonly admittedAt: number;
+}
+
+/** A node-agent's last announcement, and when this scheduler instance received it (its own clock). */
+export interface NodeAnnouncement {
+  readonly status: NodeStatusEvent;
+  readonly seenAt: number;
+}
+
+const milli = (cpus: number) => Math.round(cpus * 1000);
+
+/**
+ * Every node that is admitted or announces itself, by name: admitted ones with the admin's state,
+ * the others `unadmitted` (hosts addNode would take). Announced fields are null for a node not
+ * heard from; a node is reachable while its last announcement is younger than `silentMs`, the same
+ * window after which the planner takes it for down. Counts and reservations are those placement
+ * uses: every replica not stopped.
+ */
+export function nodeStatuses(
+  admitted: ReadonlyMap<string, AdmittedNodeRecord>,
+  announced: ReadonlyMap<string, NodeAnnouncement>,
+  replicas: readonly Replica[],
+  now: number,
+  silentMs: number,
+): NodeStatus[] {
+  const names = [...new Set([...admitted.keys(), ...announced.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return names.map((name) => {
+    const admin = admitted.get(name);
+    const seen = announced.get(name);
+    const placed = replicas.filter((r) => r.node === name && r.holdsResources);
+    const status = seen?.status;
+    return {
+      name,
+      state: admin?.state ?? 'unadmitted',
+      force: admin !== undefined && admin.state === 'draining' && admin.force,
+      admittedAt: admin ? iso(admin.admittedAt) : null,
+      reachable: seen !== undefined && now - seen.seenAt < silentMs,
+      lastSeen: seen ? iso(seen.seenAt) : null,
+      capacity: status ? { cpus: status.capacity.cpus, memoryBytes: status.capacity.memoryBytes } : null,
+      labels: status ? Object.fromEntries(Object.entries(status.labels).filter((e): e is [string, string] => e[1] !== undefined)) : null,
+      bridge: status?.bridge ?? null,
+      replicas: placed.length,
+      // Summed in thousandths, as placement does, so that 0.1 + 0.2 reads 0.3.
+      reserved: { cpus: placed.reduce((n, r) => n + milli(r.resources.cpus), 0) / 1000, memoryBytes: placed.reduce((n, r) => n + r.resources.memoryBytes, 0) },
+    };
+  });
 }

@@ -1,7 +1,8 @@
-// What the scheduler's queries report about a service and its rollout, from the model.
+// What the scheduler's queries report about a service, its rollout and the nodes, from the model.
 import { describe, expect, it } from 'vitest';
-import { Service, replicaStatus, rolloutStatus, serviceAddresses, serviceStatus } from '../src/index';
-import { replica, spec } from './helpers';
+import type { NodeStatusEvent } from '@sdmi/contracts';
+import { Service, nodeStatuses, replicaStatus, rolloutStatus, serviceAddresses, serviceStatus } from '../src/index';
+import { GiB, replica, spec } from './helpers';
 
 const v1 = Service.create(spec({ replicas: 2, update: { monitorMs: 1000 } }), 0);
 
@@ -76,5 +77,68 @@ describe('serviceStatus and replicaStatus', () => {
       { network: 'acme/old', address: '10.9.0.2', backends: 1 },
     ]);
     expect(serviceStatus(two, [], 0, applied).addresses).toEqual(serviceAddresses(two, applied));
+  });
+});
+
+describe('nodeStatuses', () => {
+  const announcement = (node: string, cpus: number): NodeStatusEvent => ({
+    node,
+    instance: `na-${node}`,
+    bridge: 'sdmi0',
+    capacity: { cpus, memoryBytes: 8 * GiB },
+    labels: { zone: 'a' },
+    replicas: [],
+    time: new Date(0).toISOString(),
+  });
+  const small = Service.create(spec({ replicas: 3, resources: { cpus: 0.1, memoryBytes: GiB } }), 0);
+
+  it('admitted nodes with their admin state, announcing ones unadmitted, by name; counts and reservations of every replica not stopped', () => {
+    const admitted = new Map([
+      ['n2', { state: 'draining' as const, force: true, admittedAt: 1_000 }],
+      ['n1', { state: 'ready' as const, force: false, admittedAt: 2_000 }],
+    ]);
+    const announced = new Map([
+      ['n1', { status: announcement('n1', 4), seenAt: 50_000 }],
+      ['n3', { status: announcement('n3', 2), seenAt: 59_000 }],
+    ]);
+    const reps = [replica(small, 1, 1, 'n1', 'healthy'), replica(small, 2, 1, 'n1', 'failed'), replica(small, 3, 1, 'n1', 'stopped'), replica(small, 4, 1, 'n1', 'stopping'), replica(small, 5, 1, 'n2', 'pending')];
+    const out = nodeStatuses(admitted, announced, reps, 60_000, 15_000);
+    expect(out.map((n) => [n.name, n.state, n.force, n.reachable])).toEqual([
+      ['n1', 'ready', false, true],
+      ['n2', 'draining', true, false],
+      ['n3', 'unadmitted', false, true],
+    ]);
+    expect(out[0]).toEqual({
+      name: 'n1',
+      state: 'ready',
+      force: false,
+      admittedAt: new Date(2_000).toISOString(),
+      reachable: true,
+      lastSeen: new Date(50_000).toISOString(),
+      capacity: { cpus: 4, memoryBytes: 8 * GiB },
+      labels: { zone: 'a' },
+      bridge: 'sdmi0',
+      replicas: 3,
+      reserved: { cpus: 0.3, memoryBytes: 3 * GiB },
+    });
+    // Never heard from since this instance started: what it announces is unknown, not zero.
+    expect(out[1]).toMatchObject({ admittedAt: new Date(1_000).toISOString(), lastSeen: null, capacity: null, labels: null, bridge: null, replicas: 1, reserved: { cpus: 0.1, memoryBytes: GiB } });
+    expect(out[2]).toMatchObject({ admittedAt: null, replicas: 0, reserved: { cpus: 0, memoryBytes: 0 } });
+  });
+
+  it('a node is reachable for the silence window after its last announcement, and not at its end', () => {
+    const announced = new Map([['n1', { status: announcement('n1', 4), seenAt: 0 }]]);
+    expect(nodeStatuses(new Map(), announced, [], 14_999, 15_000)[0]!.reachable).toBe(true);
+    expect(nodeStatuses(new Map(), announced, [], 15_000, 15_000)[0]!.reachable).toBe(false);
+  });
+});
+
+describe('Service.networksOf', () => {
+  it("a revision's own networks and interface names, after an update dropped and reordered them", () => {
+    const v1n = Service.create(spec({ networks: [{ network: 'web', ip: { mode: 'dynamic' } }, { network: 'cluster/mgmt', ip: { mode: 'dynamic' } }] }), 0);
+    const v2n = v1n.update(spec({ networks: [{ network: 'cluster/mgmt', ip: { mode: 'dynamic' } }] }), 10);
+    expect(v2n.networksOf(1)?.map((n) => `${n.network} ${n.ifname}`)).toEqual(['acme/web eth0', 'cluster/mgmt eth1']);
+    expect(v2n.networksOf(2)?.map((n) => `${n.network} ${n.ifname}`)).toEqual(['cluster/mgmt eth0']);
+    expect(v2n.networksOf(7)).toBeNull();
   });
 });

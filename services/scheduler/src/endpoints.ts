@@ -26,15 +26,46 @@ export async function appliedAddresses(db: Pick<pg.ClientBase, 'query'>, service
   return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, address: x.address, backends: x.backends, generation: Number(x.generation) }));
 }
 
+const LIVE: ReadonlySet<string> = new Set([ReplicaStates.Running, ReplicaStates.Healthy, ReplicaStates.Unhealthy]);
+
+/**
+ * The replica's addressed interface on `networkId`, as its own revision made it: replicas of an
+ * older revision may lack a network the service has now, have one it has left, or name it
+ * differently. A revision gone from the history is taken to have the current networks.
+ */
+function interfaceOn(svc: Service, r: Replica, networkId: string): string | undefined {
+  const net = (svc.networksOf(r.revision) ?? svc.networks).find((n) => n.network === networkId && n.ip.mode !== 'none');
+  return net ? `${r.id}/${net.ifname}` : undefined;
+}
+
+/** The interface ids that should take `svc`'s new connections on `networkId`. */
+function backendsOn(svc: Service, replicas: readonly Replica[], networkId: string): string[] {
+  const out: string[] = [];
+  for (const r of replicas) {
+    if (r.service !== svc.id || r.state === ReplicaStates.Stopping || !r.serving(svc.servesWhenRunning(r.revision))) continue;
+    const id = interfaceOn(svc, r, networkId);
+    if (id !== undefined) out.push(id);
+  }
+  return out.sort();
+}
+
 /** The interface ids that should take `svc`'s new connections on each of its addressed networks. */
 export function desiredBackends(svc: Service, replicas: readonly Replica[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const serving = replicas.filter((r) => r.service === svc.id && r.state !== ReplicaStates.Stopping && r.serving(svc.servesWhenRunning(r.revision)));
   for (const net of svc.networks) {
     if (net.ip.mode === 'none') continue;
-    out.set(net.network, serving.map((r) => `${r.id}/${net.ifname}`).sort());
+    out.set(net.network, backendsOn(svc, replicas, net.network));
   }
   return out;
+}
+
+/**
+ * Whether the address a service holds on a network its spec no longer has must stay: while a
+ * live replica (of an older revision) still has an interface there. Of a removed service the
+ * revisions are gone, so any live replica keeps it (they are all being stopped).
+ */
+export function keepsLeftAddress(svc: Service | undefined, service: string, networkId: string, replicas: readonly Replica[]): boolean {
+  return replicas.some((r) => r.service === service && LIVE.has(r.state) && (svc === undefined || interfaceOn(svc, r, networkId) !== undefined));
 }
 
 /**
@@ -100,8 +131,9 @@ export class ServiceEndpoints {
   }
 
   /**
-   * Brings every service address to what the replicas say; releases the addresses of services
-   * (or networks of a service) that are gone once none of their replicas is left. Returns the
+   * Brings every service address to what the replicas say; releases the address of a service that
+   * is gone once none of its replicas runs, and of a network a service left once none of its
+   * running replicas has an interface there. Returns the
    * interface ids that take new connections after the pass (only what the network-controller
    * confirmed: a failed call leaves its previous backends in place).
    */
@@ -110,24 +142,29 @@ export class ServiceEndpoints {
     const applied = new Map((await this.applied()).map((a) => [key(a.service, a.networkId), a]));
     const serving = new Set<string>();
     const wanted = new Set<string>();
+    const follow = async (service: string, networkId: string, backends: string[], have: AppliedAddress | undefined): Promise<void> => {
+      if (have && have.address !== null && have.backends.join('\n') === backends.join('\n')) {
+        have.backends.forEach((b) => serving.add(b));
+        return;
+      }
+      const now = await this.#set(service, networkId, backends, have?.generation ?? 0);
+      (now ?? have?.backends ?? []).forEach((b) => serving.add(b));
+    };
     for (const svc of services) {
       for (const [networkId, backends] of desiredBackends(svc, replicas)) {
         const k = key(svc.id, networkId);
         wanted.add(k);
-        const have = applied.get(k);
-        if (have && have.address !== null && have.backends.join('\n') === backends.join('\n')) {
-          have.backends.forEach((b) => serving.add(b));
-          continue;
-        }
-        const now = await this.#set(svc.id, networkId, backends, have?.generation ?? 0);
-        (now ?? have?.backends ?? []).forEach((b) => serving.add(b));
+        await follow(svc.id, networkId, backends, applied.get(k));
       }
     }
     for (const [k, a] of applied) {
-      // Kept while a replica of the service still serves (a removed service's replicas stop at once).
-      const live = replicas.some((r) => r.service === a.service && (r.state === ReplicaStates.Running || r.state === ReplicaStates.Healthy || r.state === ReplicaStates.Unhealthy));
-      if (wanted.has(k) || live) {
-        if (!wanted.has(k)) a.backends.forEach((b) => serving.add(b));
+      if (wanted.has(k)) continue;
+      const svc = services.find((s) => s.id === a.service);
+      if (keepsLeftAddress(svc, a.service, a.networkId, replicas)) {
+        // A network an update dropped still follows the old revision's replicas, so that one being
+        // stopped leaves it and drains like anywhere else instead of being held in it.
+        if (svc) await follow(svc.id, a.networkId, backendsOn(svc, replicas, a.networkId), a);
+        else a.backends.forEach((b) => serving.add(b));
         continue;
       }
       try {

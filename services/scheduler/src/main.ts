@@ -35,7 +35,7 @@ service.onStart('scheduler', async ({ nc, log }) => {
     }
   })();
   loop.start();
-  const queries = new QueryServer({ nc, service: 'scheduler', names: new BusNames(prefix), handlers: schedulerQueries(store, pool), log }).start();
+  const queries = new QueryServer({ nc, service: 'scheduler', names: new BusNames(prefix), handlers: schedulerQueries(store, pool, loop), log }).start();
   return async () => {
     await queries.stop();
     sub.unsubscribe();

@@ -1,14 +1,21 @@
 // The scheduler's queries: reads of its records, answered by any instance (they change nothing,
 // so the loop's leadership does not matter). Counts and rollout states come from the pure model
 // (packages/scheduling), so a query says what the loop would say; addresses are what the start
-// transactions and the loop's setServiceEndpoints calls recorded.
+// transactions and the loop's setServiceEndpoints calls recorded. What nodes announce is not in
+// the records: each instance hears the announcements itself, leader or not, and reports its own.
 import { serveQuery, type QueryHandler } from '@sdmi/bus';
-import { SchedulerQueries, ServiceNotFound, replicaStatus, rolloutStatus, serviceStatus } from '@sdmi/scheduling';
+import { SchedulerQueries, ServiceNotFound, nodeStatuses, replicaStatus, rolloutStatus, serviceStatus, type NodeAnnouncement } from '@sdmi/scheduling';
 import type pg from 'pg';
 import { appliedAddresses } from './endpoints';
+import { NODE_SILENT_MS } from './reconciler';
 import type { SchedulerStore } from './store';
 
-export function schedulerQueries(store: SchedulerStore, pool: pg.Pool): QueryHandler[] {
+/** The node-agents' announcements this instance has received (the Reconciler keeps them). */
+export interface NodeAnnouncements {
+  readonly announcements: ReadonlyMap<string, NodeAnnouncement>;
+}
+
+export function schedulerQueries(store: SchedulerStore, pool: pg.Pool, heard: NodeAnnouncements): QueryHandler[] {
   const found = async (id: string) => {
     const svc = await store.service(pool, id);
     if (!svc) throw new ServiceNotFound('/service', id);
@@ -33,6 +40,12 @@ export function schedulerQueries(store: SchedulerStore, pool: pg.Pool): QueryHan
     serveQuery(SchedulerQueries.listReplicas, async ({ service, node }) => {
       const rows = await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) });
       return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason, r.addresses)) };
+    }),
+    serveQuery(SchedulerQueries.listNodes, async ({ node }) => {
+      const filter = node !== undefined ? { node } : {};
+      const admitted = new Map([...(await store.nodes(pool))].filter(([name]) => node === undefined || name === node));
+      const announced = new Map([...heard.announcements].filter(([name]) => node === undefined || name === node));
+      return { nodes: nodeStatuses(admitted, announced, await store.replicas(pool, filter), Date.now(), NODE_SILENT_MS) };
     }),
   ];
 }

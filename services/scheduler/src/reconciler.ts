@@ -4,7 +4,7 @@
 // PostgreSQL advisory lock on a session of its own), so two instances never double-fire.
 import type { RdmpClient } from '@sdmi/bus';
 import type { NodeStatusEvent } from '@sdmi/contracts';
-import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type Replica, type Service } from '@sdmi/scheduling';
+import { Node, NodeStates, ReplicaStates, reconcile, type NewReplica, type NodeAnnouncement, type Replica, type Service } from '@sdmi/scheduling';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ServiceEndpoints } from './endpoints';
@@ -14,16 +14,15 @@ import type { AdmittedNode, SchedulerStore } from './store';
 
 const LOOP_LOCK = 0x5d_5c_0001;
 
-/** A node that has not reported for this long gets no new replicas. */
-const NODE_SILENT_MS = 15_000;
+/**
+ * A node that has not reported for this long gets no new replicas: three of the node-agent's 5 s
+ * announcement periods, so one lost announcement does not take it down.
+ */
+export const NODE_SILENT_MS = 15_000;
 
 /** An unknown container is removed only once it has been reported unknown for this long (two reports or more). */
 const UNKNOWN_GRACE_MS = 10_000;
 
-interface NodeReport {
-  status: NodeStatusEvent;
-  seenAt: number;
-}
 
 export interface ReconcilerOptions {
   pool: pg.Pool;
@@ -40,7 +39,7 @@ export interface ReconcilerOptions {
 }
 
 export class Reconciler {
-  readonly #nodes = new Map<string, NodeReport>();
+  readonly #nodes = new Map<string, NodeAnnouncement>();
   /** Containers reported unknown (`node\ncontainerId`): when first seen, and the removal submitted for it. */
   readonly #unknown = new Map<string, { since: number; removal?: { taskId: string; attempt: number } }>();
   readonly #endpoints: ServiceEndpoints;
@@ -64,6 +63,11 @@ export class Reconciler {
   /** A node-agent's report (the service subscribes to them and hands them here). */
   noteNode(status: NodeStatusEvent, now = Date.now()): void {
     this.#nodes.set(status.node, { status, seenAt: now });
+  }
+
+  /** Every node-agent's last report since this instance started (the listNodes query shows them). */
+  get announcements(): ReadonlyMap<string, NodeAnnouncement> {
+    return this.#nodes;
   }
 
   /** Whether a node-agent of that name has reported recently. */

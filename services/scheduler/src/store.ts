@@ -40,6 +40,7 @@ export interface ReplicaFilter {
 export interface AdmittedNode {
   state: 'ready' | 'draining';
   force: boolean;
+  admittedAt: number;
 }
 
 export class SchedulerStore {
@@ -108,8 +109,8 @@ export class SchedulerStore {
 
   /** Admitted nodes and their admin state (with whether a drain was forced). */
   async nodes(db: Db): Promise<Map<string, AdmittedNode>> {
-    const rows = (await db.query<{ name: string; state: 'ready' | 'draining'; force: boolean }>('SELECT name, state, force FROM sched.node ORDER BY name')).rows;
-    return new Map(rows.map((r) => [r.name, { state: r.state, force: r.force }]));
+    const rows = (await db.query<{ name: string; state: 'ready' | 'draining'; force: boolean; admitted_at: Date }>('SELECT name, state, force, admitted_at FROM sched.node ORDER BY name')).rows;
+    return new Map(rows.map((r) => [r.name, { state: r.state, force: r.force, admittedAt: r.admitted_at.getTime() }]));
   }
 
   async setNode(db: Db, name: string, state: 'ready' | 'draining', force = false): Promise<void> {

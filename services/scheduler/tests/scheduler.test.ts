@@ -2,7 +2,9 @@
 // scaled through the bus; every replica is a container on one of the hosts with both interfaces
 // and IPAM addresses, reaching what the policy allows; a container killed by hand is replaced; and
 // after scaling to 0 nothing of it is left: no container, address, OVS port or flow. What the
-// scheduler's queries say runs where, with which addresses, is checked against the containers.
+// scheduler's queries say runs where, with which addresses, is checked against the containers, and
+// what listNodes says of the hosts against their Docker Engines and the replicas placed on them.
+// An update that drops a network gives its service address back once no replica is on it.
 import { createPool } from '@sdmi/bus';
 import type { ServiceAddress } from '@sdmi/contracts';
 import { SchedulerQueries } from '@sdmi/scheduling';
@@ -61,7 +63,12 @@ async function macOf(host: string, containerId: string, ifname: string): Promise
   return (await docker(cluster.hosts.get(host)!.endpoint, ['exec', containerId, 'cat', `/sys/class/net/${ifname}/address`])).trim();
 }
 
-const listReplicas = async (service: string) => (await cluster.client.query('scheduler', SchedulerQueries.listReplicas, { service })).replicas;
+const listReplicas = async (service?: string) => (await cluster.client.query('scheduler', SchedulerQueries.listReplicas, service !== undefined ? { service } : {})).replicas;
+const listNodes = async (node?: string) => (await cluster.client.query('scheduler', SchedulerQueries.listNodes, node !== undefined ? { node } : {})).nodes;
+const MiB = 2 ** 20;
+/** When beforeAll admitted the hosts, give or take a second of clock between the database and us. */
+let admittedFrom = 0;
+let admittedTo = 0;
 const getService = async (service: string) => (await cluster.client.query('scheduler', SchedulerQueries.getService, { service })).service;
 /** The service's addresses as getService first reported them: they stay while it exists. */
 let addresses: ServiceAddress[] = [];
@@ -97,9 +104,11 @@ beforeAll(async () => {
     ],
   });
   // The hosts' agents announce themselves; the admin admits them.
+  admittedFrom = Date.now() - 1_000;
   for (const host of cluster.hosts.keys()) {
     await cluster.until(async () => (await cmd('addNode', `node/${host}`, { name: host }), true), `${host} admitted`);
   }
+  admittedTo = Date.now() + 1_000;
 });
 
 afterAll(async () => {
@@ -247,6 +256,111 @@ describe('scheduler', () => {
     containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
   });
 
+  const drop = `${tenant}/drop`;
+  const dropResources = { cpus: 0.25, memoryBytes: 64 * MiB };
+  const dropSpec = (networks: string[]) => ({
+    tenant,
+    name: 'drop',
+    image: 'sdmi/base:busybox',
+    command: ['sleep', '3600'],
+    replicas: 2,
+    resources: dropResources,
+    networks: networks.map((network) => ({ network, ip: { mode: 'dynamic' } })),
+    // One slot at a time, each monitored for 3 s: for that long one replica of revision 1 is
+    // left on cluster/mgmt beside the new ones.
+    update: { parallelism: 1, delayMs: 0, monitorMs: 3000, order: 'start-first', failureAction: 'rollback' },
+  });
+
+  it('an update that drops a network: its service address follows the old replicas still on it, and is released with the last of them', async () => {
+    await cmd('deployService', drop, { spec: dropSpec(['cluster/web', 'cluster/mgmt']) });
+    await cluster.until(async () => {
+      const a = (await getService(drop)).addresses;
+      return a.length === 2 && a.every((x) => x.address !== null && x.backends === 2);
+    }, 'a service address with 2 backends on cluster/web and cluster/mgmt', 60_000);
+    const [web, mgmt] = (await getService(drop)).addresses;
+    expect([web!.network, mgmt!.network]).toEqual(['cluster/web', 'cluster/mgmt']);
+    await cmd('updateService', drop, { spec: dropSpec(['cluster/web']) });
+    const seen = new Set<string>();
+    await cluster.until(
+      async () => {
+        const svc = await getService(drop);
+        const held = svc.addresses.find((a) => a.network === 'cluster/mgmt');
+        if (held) seen.add(`${held.address} ${held.backends}`);
+        const reps = await listReplicas(drop);
+        return svc.rollout.state === 'complete' && reps.length === 2 && reps.every((r) => r.revision === 2 && r.state === 'running') && held === undefined;
+      },
+      'revision 2 rolled out, the replicas of revision 1 gone and the cluster/mgmt address released',
+      90_000,
+    );
+    // Between the two slots only the old replica of slot 2 was on cluster/mgmt: the address had it alone.
+    expect([...seen]).toContain(`${mgmt!.address} 1`);
+    expect((await getService(drop)).addresses).toEqual([{ network: 'cluster/web', address: web!.address, backends: 2 }]);
+    for (const r of await listReplicas(drop)) expect(r.interfaces.map((i) => `${i.network} ${i.ifname}`)).toEqual(['cluster/web eth0']);
+    const pool = createPool(cluster.db.url, 1);
+    try {
+      const mine = (await pool.query<{ network_id: string; address: string }>('SELECT network_id, host(address) AS address FROM sched.service_address WHERE service = $1', [drop])).rows;
+      expect(mine).toEqual([{ network_id: 'cluster/web', address: web!.address }]);
+      const held = (await pool.query<{ network_id: string; ip: string }>('SELECT network_id, host(ip) AS ip FROM net.service_address WHERE service = $1', [drop])).rows;
+      expect(held).toEqual([{ network_id: 'cluster/web', ip: web!.address }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("listNodes: both hosts admitted, ready and reachable, with their engines' capacity and labels, their bridges, and the replicas listReplicas places on each with what they reserve", async () => {
+    // Replicas and nodes read between two equal reads of the replicas, so both describe one moment.
+    let replicas: Awaited<ReturnType<typeof listReplicas>> = [];
+    let nodes: Awaited<ReturnType<typeof listNodes>> = [];
+    await cluster.until(async () => {
+      const before = JSON.stringify(await listReplicas());
+      nodes = await listNodes();
+      replicas = await listReplicas();
+      return JSON.stringify(replicas) === before;
+    }, 'listReplicas unchanged across a listNodes');
+    const placed = replicas.filter((r) => r.state !== 'stopped');
+    expect(placed.filter((r) => r.service === drop)).toHaveLength(2);
+    expect(nodes.map((n) => n.name)).toEqual(['host-a', 'host-b']);
+    for (const n of nodes) {
+      const h = cluster.hosts.get(n.name)!;
+      const [cpus, memoryBytes] = (await docker(h.endpoint, ['info', '--format', '{{.NCPU}} {{.MemTotal}}'])).trim().split(' ').map(Number);
+      const labels = Object.fromEntries(
+        ((JSON.parse(await docker(h.endpoint, ['info', '--format', '{{json .Labels}}'])) as string[] | null) ?? []).map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])),
+      );
+      const mine = placed.filter((r) => r.node === n.name);
+      const drops = mine.filter((r) => r.service === drop).length;
+      expect(n).toEqual({
+        name: n.name,
+        state: 'ready',
+        force: false,
+        admittedAt: expect.any(String),
+        reachable: true,
+        lastSeen: expect.any(String),
+        capacity: { cpus, memoryBytes },
+        labels,
+        bridge: h.bridge.name,
+        replicas: mine.length,
+        // Only the drop service reserves anything.
+        reserved: { cpus: drops * dropResources.cpus, memoryBytes: drops * dropResources.memoryBytes },
+      });
+      // Admitted in beforeAll; announced within the last three of the agent's 5 s periods.
+      expect(Date.parse(n.admittedAt!)).toBeGreaterThanOrEqual(admittedFrom);
+      expect(Date.parse(n.admittedAt!)).toBeLessThanOrEqual(admittedTo);
+      expect(Date.now() - Date.parse(n.lastSeen!)).toBeLessThan(15_000);
+    }
+    expect(nodes.reduce((sum, n) => sum + n.replicas, 0)).toBe(placed.length);
+    expect((await listNodes('host-b')).map((n) => `${n.name} ${n.state} ${n.replicas}`)).toEqual([`host-b ready ${nodes[1]!.replicas}`]);
+    await cmd('removeService', drop, { service: drop });
+    await cluster.until(async () => (await listReplicas(drop)).length === 0 && (await inventoryOf(drop)).containers.length === 0, 'the drop service gone', 60_000);
+  });
+
+  it('listNodes with an unknown node lists none; a bad node name is refused with the field and the rule', async () => {
+    expect(await listNodes('host-z')).toEqual([]);
+    await expect(cluster.client.query('scheduler', SchedulerQueries.listNodes, { node: 'Bad Name' })).rejects.toMatchObject({ info: { code: 'SCHEMA_VIOLATION', path: '/node' } });
+    // The scheduler itself refuses it too, not only the client's check.
+    const raw = await cluster.client.queryRaw('scheduler', 'listNodes', JSON.stringify({ node: 'Bad Name' }));
+    expect(raw).toMatchObject({ ok: false, error: { code: 'SCHEMA_VIOLATION', path: '/node', rule: 'pattern' } });
+  });
+
   it('addNode refuses a node whose agent never reported, naming what to do; removeNode refuses an unknown node', async () => {
     await expect(cmd('addNode', 'node/host-z', { name: 'host-z' })).rejects.toMatchObject({ info: { code: 'NODE_NOT_REPORTING', path: '/payload/name', message: expect.stringContaining('start its node-agent') } });
     await expect(cmd('removeNode', 'node/host-z', { name: 'host-z' })).rejects.toMatchObject({ info: { code: 'NODE_NOT_FOUND' } });
@@ -257,6 +371,7 @@ describe('scheduler', () => {
     expect(before.containers.some((c) => c.host === 'host-b')).toBe(true);
     const out = await cmd('removeNode', 'node/host-b', { name: 'host-b' });
     expect(out.result).toMatchObject({ node: 'host-b', state: 'draining' });
+    expect((await listNodes('host-b'))[0]).toMatchObject({ state: 'draining', force: false, admittedAt: expect.any(String) });
     let fewest = 4;
     await cluster.until(
       async () => {
@@ -275,6 +390,11 @@ describe('scheduler', () => {
     } finally {
       await pool.end();
     }
+    // Removed, host-b's agent still announces it: listed as a host addNode can take again, with nothing on it.
+    const [a, b] = await listNodes();
+    expect(b).toMatchObject({ name: 'host-b', state: 'unadmitted', force: false, admittedAt: null, reachable: true, replicas: 0, reserved: { cpus: 0, memoryBytes: 0 } });
+    expect(b!.capacity).not.toBeNull();
+    expect(a).toMatchObject({ name: 'host-a', state: 'ready', replicas: (await listReplicas()).filter((r) => r.node === 'host-a' && r.state !== 'stopped').length });
     containersIps = [...new Set([...containersIps, ...(await inventoryOf(service)).allocations.map((a) => a.address)])];
   });
 

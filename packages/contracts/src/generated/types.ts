@@ -107,6 +107,8 @@ export interface SdmiContracts {
   DeployServicePayload?: DeployServicePayload;
   GetServiceQuery?: GetServiceQuery;
   GetServiceReply?: GetServiceReply;
+  ListNodesQuery?: ListNodesQuery;
+  ListNodesReply?: ListNodesReply;
   ListReplicasQuery?: ListReplicasQuery;
   ListReplicasReply?: ListReplicasReply;
   ListServicesQuery?: ListServicesQuery;
@@ -1240,6 +1242,76 @@ export interface ServiceAddress {
    * How many replica interfaces take its new connections.
    */
   backends: number;
+}
+/**
+ * Request of the scheduler query listNodes: every node the scheduler knows (admitted, or announcing itself without being admitted), or the one of that name (none when it knows no such node).
+ */
+export interface ListNodesQuery {
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node?: string;
+}
+/**
+ * Reply of listNodes, ordered by node name.
+ */
+export interface ListNodesReply {
+  nodes: NodeStatus[];
+}
+/**
+ * A Docker host as the scheduler knows it: whether and how it is admitted (sched.node), what its node-agent last announced to the scheduler instance that answers (NodeStatusEvent; those are kept in memory, so each instance knows what it heard since it started), and what the scheduler has placed on it: how many replicas that are not stopped, and the cpus and memory they reserve (reserved, summed as placement counts them).
+ */
+export interface NodeStatus {
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  name: string;
+  /**
+   * The admin's state: ready (admitted with addNode; gets new replicas when reachable), draining (removeNode: no new replicas, its replicas get successors elsewhere; the node is removed once empty), or unadmitted (its node-agent announces itself but the node was never admitted, or was removed: addNode admits it). Whether it can be reached is reachable, apart from this.
+   */
+  state: "ready" | "draining" | "unadmitted";
+  /**
+   * Draining because removeNode was forced: a replica no other node can take is stopped rather than kept. False for ready and unadmitted nodes.
+   */
+  force: boolean;
+  /**
+   * When addNode admitted it; null for an unadmitted node.
+   */
+  admittedAt: string | null;
+  /**
+   * Its node-agent announced itself within the last 15 s (three of its 5 s periods); the scheduler treats an admitted node that is not reachable as down (no new replicas), and addNode refuses an unadmitted one without force.
+   */
+  reachable: boolean;
+  /**
+   * When the answering scheduler instance received its node-agent's last announcement (that instance's clock); null when it has received none since it started.
+   */
+  lastSeen: string | null;
+  /**
+   * Its cpus and memory as its node-agent last announced them; null with lastSeen.
+   */
+  capacity: NodeResources | null;
+  /**
+   * Its labels as its node-agent last announced them (what placement constraints match); null with lastSeen.
+   */
+  labels: {
+    [k: string]: string | undefined;
+  } | null;
+  /**
+   * The OVS bridge its node-agent wires containers into, as last announced; null with lastSeen.
+   */
+  bridge: string | null;
+  /**
+   * Replicas the scheduler has placed on it that are not stopped (pending, starting, stopping and failed ones included: their containers may still be there and hold their reservation).
+   */
+  replicas: number;
+  reserved: NodeResources;
+}
+/**
+ * An amount of a node's cpus and memory: what it has, or what replicas reserve on it.
+ */
+export interface NodeResources {
+  cpus: number;
+  memoryBytes: number;
 }
 /**
  * Request of the scheduler query listReplicas: every replica the scheduler has placed, or those of one service, or on one node (both: the intersection).
