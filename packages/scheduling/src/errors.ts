@@ -19,6 +19,8 @@ export const SchedulingErrorCode = {
   DUPLICATE_IFNAME: 'DUPLICATE_IFNAME',
   IFNAME_RESERVED: 'IFNAME_RESERVED',
   ADDRESSES_NEED_STATIC: 'ADDRESSES_NEED_STATIC',
+  SERVICE_ADDRESS_WITHOUT_IP: 'SERVICE_ADDRESS_WITHOUT_IP',
+  SERVICE_ADDRESS_CHANGED: 'SERVICE_ADDRESS_CHANGED',
   STATIC_ADDRESS_COUNT: 'STATIC_ADDRESS_COUNT',
   DUPLICATE_STATIC_ADDRESS: 'DUPLICATE_STATIC_ADDRESS',
   HEALTH_TIMEOUT_EXCEEDS_INTERVAL: 'HEALTH_TIMEOUT_EXCEEDS_INTERVAL',
@@ -111,6 +113,28 @@ export class AddressesNeedStatic extends SchedulingError {
   override readonly name = 'AddressesNeedStatic';
   constructor(path: string, mode: string) {
     super({ code: SchedulingErrorCode.ADDRESSES_NEED_STATIC, message: `${path}: addresses are only taken with mode static; this network's mode is ${mode}`, path, rule: 'addresses-only-static', details: { mode } });
+  }
+}
+
+/** A service address balances over the replicas' addresses on the network: with mode none they have none. */
+export class ServiceAddressWithoutIp extends SchedulingError {
+  override readonly name = 'ServiceAddressWithoutIp';
+  constructor(path: string) {
+    super({ code: SchedulingErrorCode.SERVICE_ADDRESS_WITHOUT_IP, message: `${path}: a service address needs replicas with addresses on the network; its ip mode is none`, path, rule: 'service-address-needs-ip' });
+  }
+}
+
+/** The service address of a network is given out once; clients are configured with it, so an update cannot move it. */
+export class ServiceAddressChanged extends SchedulingError {
+  override readonly name = 'ServiceAddressChanged';
+  constructor(path: string, network: string, from: string | null, to: string | null) {
+    super({
+      code: SchedulingErrorCode.SERVICE_ADDRESS_CHANGED,
+      message: `${path}: the service address on ${network} cannot change while the service is on that network (${from ?? 'picked by IPAM'} -> ${to ?? 'picked by IPAM'}); remove the network from the service first, or deploy a new service`,
+      path,
+      rule: 'service-address-fixed',
+      details: { network, from, to },
+    });
   }
 }
 

@@ -2,6 +2,8 @@ export { ServiceCommandKinds, applyServiceCommand, serviceCommandKey } from './c
 export type { ServiceCommand, ServiceCommandKind } from './commands';
 export {
   AddressesNeedStatic,
+  ServiceAddressChanged,
+  ServiceAddressWithoutIp,
   AlreadyAtRevision,
   ContradictoryConstraints,
   CrossTenantNetwork,

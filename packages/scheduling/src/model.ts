@@ -9,6 +9,7 @@ import {
   NodeCapacityInvalid,
   RevisionNotFound,
   ScaleWithStaticAddresses,
+  ServiceAddressChanged,
   ServiceIdentityChanged,
   type SchedulingError,
 } from './errors';
@@ -275,6 +276,12 @@ export class Service {
     if (spec.tenant !== this.tenant) throw new ServiceIdentityChanged('/tenant', this.id, 'tenant', spec.tenant);
     if (spec.name !== this.name) throw new ServiceIdentityChanged('/name', this.id, 'name', spec.name);
     throwFirst(validateServiceSpec(spec));
+    const next = resolveAttachments(spec);
+    (spec.networks as readonly ServiceNetworkAttachment[]).forEach((n, i) => {
+      const j = this.networks.findIndex((o) => o.network === next[i]!.network);
+      const was = j < 0 ? undefined : (this.spec.networks as readonly ServiceNetworkAttachment[])[j]!.serviceAddress;
+      if (j >= 0 && was !== n.serviceAddress) throw new ServiceAddressChanged(`/networks/${i}/serviceAddress`, next[i]!.network, was ?? null, n.serviceAddress ?? null);
+    });
     if (canonicalJson(templateOf(spec)) === canonicalJson(templateOf(this.spec))) return new Service({ ...this.toRecord(), spec });
     const revision = this.nextRevisionNumber();
     return new Service({

@@ -11,6 +11,7 @@ import {
   HealthTimeoutExceedsInterval,
   IfnameReserved,
   ReservedTenantName,
+  ServiceAddressWithoutIp,
   StartFirstWithStaticAddresses,
   StaticAddressCount,
   type SchedulingError,
@@ -47,6 +48,7 @@ export function validateServiceSpec(spec: ServiceSpec): SchedulingError[] {
     if (otherIf !== undefined) errors.push(new DuplicateIfname(`${at}/ifname`, ifname, otherIf));
     else seenIfname.set(ifname, at);
 
+    if (n.serviceAddress !== undefined && n.ip.mode === 'none') errors.push(new ServiceAddressWithoutIp(`${at}/serviceAddress`));
     const addresses = n.ip.addresses;
     if (n.ip.mode !== 'static') {
       if (addresses !== undefined) errors.push(new AddressesNeedStatic(`${at}/ip/addresses`, n.ip.mode));

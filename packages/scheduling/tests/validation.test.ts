@@ -257,3 +257,26 @@ describe('errors travel on the bus', () => {
     expect(contracts().check('ErrorInfo', unplaceable)).toMatchObject({ ok: true });
   });
 });
+
+describe('fixed service addresses', () => {
+  it('a service address needs replicas with addresses on that network', () => {
+    expect(one(validateServiceSpec(spec({ networks: [{ network: 'app', ip: { mode: 'none' }, serviceAddress: '10.20.0.5' }] })))).toEqual({
+      code: 'SERVICE_ADDRESS_WITHOUT_IP',
+      path: '/networks/0/serviceAddress',
+      message: '/networks/0/serviceAddress: a service address needs replicas with addresses on the network; its ip mode is none',
+    });
+    expect(validateServiceSpec(spec({ networks: [{ network: 'app', ip: { mode: 'dynamic' }, serviceAddress: '10.20.0.5' }] }))).toEqual([]);
+  });
+
+  it('an update cannot move, add or drop the service address of a network the service stays on; a new network may have one', () => {
+    const svc = Service.create(spec({ networks: [{ network: 'app', ip: { mode: 'dynamic' }, serviceAddress: '10.20.0.5' }] }), 0);
+    expect(thrown(() => svc.update(spec({ networks: [{ network: 'app', ip: { mode: 'dynamic' }, serviceAddress: '10.20.0.6' }] }), 1))).toMatchObject({
+      code: 'SERVICE_ADDRESS_CHANGED',
+      path: '/networks/0/serviceAddress',
+      message: expect.stringContaining('(10.20.0.5 -> 10.20.0.6)'),
+    });
+    expect(thrown(() => svc.update(spec({ networks: [{ network: 'app', ip: { mode: 'dynamic' } }] }), 1))).toMatchObject({ code: 'SERVICE_ADDRESS_CHANGED', message: expect.stringContaining('(10.20.0.5 -> picked by IPAM)') });
+    const moved = svc.update(spec({ networks: [{ network: 'db', ip: { mode: 'dynamic' }, serviceAddress: '10.30.0.5' }, { network: 'app', ip: { mode: 'dynamic' }, serviceAddress: '10.20.0.5' }] }), 1);
+    expect(moved.revision).toBe(2);
+  });
+});

@@ -4,6 +4,7 @@
 // was last applied, so a pass with nothing new sends nothing, and a restarted scheduler sends
 // each address once (the network-controller does not bump its revision for an unchanged list).
 import type { RdmpClient } from '@sdmi/bus';
+import type { ServiceNetworkAttachment } from '@sdmi/contracts';
 import { ReplicaStates, type Replica, type Service } from '@sdmi/scheduling';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -68,6 +69,12 @@ export function keepsLeftAddress(svc: Service | undefined, service: string, netw
   return replicas.some((r) => r.service === service && LIVE.has(r.state) && (svc === undefined || interfaceOn(svc, r, networkId) !== undefined));
 }
 
+/** The service address its spec fixes on a network (serviceAddress), if any: the first call asks for exactly it. */
+export function fixedAddress(svc: Service, networkId: string): string | undefined {
+  const i = svc.networks.findIndex((n) => n.network === networkId);
+  return i < 0 ? undefined : (svc.spec.networks as readonly ServiceNetworkAttachment[])[i]?.serviceAddress;
+}
+
 /**
  * The loop makes these calls itself: a network-controller that does not answer must not hold it
  * up (stops and starts wait behind it). A call that times out may still be applied later; calls on
@@ -89,7 +96,7 @@ export class ServiceEndpoints {
    * interface went away meanwhile) is left out and the call made again; other failures wait for
    * the next pass. Returns the backends now in place, or undefined when nothing was applied.
    */
-  async #set(service: string, networkId: string, backends: string[], lastGeneration: number): Promise<string[] | undefined> {
+  async #set(service: string, networkId: string, backends: string[], lastGeneration: number, address: string | undefined): Promise<string[] | undefined> {
     const { pool, client, log } = this.opts;
     let generation = lastGeneration;
     let list = backends;
@@ -99,7 +106,7 @@ export class ServiceEndpoints {
         const r = await runOnce(client, 'network-controller', taskIdFor(`${service}|${networkId}:endpoints:${generation}`), {
           kind: 'setServiceEndpoints',
           key: 'networks',
-          payload: { service, networkId, backends: list },
+          payload: { service, networkId, backends: list, ...(address !== undefined ? { address } : {}) },
         }, CALL_TIMEOUT_MS);
         // What the network-controller holds now (a re-run of an earlier call returns that call's list).
         const now = (r.backends as string[] | undefined) ?? list;
@@ -142,19 +149,19 @@ export class ServiceEndpoints {
     const applied = new Map((await this.applied()).map((a) => [key(a.service, a.networkId), a]));
     const serving = new Set<string>();
     const wanted = new Set<string>();
-    const follow = async (service: string, networkId: string, backends: string[], have: AppliedAddress | undefined): Promise<void> => {
+    const follow = async (service: string, networkId: string, backends: string[], have: AppliedAddress | undefined, address?: string): Promise<void> => {
       if (have && have.address !== null && have.backends.join('\n') === backends.join('\n')) {
         have.backends.forEach((b) => serving.add(b));
         return;
       }
-      const now = await this.#set(service, networkId, backends, have?.generation ?? 0);
+      const now = await this.#set(service, networkId, backends, have?.generation ?? 0, address);
       (now ?? have?.backends ?? []).forEach((b) => serving.add(b));
     };
     for (const svc of services) {
       for (const [networkId, backends] of desiredBackends(svc, replicas)) {
         const k = key(svc.id, networkId);
         wanted.add(k);
-        await follow(svc.id, networkId, backends, applied.get(k));
+        await follow(svc.id, networkId, backends, applied.get(k), fixedAddress(svc, networkId));
       }
     }
     for (const [k, a] of applied) {

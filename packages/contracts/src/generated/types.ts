@@ -1047,6 +1047,10 @@ export interface ServiceNetworkAttachment {
    * Interface name inside the container. Default eth<index>.
    */
   ifname?: string;
+  /**
+   * IPv4 address in dotted-quad form.
+   */
+  serviceAddress?: string;
 }
 export interface ServiceIpPolicy {
   /**
