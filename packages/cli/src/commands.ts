@@ -1,8 +1,9 @@
 // One function per sdmi command: arguments in, lines out (stdout for results, stderr for
 // progress), an exit code back. Each opens its own connection through the SDK.
+import { spawnSync } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadManifests, planIsEmpty, type Plan } from '@sdmi/manifest';
-import { Cluster, type ClusterEvent, type PlanProgress, type ReplicaStatus } from '@sdmi/sdk';
+import { Cluster, semanticRules, type ClusterEvent, type Node, type PlanProgress, type ReplicaStatus } from '@sdmi/sdk';
 import { CliError, ExitCodes, UsageError } from './exit';
 import { age, formatPlan, outputFormat, planData, render, table, type OutputFormat } from './format';
 import { Progress } from './progress';
@@ -87,7 +88,7 @@ const PLAN_USAGE = 'sdmi plan -f <file|dir>... [--exit-code] [-o table|json|yaml
 export async function plan(args: readonly string[], io: Io): Promise<number> {
   const { values } = parse(args, { ...MANIFEST_OPTS, 'exit-code': { type: 'boolean' } }, { min: 0, max: 0, usage: PLAN_USAGE });
   const format = outputFormat(values.output as string | undefined);
-  const resources = await loadManifests(files(values, PLAN_USAGE));
+  const resources = await loadManifests(files(values, PLAN_USAGE), { semantic: semanticRules });
   const p = await withCluster(values, (c) => c.plan(resources));
   io.out(render(format, planData(p), () => formatPlan(p)));
   return values['exit-code'] && !planIsEmpty(p) ? ExitCodes.Changes : ExitCodes.Ok;
@@ -96,7 +97,7 @@ export async function plan(args: readonly string[], io: Io): Promise<number> {
 const APPLY_USAGE = 'sdmi apply -f <file|dir>... [--no-wait] [--timeout 180s] [--dry-run]';
 export async function apply(args: readonly string[], io: Io): Promise<number> {
   const { values } = parse(args, { ...MANIFEST_OPTS, 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, 'dry-run': { type: 'boolean' } }, { min: 0, max: 0, usage: APPLY_USAGE });
-  const resources = await loadManifests(files(values, APPLY_USAGE));
+  const resources = await loadManifests(files(values, APPLY_USAGE), { semantic: semanticRules });
   return withCluster(values, async (c) => {
     const p = await c.plan(resources);
     io.err(formatPlan(p));
@@ -329,9 +330,9 @@ export async function rollout(args: readonly string[], io: Io): Promise<number> 
 
 // ---- nodes / networks / events ----------------------------------------------------------------
 
-const NODES_USAGE = 'sdmi nodes [list] | add <node> [--force] | drain <node> [--force] | remove <node> [--force]';
+const NODES_USAGE = 'sdmi nodes [list] | add <node> [--force] [--register] | drain <node> [--force] | remove <node> [--force]';
 export async function nodes(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { force: { type: 'boolean' }, output: { type: 'string', short: 'o' } }, { min: 0, max: 2, usage: NODES_USAGE });
+  const { values, positionals } = parse(args, { force: { type: 'boolean' }, register: { type: 'boolean' }, output: { type: 'string', short: 'o' } }, { min: 0, max: 2, usage: NODES_USAGE });
   const sub = positionals[0] ?? 'list';
   if (sub === 'list') return get(['nodes', ...(values.output ? ['-o', values.output as string] : []), ...connectionArgs(values)], io);
   const node = positionals[1];
@@ -341,6 +342,7 @@ export async function nodes(args: readonly string[], io: Io): Promise<number> {
     const n = c.node(node);
     switch (sub) {
       case 'add':
+        if (values.register) await registerLocalHost(n, io);
         await n.add({ force });
         io.out(`node ${node}: admitted`);
         return ExitCodes.Ok;
@@ -359,6 +361,21 @@ export async function nodes(args: readonly string[], io: Io): Promise<number> {
         throw new UsageError(`unknown nodes command "${sub}"\nusage: ${NODES_USAGE}`);
     }
   });
+}
+
+/**
+ * Registers a host of this machine with the network-controller: the bridge its node-agent
+ * announces, by the datapath id this machine's Open vSwitch gives it. Only meaningful on the host
+ * itself (a single-host cluster, or each host of a multi-host one in turn).
+ */
+async function registerLocalHost(n: Node, io: Io): Promise<void> {
+  const status = await n.announcement(15_000);
+  if (!status) throw new CliError(`no node-agent announced node "${n.name}" within 15 s: is its node-agent running (sdmi up) with SDMI_NODE_NAME=${n.name}?`, ExitCodes.Unavailable);
+  const r = spawnSync('ovs-vsctl', ['--timeout=5', 'get', 'Bridge', status.bridge, 'datapath_id'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new CliError(`cannot read the datapath id of bridge ${status.bridge} from this machine's Open vSwitch: ${(r.stderr || r.error?.message || '').trim()}`, ExitCodes.Unavailable);
+  const dpid = r.stdout.trim().replace(/^"|"$/g, '');
+  await n.register({ dpid });
+  io.err(`node ${n.name}: bridge ${status.bridge} (dpid ${dpid}) registered with the network-controller`);
 }
 
 function connectionArgs(values: Values): string[] {

@@ -180,6 +180,11 @@ describe('sdmi', () => {
     expect(r.stderr).toContain(`${f}:13:${col}: /spec/name must match pattern "^[a-z][a-z0-9-]{0,62}$" (rule pattern, at /spec/name)`);
     expect(r.stderr).toContain(`${f}:23:13: /spec/replicas must be >= 0 (rule minimum, at /spec/replicas)`);
     expect((await sdmi(['get', 'services', '-t', tenant, '-o', 'json'])).stdout).toBe(before.stdout);
+    // A rule of the scheduler that needs no cluster state is checked before anything is sent.
+    const semantic = manifest('semantic.yaml', app(2, '1').replace('  update: { monitorMs: 500 }', '  healthCheck: { exec: [true], intervalMs: 1000, timeoutMs: 3000, retries: 1 }'));
+    const s = await sdmi(['apply', '-f', semantic]);
+    expect(s.code).toBe(65);
+    expect(s.stderr).toContain(`${semantic}:26:61: /healthCheck/timeoutMs: a check may take 3000 ms but runs every 1000 ms; timeoutMs must not exceed intervalMs (rule health-timeout-within-interval, at /spec/healthCheck/timeoutMs)`);
     const missing = await sdmi(['plan', '-f', path.join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(65);
     expect(missing.stderr).toContain('nope.yaml:0:0: no such file or directory');

@@ -9,6 +9,11 @@ import { resourceId, type Resource, type SourceLocation } from './resource';
 
 export interface ParseOptions {
   contracts?: Contracts;
+  /**
+   * Rules beyond the schema (e.g. the scheduler's semantic checks of a ServiceSpec), run on each
+   * resource that passed its schema; each problem's path is relative to the spec.
+   */
+  semantic?: (r: Resource) => readonly ErrorInfo[];
 }
 
 interface Located {
@@ -56,6 +61,11 @@ export function parseManifest(text: string, file: string, opts: ParseOptions = {
       continue;
     }
     const r = { ...(item.value as Omit<Resource, 'source'>), source: start } as Resource;
+    const problems = opts.semantic?.(r) ?? [];
+    if (problems.length > 0) {
+      for (const p of problems) errors.push(fromViolation({ ...p, path: `/spec${p.path && p.path !== '/' ? p.path : ''}` }, item, at));
+      continue;
+    }
     const key = `${r.kind} ${resourceId(r)}`;
     const first = seen.get(key);
     if (first) {

@@ -81,3 +81,15 @@ describe('parseManifest', () => {
     expect(parseManifest('---\n', 'empty.yaml')).toEqual([]);
   });
 });
+
+describe('semantic rules', () => {
+  it('runs the given rules on resources that pass the schema and points their paths into the file', () => {
+    try {
+      parseManifest(service, 'app.yaml', { semantic: (r) => (r.kind === 'Service' ? [{ code: 'NO_TWO', message: 'two replicas are not allowed here', path: '/replicas', rule: 'no-two' }] : []) });
+      throw new Error('expected a refusal');
+    } catch (e) {
+      const [err] = (e as ManifestInvalid).errors;
+      expect(err!.message).toBe('app.yaml:7:13: two replicas are not allowed here (rule no-two, at /spec/replicas)');
+    }
+  });
+});

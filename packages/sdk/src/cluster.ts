@@ -1,9 +1,9 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
-import { contracts as sharedContracts, type ListNetworksReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
+import { contracts as sharedContracts, type ErrorInfo, type ListNetworksReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
-import { SchedulerQueries } from '@sdmi/scheduling';
+import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
 import { runPlan, type PlanProgress } from './apply';
 import { ClusterNetwork } from './network';
 import { Node } from './node';
@@ -175,12 +175,22 @@ export class Cluster {
   }
 }
 
+/**
+ * The rules the owning services apply that need no cluster state, checked before anything is
+ * sent so that a plan does not stop half-way on them (today: a ServiceSpec's semantic rules).
+ */
+export function semanticRules(r: Resource): ErrorInfo[] {
+  return r.kind === 'Service' ? validateServiceSpec(r.spec).map((e) => e.info) : [];
+}
+
 /** Resources given in code (not read from a manifest file) are checked like a manifest's, before anything is sent. */
 function checkResources(resources: readonly Resource[]): void {
   const c = sharedContracts();
   const errors = resources.flatMap((r, i) => {
     const checked = c.check('ManifestResource', { apiVersion: API_VERSION, kind: r.kind, spec: r.spec });
-    if (checked.ok) return [];
+    if (checked.ok) {
+      return semanticRules(r).map((e) => new ManifestError(r.source ?? { file: '<code>', line: 0, col: 0 }, `${r.source ? '' : `/${i}`}/spec${e.path ?? ''}`, e.rule ?? 'semantic', e.message));
+    }
     const e = checked.error;
     return [new ManifestError(r.source ?? { file: '<code>', line: 0, col: 0 }, r.source ? (e.path ?? '/') : `/${i}${e.path ?? ''}`, e.rule ?? 'schema', e.message)];
   });

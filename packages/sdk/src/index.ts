@@ -1,10 +1,12 @@
 export { runPlan } from './apply';
 export type { PlanProgress, RunPlanOptions } from './apply';
-export { Cluster, Services } from './cluster';
+export { Cluster, Services, semanticRules } from './cluster';
 export type { ClusterEvent, ConnectOptions } from './cluster';
 export { PlanFailed, ServiceNotConverged } from './errors';
 export { ClusterNetwork, TenantNetwork } from './network';
 export type { ClusterNetworkStatus, TenantNetworkStatus } from './network';
+export { HookCommandFailed, Member, ServiceWatch } from './lifecycle';
+export type { ExecOptions, LifecycleEvent, WatchOptions } from './lifecycle';
 export { Node } from './node';
 export { Service } from './service';
 export type { ReplicaStatus, ServiceTemplate, WaitOptions } from './service';
