@@ -3,6 +3,7 @@ import type { ListReplicasReply, RolloutStatusReply, ServiceSpec, ServiceStatus 
 import { SchedulerQueries } from '@sdmi/scheduling';
 import { Services } from './cluster';
 import { ServiceNotConverged } from './errors';
+import { ServiceWatch, type Member, type WatchOptions } from './lifecycle';
 import type { Tenant } from './tenant';
 
 export type ReplicaStatus = ListReplicasReply['replicas'][number];
@@ -99,6 +100,24 @@ export class Service {
   /** The replicas that are there (not stopping, stopped or failed), by slot. */
   async liveReplicas(): Promise<ReplicaStatus[]> {
     return (await this.replicas()).filter((r) => LIVE.has(r.state)).sort((a, b) => a.slot - b.slot);
+  }
+
+  /**
+   * Lifecycle hook: `joining` runs (and is healthy, with a health check) and is about to become a
+   * member next to `members`. Run the workflow that lets it join (e.g. replication subscriptions
+   * both ways) with `member.run(...)`. Throwing keeps it out; the hook is tried again.
+   */
+  async onAddNode(_joining: Member, _members: readonly Member[]): Promise<void> {}
+
+  /**
+   * Lifecycle hook: `leaving` stopped, failed or is gone; `remaining` are the members left. Undo
+   * what onAddNode set up on them (the leaving replica may no longer answer).
+   */
+  async onRemoveNode(_leaving: Member, _remaining: readonly Member[]): Promise<void> {}
+
+  /** Starts running this service's hooks as its replicas join and leave; stop() ends it. */
+  watch(opts: WatchOptions = {}): ServiceWatch {
+    return new ServiceWatch(this, opts).start();
   }
 
   /**
