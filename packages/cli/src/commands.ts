@@ -178,8 +178,8 @@ export async function get(args: readonly string[], io: Io): Promise<number> {
         return networks([...(tenant ? ['-t', tenant] : []), ...(values.output ? ['-o', values.output as string] : [])], io, c);
       case 'nodes':
       case 'node': {
-        const list = await nodeRows(c);
-        io.out(render(format, list, () => table(['NODE', 'REPLICAS', 'SERVICES'], list.map((n) => [n.node, String(n.replicas), n.services.join(',') || '-']))));
+        const list = await c.nodes();
+        io.out(render(format, list, () => nodesTable(list)));
         return ExitCodes.Ok;
       }
       default:
@@ -213,16 +213,23 @@ function replicasTable(list: readonly ReplicaStatus[]): string {
   );
 }
 
-/** Nodes as the replicas show them (until the scheduler has a node query). */
-async function nodeRows(c: Cluster): Promise<{ node: string; replicas: number; services: string[] }[]> {
-  const byNode = new Map<string, Set<string>>();
-  const counts = new Map<string, number>();
-  for (const r of await c.replicas()) {
-    if (r.state === 'stopped') continue;
-    byNode.set(r.node, (byNode.get(r.node) ?? new Set()).add(r.service));
-    counts.set(r.node, (counts.get(r.node) ?? 0) + 1);
-  }
-  return [...byNode].sort(([a], [b]) => a.localeCompare(b)).map(([node, s]) => ({ node, replicas: counts.get(node) ?? 0, services: [...s].sort() }));
+type NodeRow = Awaited<ReturnType<Cluster['nodes']>>[number];
+
+function nodesTable(list: readonly NodeRow[]): string {
+  const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)}G`;
+  return table(
+    ['NODE', 'STATE', 'REACHABLE', 'REPLICAS', 'CPUS (RESERVED)', 'MEMORY (RESERVED)', 'BRIDGE', 'LAST SEEN'],
+    list.map((n) => [
+      n.name,
+      n.state,
+      n.reachable ? 'yes' : 'no',
+      String(n.replicas),
+      n.capacity ? `${n.capacity.cpus} (${n.reserved.cpus})` : `- (${n.reserved.cpus})`,
+      n.capacity ? `${gib(n.capacity.memoryBytes)} (${gib(n.reserved.memoryBytes)})` : `- (${gib(n.reserved.memoryBytes)})`,
+      n.bridge ?? '-',
+      n.lastSeen ? age(n.lastSeen) : 'never',
+    ]),
+  );
 }
 
 const DESCRIBE_USAGE = 'sdmi describe service <tenant/service> [-o table|json|yaml]';

@@ -136,7 +136,11 @@ describe('sdmi', () => {
     expect(d.stdout).toContain(`Service:    ${tenant}/web`);
     expect(d.stdout).toContain('Replicas:   2 desired, 2 present, 2 running, 2 serving');
     const nodes = await sdmi(['nodes']);
-    expect(nodes.stdout).toMatch(/host-a\s+\d+\s+/);
+    expect(nodes.stdout.split('\n')[0]).toMatch(/^NODE\s+STATE\s+REACHABLE\s+REPLICAS/);
+    expect(nodes.stdout).toMatch(/host-a\s+ready\s+yes\s+\d+\s+/);
+    const listed = json<{ name: string; state: string; replicas: number }[]>(await sdmi(['get', 'nodes', '-o', 'json']));
+    expect(listed.map((n) => n.name).sort()).toEqual(['host-a', 'host-b']);
+    expect(listed.reduce((sum, n) => sum + n.replicas, 0)).toBe(2);
   });
 
   it('scale changes the replica count and waits; a changed manifest is a new revision; rollout undo goes back', async () => {
@@ -181,10 +185,10 @@ describe('sdmi', () => {
     expect(r.stderr).toContain(`${f}:23:13: /spec/replicas must be >= 0 (rule minimum, at /spec/replicas)`);
     expect((await sdmi(['get', 'services', '-t', tenant, '-o', 'json'])).stdout).toBe(before.stdout);
     // A rule of the scheduler that needs no cluster state is checked before anything is sent.
-    const semantic = manifest('semantic.yaml', app(2, '1').replace('  update: { monitorMs: 500 }', '  healthCheck: { exec: [true], intervalMs: 1000, timeoutMs: 3000, retries: 1 }'));
+    const semantic = manifest('semantic.yaml', app(2, '1').replace('  update: { monitorMs: 500 }', '  healthCheck: { exec: [/bin/true], intervalMs: 1000, timeoutMs: 3000, retries: 1 }'));
     const s = await sdmi(['apply', '-f', semantic]);
     expect(s.code).toBe(65);
-    expect(s.stderr).toContain(`${semantic}:26:61: /healthCheck/timeoutMs: a check may take 3000 ms but runs every 1000 ms; timeoutMs must not exceed intervalMs (rule health-timeout-within-interval, at /spec/healthCheck/timeoutMs)`);
+    expect(s.stderr).toContain(`${semantic}:26:66: /healthCheck/timeoutMs: a check may take 3000 ms but runs every 1000 ms; timeoutMs must not exceed intervalMs (rule health-timeout-within-interval, at /spec/healthCheck/timeoutMs)`);
     const missing = await sdmi(['plan', '-f', path.join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(65);
     expect(missing.stderr).toContain('nope.yaml:0:0: no such file or directory');
@@ -224,6 +228,7 @@ describe('sdmi', () => {
   it('nodes drain moves replicas off a host; remove also unregisters it', async () => {
     const r = await sdmi(['nodes', 'drain', 'host-b']);
     expect(r, r.stderr).toMatchObject({ code: 0, stdout: 'node host-b: drained (re-admit with: sdmi nodes add host-b)\n' });
+    expect((await sdmi(['nodes'])).stdout).toMatch(/host-b\s+(draining|unadmitted)\s+yes/);
     const again = await sdmi(['nodes', 'add', 'host-b']);
     expect(again.code, again.stderr).toBe(0);
     const removed = await sdmi(['nodes', 'remove', 'host-b']);

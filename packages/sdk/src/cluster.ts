@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
-import { contracts as sharedContracts, type ErrorInfo, type ListNetworksReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
+import { contracts as sharedContracts, type ErrorInfo, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
@@ -83,6 +83,11 @@ export class Cluster {
 
   async services(tenant?: string): Promise<ListServicesReply['services']> {
     return (await this.client.query(Services.Scheduler, SchedulerQueries.listServices, tenant !== undefined ? { tenant } : {})).services;
+  }
+
+  /** Admitted nodes (ready, draining) and hosts whose node-agent announces itself but that are not admitted. */
+  async nodes(node?: string): Promise<ListNodesReply['nodes']> {
+    return (await this.client.query(Services.Scheduler, SchedulerQueries.listNodes, node !== undefined ? { node } : {})).nodes;
   }
 
   async replicas(filter: { service?: string; node?: string } = {}): Promise<ListReplicasReply['replicas']> {
