@@ -1,0 +1,67 @@
+// `sdmi up` and `sdmi down` as a user runs them (the real binary): the control plane's services
+// start as processes, answer on the bus, and are gone after down. A run-unique bus prefix and
+// database keep it apart from anything else on the machine.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BusNames, connectNats, jetstreamManager, removeStreams } from '@sdmi/bus';
+import { createDatabase, runId, type TestDatabase } from '@sdmi/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../bin/sdmi', import.meta.url));
+const prefix = `${runId()}updown`;
+const dir = mkdtempSync(path.join(tmpdir(), `sdmi-${runId()}-updown-`));
+let db: TestDatabase;
+
+function sdmi(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(bin, [...args], { timeout: 180_000, env: { ...process.env, SDMI_BUS_PREFIX: prefix, SDMI_PG_URL: db.url, SDMI_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  db = await createDatabase();
+});
+
+afterAll(async () => {
+  await sdmi(['down', '--run-dir', dir]);
+  const nc = await connectNats(`test-${prefix}`);
+  await removeStreams(await jetstreamManager(nc), new BusNames(prefix)).catch(() => undefined);
+  await nc.close();
+  await db?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sdmi up / down', () => {
+  it('up --detach starts the services and prints their status; down stops them', async () => {
+    const up = await sdmi(['up', '--detach', '--run-dir', dir, '--services', 'scheduler,dns-manager', '--instance-id', `${prefix}-i`]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/^SERVICE\s+INSTANCE/);
+    expect(up.stdout).toMatch(/scheduler\s+\S+-i\s+.*ready/);
+    expect(up.stdout).toMatch(/dns-manager\s+\S+-i\s+.*ready/);
+    expect(existsSync(path.join(dir, 'pids'))).toBe(true);
+    // The scheduler it started answers the CLI's queries over the bus.
+    const services = await sdmi(['get', 'services', '-o', 'json']);
+    expect(services, services.stderr).toMatchObject({ code: 0, stdout: '[]\n' });
+    const again = await sdmi(['up', '--detach', '--run-dir', dir, '--services', 'scheduler']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('already runs from');
+    const down = await sdmi(['down', '--run-dir', dir]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(existsSync(path.join(dir, 'pids'))).toBe(false);
+    // Nobody answers any more: the CLI says so (after its retries) with the unavailable code.
+    const after = await sdmi(['get', 'services']);
+    expect(after.code, after.stderr).toBe(69);
+    expect(after.stderr).toContain('is the control plane up?');
+  });
+
+  it('bad arguments are refused with the usage', async () => {
+    const r = await sdmi(['up', '--bogus']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('usage: up');
+  });
+});
