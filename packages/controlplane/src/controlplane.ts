@@ -4,23 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Empty, type NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { defaultPgUrl, ensureDatabase } from '@sdmi/bus';
-import {
-  DEFAULT_NATS_URL,
-  DuplicateInstanceError,
-  NatsConnectError,
-  RdmpEnv,
-  ServiceEnv,
-  createLogger,
-  healthSubject,
-  hostInstanceId,
-  isNoResponders,
-  requestHealth,
-  type HealthReply,
-  type Logger,
-} from '@sdmi/service';
+import { DEFAULT_NATS_URL, NatsConnectError, RdmpEnv, ServiceEnv, createLogger, hostInstanceId, type Logger } from '@sdmi/service';
 import {
   ControlPlaneStartError,
   ControlPlaneStateError,
@@ -31,8 +17,8 @@ import {
 } from './errors';
 import { fileSize, tailFile } from './logs';
 import { pidFilePath, removePidFile, writePidFile, type PidRecord } from './pidfile';
+import { instancesTaken, prepareDatabase, waitUntilReady } from './readiness';
 import { ServiceStatusValue, discoverServices, statusOf, type ServiceStatus } from './status';
-import { messageOf } from './text';
 
 /** The services `up` starts, in this order. */
 export const SERVICE_NAMES = [
@@ -107,8 +93,6 @@ interface Child extends ManagedProcess {
   stopping: boolean;
 }
 
-const POLL_MS = 250;
-
 /**
  * Runs the SDMI services as local child processes: spawns each one, waits until it answers its
  * health endpoint with ready=true, reports status through the services framework, and stops them
@@ -171,18 +155,16 @@ export class ControlPlane {
     }
     await mkdir(this.logDir, { recursive: true });
     // The services keep their task records there; it must exist before the first one starts.
-    const pgUrl = this.#options.env?.[RdmpEnv.pgUrl] ?? process.env[RdmpEnv.pgUrl] ?? defaultPgUrl();
     try {
-      const db = await ensureDatabase(pgUrl);
-      this.log.info({ db: new URL(pgUrl).pathname.slice(1), outcome: db }, 'database ready');
+      await prepareDatabase(this.#options.env?.[RdmpEnv.pgUrl] ?? process.env[RdmpEnv.pgUrl], this.log);
     } catch (err) {
       this.#state = ControlPlaneState.stopped;
       await this.#nc.close();
-      throw new ControlPlaneStartError([new Error(`PostgreSQL at ${new URL(pgUrl).host} is not usable (${(err as Error).message}); run \`bash deploy/setup.sh\``, { cause: err })]);
+      throw err;
     }
     const failures: Error[] = [];
     // A health answer must come from our child, so nothing else may hold an instance's subject.
-    const taken = await this.#instancesAlreadyRunning();
+    const taken = await instancesTaken(this.#nc, this.services.map((service) => ({ service, instance: this.#instanceOf(service) })));
     if (taken.length > 0) {
       this.#state = ControlPlaneState.stopped;
       await this.#nc.close();
@@ -355,48 +337,14 @@ export class ControlPlane {
   }
 
   async #waitReady(c: Child): Promise<void> {
-    const nc = this.#nc!;
-    const subject = healthSubject(c.service, c.instance);
-    const deadline = Date.now() + this.readyTimeoutMs;
-    let lastProblem = 'no health reply yet';
-    for (;;) {
-      if (c.exited) {
-        throw new ServiceExitedError(c.service, c.instance, c.exited.code, c.exited.signal, c.logFile, await tailFile(c.logFile, c.logStart));
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        throw new ServiceNotReadyError(c.service, c.instance, this.readyTimeoutMs, lastProblem, c.logFile, await tailFile(c.logFile, c.logStart));
-      }
-      try {
-        const health = await requestHealth(nc, subject, { timeout: Math.max(1, Math.min(2000, remaining)) });
-        if (health.ready) {
-          this.log.info({ service: c.service, instance: c.instance, pid: c.pid }, 'ready');
-          return;
-        }
-        const failing = health.checks.filter((k) => !k.ok).map((k) => (k.detail ? `${k.name}: ${k.detail}` : k.name));
-        lastProblem = `health says not ready (${failing.join('; ') || 'no failing check named'})`;
-      } catch (err) {
-        lastProblem = isNoResponders(err) ? `nothing answers ${subject} yet` : `health request failed: ${messageOf(err)}`;
-      }
-      await Promise.race([sleep(POLL_MS), c.exit]);
+    const outcome = await waitUntilReady(this.#nc!, c.service, c.instance, { timeoutMs: this.readyTimeoutMs, exited: () => c.exited !== undefined, exit: c.exit });
+    if (outcome.kind === 'exited') {
+      throw new ServiceExitedError(c.service, c.instance, c.exited!.code, c.exited!.signal, c.logFile, await tailFile(c.logFile, c.logStart));
     }
-  }
-
-  async #instancesAlreadyRunning(): Promise<DuplicateInstanceError[]> {
-    const nc = this.#nc!;
-    const taken = await Promise.all(
-      this.services.map(async (service) => {
-        const instance = this.#instanceOf(service);
-        const subject = healthSubject(service, instance);
-        try {
-          await nc.request(subject, Empty, { timeout: 2000 });
-        } catch (err) {
-          if (isNoResponders(err)) return undefined;
-        }
-        return new DuplicateInstanceError(service, instance, subject);
-      }),
-    );
-    return taken.filter((e) => e !== undefined);
+    if (outcome.kind === 'timeout') {
+      throw new ServiceNotReadyError(c.service, c.instance, this.readyTimeoutMs, outcome.lastProblem, c.logFile, await tailFile(c.logFile, c.logStart));
+    }
+    this.log.info({ service: c.service, instance: c.instance, pid: c.pid }, 'ready');
   }
 
   #instanceOf(service: string): string {
@@ -433,8 +381,4 @@ function signalGroup(c: Child, signal: NodeJS.Signals, wholeGroup: boolean): voi
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { positiveInt, runScript } from './cli';
+import { CONTROLPLANE_LABEL, stopContainers } from './containers';
 import { DEFAULT_ROOT_DIR } from './controlplane';
 import { DetachedOutcome, stopDetached } from './detached';
+import { messageOf } from './text';
 
 const USAGE = `usage: down [--run-dir DIR] [--stop-timeout MS]
-Stops the services that up --detach left running (SIGTERM, then SIGKILL after the timeout), using
-<run-dir>/pids.`;
+Stops the services that up --detach left running (SIGTERM, then SIGKILL after the timeout): the
+processes in <run-dir>/pids and the containers labelled sdmi.controlplane=<run-dir>, which it
+also removes.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -23,13 +26,23 @@ async function main(): Promise<number> {
     return 0;
   }
   const runDir = path.resolve(values['run-dir'] ?? path.join(DEFAULT_ROOT_DIR, '.sdmi'));
-  const results = await stopDetached(runDir, { stopTimeoutMs: positiveInt('stop-timeout', values['stop-timeout']) ?? 15_000 });
-  if (results === undefined) {
-    console.error(`down: nothing to stop (no pids file in ${runDir})`);
+  const stopTimeoutMs = positiveInt('stop-timeout', values['stop-timeout']) ?? 15_000;
+  const [processes, containers] = await Promise.all([
+    stopDetached(runDir, { stopTimeoutMs }),
+    stopContainers(runDir, { stopTimeoutMs }).catch((err: unknown) => {
+      // Without Docker there are no containers to stop; the processes still are.
+      console.error(`down: cannot list containers: ${messageOf(err)}`);
+      return [];
+    }),
+  ]);
+  if (processes === undefined && containers.length === 0) {
+    console.error(`down: nothing to stop (no pids file in ${runDir}, no containers labelled ${CONTROLPLANE_LABEL}=${runDir})`);
     return 0;
   }
-  for (const r of results) console.log(`${r.service.padEnd(20)} pid ${String(r.pid).padEnd(8)} ${r.outcome}`);
-  return results.every((r) => r.outcome === DetachedOutcome.stopped || r.outcome === DetachedOutcome.notRunning) ? 0 : 1;
+  for (const r of processes ?? []) console.log(`${r.service.padEnd(20)} pid ${String(r.pid).padEnd(8)} ${r.outcome}`);
+  for (const r of containers) console.log(`${r.service.padEnd(20)} container ${r.name.padEnd(40)} ${r.outcome}`);
+  const fine: readonly string[] = [DetachedOutcome.stopped, DetachedOutcome.notRunning];
+  return [...(processes ?? []), ...containers].every((r) => fine.includes(r.outcome)) ? 0 : 1;
 }
 
 runScript('down', USAGE, main);

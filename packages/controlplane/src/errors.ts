@@ -102,3 +102,39 @@ export class ControlPlaneStateError extends Error {
     super(message);
   }
 }
+
+/** A `docker` command failed; names the command and what it printed. */
+export class DockerCommandError extends Error {
+  override readonly name = 'DockerCommandError';
+  constructor(
+    readonly argv: readonly string[],
+    readonly code: number | null,
+    readonly output: string,
+    options?: { cause: unknown },
+  ) {
+    super(`docker ${argv.slice(0, 3).join(' ')}${argv.length > 3 ? ' …' : ''} failed (${code === null ? 'did not run' : `exit ${code}`}): ${output.split('\n').slice(-10).join('\n') || '(no output)'}`, options);
+  }
+}
+
+/** An image of the control plane could not be built; names the image and the step that failed. */
+export class ImageBuildError extends Error {
+  override readonly name = 'ImageBuildError';
+  constructor(
+    readonly image: string,
+    readonly step: string,
+    options: { cause: unknown },
+  ) {
+    super(`cannot build ${image}: ${step} failed: ${messageOf(options.cause)}`, options);
+  }
+}
+
+/** Containers labelled with this run dir are running: the control plane already runs from it as containers. */
+export class ContainersAlreadyRunningError extends Error {
+  override readonly name = 'ContainersAlreadyRunningError';
+  constructor(
+    readonly runDir: string,
+    readonly containers: readonly string[],
+  ) {
+    super(`the control plane already runs from ${runDir} as containers (${containers.join(', ')}); stop it first with down`);
+  }
+}

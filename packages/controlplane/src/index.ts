@@ -1,6 +1,12 @@
 export { ControlPlane, ControlPlaneState, SERVICE_NAMES, DEFAULT_ROOT_DIR } from './controlplane';
 export type { ControlPlaneOptions, ManagedProcess, ProcessExit, StopResult, ServiceName } from './controlplane';
 
+export { ContainerControlPlane, ContainerOutcome, CONTROLPLANE_LABEL, SERVICE_LABEL, INSTANCE_LABEL, containerName, listContainers, stopContainers, serviceContainerSpec } from './containers';
+export type { ContainerControlPlaneOptions, ManagedContainer, ContainerExit, ContainerStopResult, ContainerDownResult, LabelledContainer, ServiceContainerSpec } from './containers';
+
+export { buildControlPlaneImages, readContext, dockerIgnore, serviceImageName, serviceDockerfile, BASE_IMAGE_NAME, DEBIAN_PACKAGES } from './images';
+export type { ControlPlaneImagesOptions, ControlPlaneImages, BuiltImage, BuildContext } from './images';
+
 export { discoverServices, statusOf, formatStatusTable, ServiceStatusValue } from './status';
 export type { DiscoveredService, DiscoverOptions, ServiceStatus } from './status';
 
@@ -19,4 +25,7 @@ export {
   AlreadyRunningError,
   PidFileError,
   ControlPlaneStateError,
+  ContainersAlreadyRunningError,
+  DockerCommandError,
+  ImageBuildError,
 } from './errors';

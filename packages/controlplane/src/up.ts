@@ -1,21 +1,27 @@
 import { parseArgs } from 'node:util';
 import { LogLevel, createLogger, hostInstanceId } from '@sdmi/service';
 import { positiveInt, runScript, UsageError } from './cli';
+import { CONTROLPLANE_LABEL, ContainerControlPlane } from './containers';
 import { ControlPlane, type StopResult } from './controlplane';
 import { assertNotRunning } from './detached';
-import { formatStatusTable } from './status';
+import { ControlPlaneStartError } from './errors';
+import { formatStatusTable, type ServiceStatus } from './status';
 
-const USAGE = `usage: up [--detach] [--run-dir DIR] [--nats-url URL] [--services a,b,...]
+const USAGE = `usage: up [--containers] [--detach] [--run-dir DIR] [--nats-url URL] [--services a,b,...]
           [--instance-id ID] [--ready-timeout MS] [--stop-timeout MS]
 Starts the SDMI services, waits until each reports ready, prints their status. Without --detach
 it stays in the foreground until Ctrl-C (or SIGTERM) and then stops them; with --detach it leaves
 them running and writes their pids to <run-dir>/pids for down. Every service is named after this
-host unless --instance-id gives another name (to run several control planes on one machine).`;
+host unless --instance-id gives another name (to run several control planes on one machine).
+With --containers each service runs as a container of its image sdmi/<service> (built first when
+missing or out of date, from deploy/images/<service>/Dockerfile) on the host network, labelled
+sdmi.controlplane=<run-dir> for down.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       detach: { type: 'boolean', default: false },
+      containers: { type: 'boolean', default: false },
       'run-dir': { type: 'string' },
       'nats-url': { type: 'string' },
       services: { type: 'string' },
@@ -38,7 +44,7 @@ async function main(): Promise<number> {
     throw new UsageError(`--instance-id must be 1-64 letters, digits, "-" or "_", got "${instanceId}"`);
   }
   const level = process.env.SDMI_LOG_LEVEL;
-  const cp = new ControlPlane({
+  const common = {
     ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
     ...(values['nats-url'] !== undefined ? { natsUrl: values['nats-url'] } : {}),
     ...(services !== undefined ? { services } : {}),
@@ -50,12 +56,20 @@ async function main(): Promise<number> {
       destination: process.stderr,
       level: level !== undefined && Object.hasOwn(LogLevel, level) ? (level as LogLevel) : LogLevel.warn,
     }),
+  };
+  if (values.containers) return upContainers(new ContainerControlPlane({
+    ...common,
+    onBuildProgress: (m) => console.error(`up: ${m}`),
+    onUnexpectedExit: (e) => console.error(`up: ${e.service} (container ${e.container}) exited on its own with code ${e.code}; see docker logs ${e.container}`),
+  }), values.detach);
+  const cp = new ControlPlane({
+    ...common,
     onUnexpectedExit: (e) =>
       console.error(`up: ${e.service} (pid ${e.pid}) exited on its own with ${e.signal ?? `code ${e.code}`}; see ${e.logFile}`),
   });
   await assertNotRunning(cp.runDir);
   console.error(`up: starting ${cp.services.join(', ')} (logs in ${cp.logDir})`);
-  const rows = await cp.start();
+  const rows = await startOrExplain(cp);
   console.log(formatStatusTable(rows));
   if (values.detach) {
     await cp.detach();
@@ -63,14 +77,50 @@ async function main(): Promise<number> {
     return 0;
   }
   console.error('up: running; Ctrl-C stops them');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await untilSignal();
   console.error(`up: ${signal}; stopping`);
   const results = await cp.stop();
   console.log(formatStopResults(results));
   return results.every((r) => r.clean) ? 0 : 1;
+}
+
+async function upContainers(cp: ContainerControlPlane, detach: boolean): Promise<number> {
+  // Processes of an earlier `up` from this run dir would answer for the same instances.
+  await assertNotRunning(cp.runDir);
+  console.error(`up: starting ${cp.services.join(', ')} as containers (logs: docker logs <container>)`);
+  const rows = await startOrExplain(cp);
+  console.log(formatStatusTable(rows));
+  if (detach) {
+    await cp.detach();
+    console.error(`up: running in the background as containers labelled ${CONTROLPLANE_LABEL}=${cp.runDir}; stop them with down`);
+    return 0;
+  }
+  console.error('up: running; Ctrl-C stops them');
+  const signal = await untilSignal();
+  console.error(`up: ${signal}; stopping`);
+  const results = await cp.stop();
+  for (const r of results) {
+    const how = r.forced ? 'killed after the stop timeout' : `exited with code ${r.code}`;
+    console.log(`${r.service.padEnd(20)} container ${r.container.padEnd(40)} ${how}`);
+  }
+  return results.every((r) => r.clean) ? 0 : 1;
+}
+
+/** The aggregate's message has one line per failure; each failure's own carries the service's last log lines. */
+async function startOrExplain(cp: { start(): Promise<ServiceStatus[]> }): Promise<ServiceStatus[]> {
+  try {
+    return await cp.start();
+  } catch (err) {
+    if (err instanceof ControlPlaneStartError) for (const e of err.errors) console.error(`up: ${e instanceof Error ? e.message : String(e)}`);
+    throw err;
+  }
+}
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
 }
 
 function formatStopResults(results: readonly StopResult[]): string {
