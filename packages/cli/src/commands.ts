@@ -21,9 +21,9 @@ const CONNECTION = {
   prefix: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
-function parse(args: readonly string[], options: ParseArgsConfig['options'], positionals: { min: number; max: number; usage: string }): { values: Values; positionals: string[] } {
+export function parse(args: readonly string[], options: ParseArgsConfig['options'], positionals: { min: number; max: number; usage: string }): { values: Values; positionals: string[] } {
   let parsed;
   try {
     parsed = parseArgs({ args: [...args], options: { ...CONNECTION, ...options }, strict: true, allowPositionals: true });
@@ -43,7 +43,7 @@ async function connect(values: Values): Promise<Cluster> {
   });
 }
 
-async function withCluster<T>(values: Values, f: (c: Cluster) => Promise<T>): Promise<T> {
+export async function withCluster<T>(values: Values, f: (c: Cluster) => Promise<T>): Promise<T> {
   const c = await connect(values);
   try {
     return await f(c);

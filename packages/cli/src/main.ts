@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as commands from './commands';
 import { describeFailure, ExitCodes, UsageError } from './exit';
+import { logs } from './logs';
 
 const HELP = `sdmi: the SDMI command line
 
@@ -17,6 +18,7 @@ const HELP = `sdmi: the SDMI command line
   sdmi nodes [list] | add|drain|remove <node> [--force]
   sdmi networks [-t tenant]
   sdmi events -f [--service name] [--nodes]
+  sdmi logs <replica-id|tenant/service> [--tail N] [-f] [--timestamps]
 
 Every command takes --nats-url URL (default $SDMI_NATS_URL or nats://127.0.0.1:4222) and
 --prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi).
@@ -48,6 +50,7 @@ const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promis
   nodes: commands.nodes,
   networks: (a, io) => commands.networks(a, io),
   events: commands.events,
+  logs,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

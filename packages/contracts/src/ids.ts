@@ -52,6 +52,8 @@ export const SchemaIds = {
   RemoveReplicaPayload: `${schemaIdBase}node/remove-replica.schema.json`,
   ExecInReplicaPayload: `${schemaIdBase}node/exec-in-replica.schema.json`,
   ExecInReplicaResult: `${schemaIdBase}node/exec-in-replica-result.schema.json`,
+  ReplicaLogsQuery: `${schemaIdBase}node/replica-logs-query.schema.json`,
+  ReplicaLogsReply: `${schemaIdBase}node/replica-logs-reply.schema.json`,
   NodeStatusEvent: `${schemaIdBase}node/node-status-event.schema.json`,
   NodeContainerEvent: `${schemaIdBase}node/node-container-event.schema.json`,
 } as const;

@@ -3,7 +3,17 @@ export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
 export { SchemaIds } from './ids';
 export { queryContract } from './queries';
-export { EXEC_DEFAULT_TIMEOUT_MS, NodeAgentCommandKinds, NodeAgentErrorCodes, execInReplica, execInReplicaWaitMs, nodeService, replicaKey } from './node-commands';
+export {
+  EXEC_DEFAULT_TIMEOUT_MS,
+  NodeAgentCommandKinds,
+  NodeAgentErrorCodes,
+  NodeAgentQueries,
+  REPLICA_LOGS_DEFAULT_TAIL,
+  execInReplica,
+  execInReplicaWaitMs,
+  nodeService,
+  replicaKey,
+} from './node-commands';
 export type { NodeAgentCommand, NodeAgentCommandKind } from './node-commands';
 export type { QueryContract } from './queries';
 export type { SchemaName } from './ids';
@@ -54,6 +64,9 @@ export type {
   ReplicaAddress,
   ReplicaContainer,
   ReplicaInterface,
+  ReplicaLogLine,
+  ReplicaLogsQuery,
+  ReplicaLogsReply,
   ReplicaStatus,
   RevisionCount,
   RolloutStatus,

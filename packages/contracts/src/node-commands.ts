@@ -1,12 +1,26 @@
-// How the node-agent's own commands are named and addressed. They live beside their contracts
-// because their callers (the scheduler, the SDK) share no other package with the node-agent, and
-// services are not libraries.
-import type { ExecInReplicaPayload } from './generated/types';
+// How the node-agent's own commands and queries are named and addressed. They live beside their
+// contracts because their callers (the scheduler, the SDK) share no other package with the
+// node-agent, and services are not libraries.
+import type { ExecInReplicaPayload, ReplicaLogsQuery, ReplicaLogsReply } from './generated/types';
+import { SchemaIds } from './ids';
+import { queryContract } from './queries';
 
 export const NodeAgentCommandKinds = { RunReplica: 'runReplica', RemoveReplica: 'removeReplica', ExecInReplica: 'execInReplica' } as const;
 export type NodeAgentCommandKind = (typeof NodeAgentCommandKinds)[keyof typeof NodeAgentCommandKinds];
 
-/** Codes a node-agent's replica commands fail with, besides the bus's own. */
+/**
+ * The node-agent's queries, asked of one node's agent as `client.query(nodeService(node), ...)`:
+ * reads that change nothing, so they are not tasks and do not wait behind the replica's commands.
+ */
+export const NodeAgentQueries = {
+  /** A replica's container output (stdout and stderr lines with their times), also of a stopped container. REPLICA_NOT_FOUND when the node has none. */
+  replicaLogs: queryContract<ReplicaLogsQuery, ReplicaLogsReply>('replicaLogs', SchemaIds.ReplicaLogsQuery, SchemaIds.ReplicaLogsReply),
+} as const;
+
+/** The tail of a replicaLogs query that does not say. */
+export const REPLICA_LOGS_DEFAULT_TAIL = 100;
+
+/** Codes a node-agent's replica commands and queries fail with, besides the bus's own. */
 export const NodeAgentErrorCodes = {
   /** The node has no record of the replica: it was never run there, or has been removed. */
   ReplicaNotFound: 'REPLICA_NOT_FOUND',

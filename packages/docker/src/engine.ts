@@ -21,6 +21,7 @@ import type { EngineContext } from './context';
 import { EngineClosed, EngineUnreachable, InvalidSocketPath, isSocketFailure } from './errors';
 import { type EventStream, type EventsOptions, openEvents } from './events';
 import { imageExists } from './images';
+import { type LogStream, type LogsOptions, openLogs } from './logs';
 import { type Logger, silentLogger } from './logger';
 import { toDockerError } from './translate';
 
@@ -92,7 +93,7 @@ function labelsFromList(list: unknown): Record<string, string> {
 /**
  * One Docker host's engine, reached only through its unix socket. Every container it creates
  * carries `sdmi.managed=true` and has no Docker networking (`NetworkMode: none`); it starts, stops,
- * kills, removes and execs only into containers carrying that label.
+ * kills, removes, execs into and reads the logs of only containers carrying that label.
  */
 export class DockerEngine implements AsyncDisposable {
   readonly #ctx: EngineContext;
@@ -220,6 +221,14 @@ export class DockerEngine implements AsyncDisposable {
   /** Runs argv in a running container and resolves with its exit code and output. */
   exec(id: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
     return execInContainer(this.#ctx, id, argv, options);
+  }
+
+  /**
+   * The output of one of SDMI's containers, running or stopped, as lines with their times (the
+   * last `tail`, or those after `since`); the log as it is now, not followed.
+   */
+  logs(id: string, options?: LogsOptions): Promise<LogStream> {
+    return openLogs(this.#ctx, id, options);
   }
 
   /** A live stream of container events (SDMI's containers unless `all`). */

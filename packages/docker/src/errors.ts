@@ -30,6 +30,7 @@ export const DockerErrorCode = {
   EXEC_TIMEOUT: 'EXEC_TIMEOUT',
   EVENT_STREAM_LOST: 'EVENT_STREAM_LOST',
   EVENT_STREAM_MALFORMED: 'EVENT_STREAM_MALFORMED',
+  LOG_STREAM_MALFORMED: 'LOG_STREAM_MALFORMED',
   MISUSE: 'MISUSE',
   DOCKER_API_ERROR: 'DOCKER_API_ERROR',
 } as const;
@@ -310,6 +311,21 @@ export class EventStreamMalformed extends DockerError {
       },
       options,
     );
+  }
+}
+
+/** A container's log body is not multiplexed frames of timestamped messages (a TTY container's raw output, say). */
+export class LogStreamMalformed extends DockerError {
+  override readonly name = 'LogStreamMalformed';
+  constructor(
+    readonly socketPath: string,
+    reason: string,
+  ) {
+    super({
+      code: DockerErrorCode.LOG_STREAM_MALFORMED,
+      message: `container logs from the Docker Engine at ${socketPath} are malformed: ${reason}`,
+      details: { socketPath, reason },
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 // Public entry of @sdmi/docker: one Docker host's engine through its unix socket — containers
-// without Docker networking, SDMI's labels, health, events, capacity.
+// without Docker networking, SDMI's labels, health, events, logs, capacity.
 export { DOCKER_API_VERSION, DockerEngine } from './engine';
 export type { ConnectOptions, NodeInfo } from './engine';
 export { ContainerStates, MIN_CPUS, MIN_MEMORY_BYTES } from './containers';
@@ -19,6 +19,8 @@ export type {
 export { ContainerActions, EventStream, HealthStates } from './events';
 export type { ContainerAction, ContainerEvent, EventFilters, EventsOptions, HealthState } from './events';
 export { Labels, MANAGED_LABEL, MANAGED_VALUE } from './labels';
+export { DEFAULT_MAX_LINE_BYTES, LogStream, formatTimeNs, parseTimeNs } from './logs';
+export type { LogEntry, LogsOptions } from './logs';
 export {
   ContainerNameTaken,
   ContainerNotFound,
@@ -37,6 +39,7 @@ export {
   InvalidArgument,
   InvalidContainerSpec,
   InvalidSocketPath,
+  LogStreamMalformed,
   Misuse,
 } from './errors';
 export type { DockerErrorInfo } from './errors';

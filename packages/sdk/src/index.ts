@@ -7,6 +7,8 @@ export { ClusterNetwork, TenantNetwork } from './network';
 export type { ClusterNetworkStatus, TenantNetworkStatus } from './network';
 export { HookCommandFailed, Member, ServiceWatch } from './lifecycle';
 export type { ExecOptions, LifecycleEvent, WatchOptions } from './lifecycle';
+export { followLogs, locateReplica, replicaLogs, serviceOfReplica } from './logs';
+export type { FollowOptions, LogOptions, ReplicaRef } from './logs';
 export { Node } from './node';
 export { Service } from './service';
 export type { ReplicaStatus, ServiceTemplate, WaitOptions } from './service';

@@ -3,7 +3,7 @@
 // node was asked to run (PostgreSQL), which is the desired state it reconciles the host to.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrate, type Handler, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
+import { migrate, type Handler, type QueryHandler, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
 import { ContainerPlumber, hostIfNameFor, type AttachSpec } from '@sdmi/container-net';
 import { NodeAgentCommandKinds, SchemaIds, contracts, type NodeContainerEvent, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
 import { DockerEngine, type ContainerEvent, type ContainerSpec } from '@sdmi/docker';
@@ -12,6 +12,7 @@ import type { StartContext } from '@sdmi/service';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { execInReplicaHandler } from './exec';
+import { replicaLogsQuery } from './logs';
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
 
@@ -110,6 +111,12 @@ export class NodeAgent {
   handlers(): Handler[] {
     const { node, prefix, log } = this.opts;
     return [this.#runReplica(), this.#removeReplica(), execInReplicaHandler({ engine: this.engine, node, cluster: prefix, labels: ReplicaLabels, log })];
+  }
+
+  /** The queries this node answers, as the RDMP service `node-<host>` (`<prefix>.query.node-<host>.*`). */
+  queries(): QueryHandler[] {
+    const { node, prefix, pool } = this.opts;
+    return [replicaLogsQuery({ engine: this.engine, pool, node, cluster: prefix, labels: ReplicaLabels })];
   }
 
   #runReplica(): TransactionHandler<RunReplicaPayload> {

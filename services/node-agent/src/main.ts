@@ -1,7 +1,8 @@
 // node-agent: one per Docker host. Host-wide work reaches every agent as broadcast tasks of
 // `node-agent`; the host's own work (run, remove and exec in replicas) comes as queued tasks of
-// `node-<host>`, so exactly one agent per host executes it, in order per replica.
-import { createPool, defaultPgUrl } from '@sdmi/bus';
+// `node-<host>`, so exactly one agent per host executes it, in order per replica. Its queries
+// (replicaLogs) are asked of `node-<host>` too.
+import { BusNames, QueryServer, createPool, defaultPgUrl } from '@sdmi/bus';
 import { nodeService } from '@sdmi/contracts';
 import { attachRdmp, SdmiService, hostInstanceId, RdmpEnv } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
@@ -21,13 +22,16 @@ let agent: NodeAgent | undefined;
 
 service.onStart('node', async ({ nc, log }) => {
   const pool = createPool(defaultPgUrl());
+  const prefix = process.env[RdmpEnv.busPrefix] ?? 'sdmi';
   try {
-    agent = await NodeAgent.start({ ...config, instance: service.instanceId, pool, nc, prefix: process.env[RdmpEnv.busPrefix] ?? 'sdmi', log });
+    agent = await NodeAgent.start({ ...config, instance: service.instanceId, pool, nc, prefix, log });
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
   }
+  const queries = new QueryServer({ nc, service: nodeService(config.node), names: new BusNames(prefix), handlers: agent.queries(), log }).start();
   return async () => {
+    await queries.stop();
     await agent?.stop();
     await pool.end();
   };

@@ -94,6 +94,8 @@ export interface SdmiContracts {
   NodeContainerEvent?: NodeContainerEvent;
   NodeStatusEvent?: NodeStatusEvent;
   RemoveReplicaPayload?: RemoveReplicaPayload;
+  ReplicaLogsQuery?: ReplicaLogsQuery;
+  ReplicaLogsReply?: ReplicaLogsReply;
   RunReplicaPayload?: RunReplicaPayload;
   QueryReply?: QueryReply;
   SubmitReply?: SubmitReply;
@@ -648,6 +650,48 @@ export interface RemoveReplicaPayload {
    */
   replicaId: string;
   timeoutSec?: number;
+}
+/**
+ * Request of the node-agent query replicaLogs, asked of the agent of the node that runs the replica (<prefix>.query.node-<node>.replicaLogs): what the replica's container wrote to stdout and stderr, read through the Docker Engine's logs, so that nobody but the agent needs the Docker socket. A stopped container's output can still be read; a removed one's is gone. Fails with REPLICA_NOT_FOUND when the node has no record of the replica or its container is gone. A reply is one NATS message, so it holds at most about 512 KiB of JSON: ask again from the last line's time for more.
+ */
+export interface ReplicaLogsQuery {
+  /**
+   * Cluster-wide id of the replica as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken; names the container.
+   */
+  replicaId: string;
+  /**
+   * How many lines at most. Without since: the last ones the container wrote. With since: the first ones after it, so that a reader that asks again from the last line's time (while truncated says there are more) misses none.
+   */
+  tail?: number;
+  /**
+   * Only lines written strictly after this time (compared to the nanosecond, as Docker records it): pass the time of the last line read to follow the output without reading a line twice.
+   */
+  since?: string;
+  /**
+   * Whether each line's text starts with its time and a space, as `docker logs --timestamps` prints it. The time field is there either way. Default false.
+   */
+  timestamps?: boolean;
+}
+/**
+ * Reply of the node-agent query replicaLogs: the replica's output lines, oldest first. Text is decoded as UTF-8 (bytes that are not, and NUL, become U+FFFD) without its line break; a line Docker split into parts (over 16 KiB) comes back whole, cut at 64 KiB of JSON. The whole reply stays under about 512 KiB of JSON, one NATS message.
+ */
+export interface ReplicaLogsReply {
+  /**
+   * @maxItems 10000
+   */
+  lines: ReplicaLogLine[];
+  /**
+   * Whether lines asked for are not in the reply: without since, the oldest of the last tail lines were left out to stay under the size cap; with since, more lines follow the last one (because of tail or the cap); or a line was cut.
+   */
+  truncated: boolean;
+}
+export interface ReplicaLogLine {
+  stream: "stdout" | "stderr";
+  /**
+   * When the container wrote it, as Docker recorded it (UTC, nanoseconds): the since of a follow-up query.
+   */
+  time: string;
+  text: string;
 }
 /**
  * Payload of runReplica, sent to one node's agent: create and start the replica's container without Docker networking, then wire one interface per network with the MAC and address the network-controller assigned. Idempotent by replicaId.
