@@ -1,11 +1,13 @@
 // The control plane as containers: the images built from deploy/images/<service>/Dockerfile run
 // the real services (testcontainers starts them, as any user of the images would), each answers
 // health as ready over NATS, and the containerised network-controller and node-agent carry out
-// real commands; then `up --containers --detach` and `down` through the scripts themselves.
+// real commands and deploy the Milestone-1 example; then `up --containers --detach` and `down`
+// through the scripts themselves.
 // Everything is run-unique (bus prefix, database, OVS bridge, instance and node names), and every
 // container started here is removed in afterAll, also after a failure.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +17,7 @@ import type { StartedTestContainer } from 'testcontainers';
 import { BusNames, RdmpClient, connectNats, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
 import { hostIfNameFor } from '@sdmi/container-net';
 import { createLogger, healthSubject, requestHealth } from '@sdmi/service';
+import { Cluster } from '@sdmi/sdk';
 import { Testbed, buildBaseImage, docker, mainDocker, run, runId, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import {
   CONTROLPLANE_LABEL,
@@ -29,6 +32,9 @@ import {
   type ControlPlaneImages,
   type ServiceContainerSpec,
 } from '@sdmi/controlplane';
+
+import { buildExampleImages } from '../../../examples/milestone-1/src/images';
+import { Milestone1 } from '../../../examples/milestone-1/src/milestone1';
 
 // Before testcontainers is loaded: its reaper (Ryuk) is an image from a registry, and none is reachable.
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
@@ -82,11 +88,14 @@ beforeAll(async () => {
   await buildBaseImage(mainDocker);
   const t0 = Date.now();
   images = await buildControlPlaneImages({ rootDir: DEFAULT_ROOT_DIR, services: SERVICE_NAMES, logger: silent, onProgress: (m) => console.log(`[images +${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}`) });
-  // Port 0: a control plane the main job left running may hold OpenFlow's 6653.
+  // A free port of our own (a control plane the main job left running may hold OpenFlow's 6653),
+  // with the bridge's controller pointed at it, so the containerised network-controller programs it.
+  const openflowPort = await freePort();
+  await run('ovs-vsctl', ['--timeout=10', '--', 'set', 'Bridge', bridge.name, 'controller=@c', '--', '--id=@c', 'create', 'Controller', `target="tcp:127.0.0.1:${openflowPort}"`, 'max_backoff=1000']);
   serviceEnv = {
     SDMI_PG_URL: db.url,
     SDMI_BUS_PREFIX: names.prefix,
-    SDMI_OPENFLOW_LISTEN: '127.0.0.1:0',
+    SDMI_OPENFLOW_LISTEN: `127.0.0.1:${openflowPort}`,
     SDMI_NODE_BRIDGE: bridge.name,
     SDMI_NODE_NAME: node,
     SDMI_LOG_LEVEL: 'warn',
@@ -105,6 +114,15 @@ afterAll(async () => {
   await tb.dispose();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 120_000);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -214,6 +232,24 @@ describe('the service images under testcontainers', () => {
       await nodeCmd('removeReplica', replicaId, { replicaId, timeoutSec: 1 });
       expect((await docker(mainDocker, ['ps', '-aq', '--filter', `label=sdmi.replica=${replicaId}`])).trim()).toBe('');
       await netCmd('detachInterface', { interfaceId });
+
+      // The Milestone-1 example deployed on this containerised control plane through the SDK, as
+      // a user would: the host admitted, the manifest applied, the db mesh formed by the example's
+      // hooks (exec in the replicas through the containerised node-agent), a request LB -> App -> DB.
+      await buildExampleImages(mainDocker);
+      await client.run('scheduler', { kind: 'addNode', key: `node/${node}`, payload: { name: node } }, { timeoutMs: 60_000 });
+      const m1 = new Milestone1(Cluster.over(nc, { prefix: names.prefix }), { tenant: tag, timeoutMs: 300_000 });
+      try {
+        await m1.deploy();
+        expect(m1.meshMembers).toHaveLength(3);
+        const w = await m1.request('/items', { method: 'POST', body: JSON.stringify({ body: 'through-containers' }) });
+        expect(w.status, JSON.stringify(w.body)).toBe(201);
+        const r = await m1.request('/');
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        expect(r.body).toMatchObject({ lb: expect.any(String), app: expect.any(String), db: { node: expect.stringMatching(/^db[123]$/) } });
+      } finally {
+        await m1.stop();
+      }
 
       // SIGTERM (docker stop) ends each service cleanly, also node as PID 1 in its container.
       for (const c of started.splice(0)) {
