@@ -223,6 +223,17 @@ describe('sdmi', () => {
     expect(json<unknown[]>(await sdmi(['get', 'services', '-t', tenant, '-o', 'json']))).toEqual([]);
     for (const h of cluster.hosts.keys()) expect(await cluster.containers(h)).toEqual([]);
     expect(json<{ tenantNetworks: unknown[] }>(await sdmi(['networks', '-t', tenant, '-o', 'json'])).tenantNetworks).toEqual([]);
+
+    // Deployed again under the same names: the service gets its address on the network-controller
+    // again (not an earlier lifetime's answer), i.e. the network holds 3 replica addresses + 1.
+    const again = await sdmi(['apply', '-f', path.join(dir, 'app2.yaml')]);
+    expect(again.code, again.stderr).toBe(0);
+    await cluster.until(async () => {
+      const nets = json<{ tenantNetworks: { id: string; addresses: number }[] }>(await sdmi(['networks', '-t', tenant, '-o', 'json']));
+      return nets.tenantNetworks.find((n) => n.id === `${tenant}/front`)?.addresses === 4;
+    }, 'the redeployed service address held by the network-controller', 30_000);
+    const redeployed = await sdmi(['delete', '-f', path.join(dir, 'app2.yaml')]);
+    expect(redeployed.code, redeployed.stderr).toBe(0);
   });
 
   it('nodes drain moves replicas off a host; remove also unregisters it', async () => {

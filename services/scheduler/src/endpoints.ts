@@ -16,15 +16,17 @@ export interface AppliedAddress {
   address: string | null;
   backends: string[];
   generation: number;
+  /** Which lifetime of the row this is (a fresh one after a release): part of every call's task id. */
+  epoch: number;
 }
 
 /** What was last applied, of every service or one (the queries report it as well). */
 export async function appliedAddresses(db: Pick<pg.ClientBase, 'query'>, service?: string): Promise<AppliedAddress[]> {
-  const r = await db.query<{ service: string; network_id: string; address: string | null; backends: string[]; generation: string }>(
-    'SELECT service, network_id, host(address) AS address, backends, generation FROM sched.service_address WHERE $1::text IS NULL OR service = $1 ORDER BY service, network_id',
+  const r = await db.query<{ service: string; network_id: string; address: string | null; backends: string[]; generation: string; epoch: string }>(
+    'SELECT service, network_id, host(address) AS address, backends, generation, epoch FROM sched.service_address WHERE $1::text IS NULL OR service = $1 ORDER BY service, network_id',
     [service ?? null],
   );
-  return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, address: x.address, backends: x.backends, generation: Number(x.generation) }));
+  return r.rows.map((x) => ({ service: x.service, networkId: x.network_id, address: x.address, backends: x.backends, generation: Number(x.generation), epoch: Number(x.epoch) }));
 }
 
 const LIVE: ReadonlySet<string> = new Set([ReplicaStates.Running, ReplicaStates.Healthy, ReplicaStates.Unhealthy]);
@@ -98,12 +100,19 @@ export class ServiceEndpoints {
    */
   async #set(service: string, networkId: string, backends: string[], lastGeneration: number, address: string | undefined): Promise<string[] | undefined> {
     const { pool, client, log } = this.opts;
+    // The row exists before the first call, so that the call's task id has its epoch.
+    const row = await pool.query<{ epoch: string }>(
+      `INSERT INTO sched.service_address (service, network_id, generation) VALUES ($1, $2, 0)
+       ON CONFLICT (service, network_id) DO UPDATE SET service = EXCLUDED.service RETURNING epoch`,
+      [service, networkId],
+    );
+    const epoch = Number(row.rows[0]!.epoch);
     let generation = lastGeneration;
     let list = backends;
     for (let attempt = 0; attempt < 3; attempt++) {
       generation++;
       try {
-        const r = await runOnce(client, 'network-controller', taskIdFor(`${service}|${networkId}:endpoints:${generation}`), {
+        const r = await runOnce(client, 'network-controller', taskIdFor(`${service}|${networkId}:endpoints:${epoch}.${generation}`), {
           kind: 'setServiceEndpoints',
           key: 'networks',
           payload: { service, networkId, backends: list, ...(address !== undefined ? { address } : {}) },
@@ -175,7 +184,7 @@ export class ServiceEndpoints {
         continue;
       }
       try {
-        await runOnce(client, 'network-controller', taskIdFor(`${a.service}|${a.networkId}:release:${a.generation + 1}`), {
+        await runOnce(client, 'network-controller', taskIdFor(`${a.service}|${a.networkId}:release:${a.epoch}.${a.generation + 1}`), {
           kind: 'releaseServiceAddress',
           key: 'networks',
           payload: { service: a.service, networkId: a.networkId },
