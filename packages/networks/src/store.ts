@@ -519,6 +519,17 @@ export class NetworkStore {
     return { service, networkId, released: ip, revision: await this.bump(db) };
   }
 
+  /**
+   * Every IPAM holder that keeps its address: the attached interfaces and the service addresses
+   * (whose allocations are held under `svc:` ids, not by an interface). What start-up
+   * reconciliation must not release.
+   */
+  async allocationHolders(db: Db): Promise<Set<string>> {
+    const interfaces = await this.interfaces(db);
+    const services = await this.serviceAddresses(db);
+    return new Set([...interfaces.map((i) => i.id), ...services.map((a) => serviceAllocationId(a.service, a.networkId))]);
+  }
+
   async serviceAddresses(db: Db | pg.Pool, service?: string): Promise<ServiceAddressRecord[]> {
     const r = await db.query<{ service: string; network_id: string; num: string; ip: string; mac: string; backends: string[] }>(
       `SELECT a.service, a.network_id, a.num, host(a.ip) AS ip, a.mac::text AS mac,

@@ -56,8 +56,8 @@ export class NetworkController {
     try {
       // One transaction: an interface attached meanwhile is either seen live or not yet allocated.
       await db.query('BEGIN');
-      const live = new Set((await opts.store.interfaces(db)).map((i) => i.id));
-      const released = await opts.store.ipam.reconcile(db, live);
+      // Service addresses hold allocations too: releasing them would hand their address to the next interface.
+      const released = await opts.store.ipam.reconcile(db, await opts.store.allocationHolders(db));
       await db.query('COMMIT');
       if (released.length > 0) opts.log.warn({ released }, 'released addresses of interfaces that no longer exist');
     } catch (err) {

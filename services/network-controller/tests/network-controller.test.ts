@@ -256,6 +256,23 @@ describe('network-controller service', () => {
     // A service address counts among a network's addresses, not its interfaces.
     await cmd('setServiceEndpoints', { service: 'acme/api', networkId: 'acme/app', backends: [app1.id] });
     try {
+      // A restarted controller keeps the service address's allocation (its start-up reconciliation
+      // once released every allocation not held by an interface, so the next interface got the address).
+      const held = async () => {
+        const pool = createPool(db.url, 1);
+        try {
+          return (await pool.query<{ interface_id: string; address: string }>("SELECT interface_id, address::text AS address FROM ipam.allocation WHERE interface_id LIKE 'svc:%' ORDER BY 1")).rows;
+        } finally {
+          await pool.end();
+        }
+      };
+      const before = await held();
+      expect(before.map((r) => r.interface_id)).toEqual(['svc:acme/api@acme/app']);
+      proc!.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      proc = startService();
+      await serviceReady(2);
+      expect(await held()).toEqual(before);
       const sharedListed = { id: 'cluster/shared', spec: shared, interfaces: 0, addresses: 0 };
       const beta = [
         // Each gets a free id of beta's first device; which gets which is the creation order's business.
