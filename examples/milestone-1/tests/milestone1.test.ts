@@ -80,16 +80,18 @@ describe('Milestone-1 example', () => {
   it('a request from the client goes LB -> App -> DB, over TLS, through the fixed service addresses', async () => {
     expect(await m1.lbAddress()).toBe('10.81.1.5');
     const seen = { lb: new Set<string>(), app: new Set<string>() };
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 20; i++) {
       const r = await m1.request('/');
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.db?.node).toMatch(/^db[123]$/);
       seen.lb.add(String(r.body.lb));
       seen.app.add(String(r.body.app));
     }
-    // Connections are balanced one by one over the serving replicas of each tier.
-    expect(seen.app.size).toBeGreaterThanOrEqual(2);
-    expect(seen.lb.size).toBeGreaterThanOrEqual(1);
+    // Each request is a new connection to the lb's address, balanced over its two replicas (all 20
+    // on one would happen about once in a million runs). nginx keeps its upstream connections
+    // alive, so the app tier sees few connections and need not be spread here.
+    expect(seen.lb.size).toBe(2);
+    expect(seen.app.size).toBeGreaterThanOrEqual(1);
   });
 
   it('a row written through the application appears on every db node', async () => {

@@ -273,7 +273,7 @@ describe('up --containers and down', () => {
     const up = await exec(tsx, [script('up.ts'), '--containers', '--detach', '--run-dir', upRunDir, '--instance-id', instance, '--ready-timeout', '120000'], { timeout: 900_000, env });
     const table = up.stdout.trim().split('\n');
     expect(table[0]).toMatch(/^SERVICE\s+INSTANCE\s+VERSION\s+PID\s+STATUS\s+ENDPOINTS$/);
-    expect(table.slice(1).map((l) => l.split(/\s+/).slice(0, 2).concat(l.split(/\s+/)[4]!))).toEqual(SERVICE_NAMES.map((s) => [s, instance, 'ready']));
+    expect(table.slice(1).map((l) => l.split(/\s+/).slice(0, 2).concat(l.split(/\s+/)[4]!)), up.stdout).toEqual(SERVICE_NAMES.map((s) => [s, instance, 'ready']));
 
     const running = await listContainers(upRunDir);
     expect(running.map((c) => [c.service, c.name, c.running]).sort()).toEqual(SERVICE_NAMES.map((s) => [s, containerName(s, instance), true]).sort());
@@ -284,7 +284,10 @@ describe('up --containers and down', () => {
       expect(image, c.service).toMatch(new RegExp(`^sdmi/${c.service}:[0-9a-f]{16}$`));
       expect(network, c.service).toBe('host');
     }
-    for (const s of SERVICE_NAMES) await expect(ready(s, instance)(), s).resolves.toBe(true);
+    for (const s of SERVICE_NAMES) {
+      const h = await requestHealth(nc, healthSubject(s, instance), { timeout: 1_000 });
+      expect(h.ready, `${s}: ${JSON.stringify(h)}`).toBe(true);
+    }
 
     const again = await exec(tsx, [script('up.ts'), '--containers', '--run-dir', upRunDir, '--instance-id', instance], { env, timeout: 120_000 }).catch((e: { code: number; stderr: string }) => e);
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('ContainersAlreadyRunningError') });

@@ -84,7 +84,7 @@ describe('scheduler queries', () => {
     await expect(ask.service(`${tenant}/nope`)).rejects.toSatisfy((e: unknown) => e instanceof QueryFailed && e.info.code === 'SERVICE_NOT_FOUND' && e.info.path === '/service' && e.message.includes(`${tenant}/nope does not exist`));
     await expect(ask.rollout('nope')).rejects.toSatisfy((e: unknown) => e instanceof BadMessage && e.info.path === '/service' && e.info.rule === 'pattern');
     expect(await cluster.client.queryRaw('scheduler', 'rolloutStatus', JSON.stringify({ service: 'nope' }))).toMatchObject({ ok: false, error: { code: 'SCHEMA_VIOLATION', path: '/service', rule: 'pattern' } });
-    expect(await cluster.client.queryRaw('scheduler', 'listReplica', '{}')).toMatchObject({ ok: false, error: { code: 'UNKNOWN_QUERY', details: { known: ['getService', 'listServices', 'rolloutStatus', 'listReplicas'] } } });
+    expect(await cluster.client.queryRaw('scheduler', 'listReplica', '{}')).toMatchObject({ ok: false, error: { code: 'UNKNOWN_QUERY', details: { known: ['getService', 'listServices', 'rolloutStatus', 'listReplicas', 'listNodes'] } } });
   });
 });
 
