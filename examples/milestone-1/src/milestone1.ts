@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseManifest, type Resource } from '@sdmi/manifest';
-import { Service, type Cluster, type LifecycleEvent, type Member, type PlanProgress, type ServiceWatch } from '@sdmi/sdk';
+import { Member, Service, type Cluster, type LifecycleEvent, type PlanProgress, type ServiceWatch } from '@sdmi/sdk';
 import { addNodePlan, meshNodeName, removeNodePlan, type MeshNode, type MeshStep } from './mesh';
 
 export const MANIFEST_FILE = fileURLToPath(new URL('../manifest/milestone-1.yaml', import.meta.url));
@@ -124,7 +124,6 @@ export class Milestone1 {
   async request(path = '/', opts: { method?: 'GET' | 'POST'; body?: string } = {}): Promise<Milestone1Reply> {
     const [client] = await this.cluster.tenant(this.tenant).service('client').liveReplicas();
     if (!client) throw new Error(`service ${this.tenant}/client has no replica to send the request from`);
-    const { Member } = await import('@sdmi/sdk');
     const m = new Member(this.cluster, client);
     const lb = await this.lbAddress();
     const argv: [string, ...string[]] = ['curl', '-sk', '-m', '10', '-w', '\n%{http_code}', ...(opts.method === 'POST' ? ['-X', 'POST', '-H', 'content-type: application/json', '--data', opts.body ?? '{}'] : []), `https://${lb}${path}`];

@@ -4,8 +4,7 @@
 // workflows inside the containers.
 import { describeInventory, inventory, runId } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Member } from '@sdmi/sdk';
-import { Cluster } from '@sdmi/sdk';
+import { Cluster, Member } from '@sdmi/sdk';
 import { LocalCluster } from '../../../test/cluster';
 import { buildExampleImages } from '../src/images';
 import { Milestone1, dbNodeName } from '../src/milestone1';
@@ -102,7 +101,6 @@ describe('Milestone-1 example', () => {
 
   it('the client reaches only what the networks allow: the lb tier, not the database', async () => {
     const [client] = await cluster.tenant(tenant).service('client').liveReplicas();
-    const { Member } = await import('@sdmi/sdk');
     const c = new Member(cluster, client!);
     const toDb = await c.exec(['curl', '-s', '-m', '3', 'telnet://10.81.3.5:5432'], { timeoutMs: 10_000 });
     // 28: the connection timed out (dropped by the flows), where 0 or 56 would mean it was answered.

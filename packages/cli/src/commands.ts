@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadManifests, planIsEmpty, type Plan } from '@sdmi/manifest';
-import { Cluster, semanticRules, type ClusterEvent, type Node, type PlanProgress, type ReplicaStatus } from '@sdmi/sdk';
+import { Cluster, runPlan, semanticRules, type ClusterEvent, type Node, type PlanProgress, type ReplicaStatus } from '@sdmi/sdk';
 import { CliError, ExitCodes, UsageError } from './exit';
 import { age, formatPlan, outputFormat, planData, render, table, type OutputFormat } from './format';
 import { Progress } from './progress';
@@ -133,7 +133,6 @@ function summary(p: Plan): string {
 }
 
 async function runWithProgress(c: Cluster, p: Plan, values: Values, io: Io, verb: string): Promise<void> {
-  const { runPlan } = await import('@sdmi/sdk');
   const progress = new Progress(io, verb);
   const t = timeout(values);
   try {

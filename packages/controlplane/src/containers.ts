@@ -9,7 +9,7 @@ import { docker, tryDocker } from './docker-cli';
 import { ContainersAlreadyRunningError, ControlPlaneStartError, ControlPlaneStateError, ServiceExitedError, ServiceNotReadyError, UnknownServiceError } from './errors';
 import { buildControlPlaneImages, serviceDockerfile } from './images';
 import { instancesTaken, prepareDatabase, waitUntilReady } from './readiness';
-import { ServiceStatusValue, discoverServices, statusOf, type ServiceStatus } from './status';
+import { memberStatuses, type ServiceStatus } from './status';
 
 /** Every container of a control plane carries its run dir here; `down` finds exactly its own by it. */
 export const CONTROLPLANE_LABEL = 'sdmi.controlplane';
@@ -173,22 +173,10 @@ export class ContainerControlPlane {
   async status(): Promise<ServiceStatus[]> {
     const nc = this.#nc;
     if (nc === undefined || nc.isClosed()) throw new ControlPlaneStateError('status() needs a started control plane', this.#state);
-    const ours = new Map(this.#containers.map((c) => [`${c.service}/${c.instance}`, c]));
-    const found = await discoverServices(nc, {
-      services: this.#containers.map((c) => c.service),
-      filter: (info) => ours.has(`${info.name}/${info.metadata?.instance}`),
-    });
-    const rows = new Map(found.map((d) => [`${d.service}/${d.instance}`, statusOf(d)]));
-    return this.#containers.map((c): ServiceStatus => {
-      if (c.exited) {
-        return { service: c.service, instance: c.instance, version: undefined, pid: c.pid, status: ServiceStatusValue.exited, endpoints: [], detail: `code ${c.exited.code}` };
-      }
-      const row = rows.get(`${c.service}/${c.instance}`);
-      if (row === undefined) {
-        return { service: c.service, instance: c.instance, version: undefined, pid: c.pid, status: ServiceStatusValue.unreachable, endpoints: [], detail: 'not found by $SRV.INFO' };
-      }
-      return { ...row, pid: c.pid };
-    });
+    return memberStatuses(
+      nc,
+      this.#containers.map((c) => ({ service: c.service, instance: c.instance, pid: c.pid, exitDetail: c.exited ? `code ${c.exited.code}` : undefined })),
+    );
   }
 
   /** Stops and removes every container (SIGTERM, SIGKILL after stopTimeoutMs); resolves with how each ended. Idempotent. */

@@ -18,7 +18,7 @@ import {
 import { fileSize, tailFile } from './logs';
 import { pidFilePath, removePidFile, writePidFile, type PidRecord } from './pidfile';
 import { instancesTaken, prepareDatabase, waitUntilReady } from './readiness';
-import { ServiceStatusValue, discoverServices, statusOf, type ServiceStatus } from './status';
+import { memberStatuses, type ServiceStatus } from './status';
 
 /** The services `up` starts, in this order. */
 export const SERVICE_NAMES = [
@@ -198,37 +198,15 @@ export class ControlPlane {
   async status(): Promise<ServiceStatus[]> {
     const nc = this.#nc;
     if (nc === undefined || nc.isClosed()) throw new ControlPlaneStateError('status() needs a started control plane', this.#state);
-    const ours = new Map(this.#children.map((c) => [`${c.service}/${c.instance}`, c]));
-    const found = await discoverServices(nc, {
-      services: this.#children.map((c) => c.service),
-      filter: (info) => ours.has(`${info.name}/${info.metadata?.instance}`),
-    });
-    const rows = new Map(found.map((d) => [`${d.service}/${d.instance}`, statusOf(d)]));
-    return this.#children.map((c) => {
-      if (c.exited) {
-        return {
-          service: c.service,
-          instance: c.instance,
-          version: undefined,
-          pid: c.pid,
-          status: ServiceStatusValue.exited,
-          endpoints: [],
-          detail: c.exited.signal ? `signal ${c.exited.signal}` : `code ${c.exited.code}`,
-        };
-      }
-      const row = rows.get(`${c.service}/${c.instance}`);
-      return (
-        row ?? {
-          service: c.service,
-          instance: c.instance,
-          version: undefined,
-          pid: c.pid,
-          status: ServiceStatusValue.unreachable,
-          endpoints: [],
-          detail: 'not found by $SRV.INFO',
-        }
-      );
-    });
+    return memberStatuses(
+      nc,
+      this.#children.map((c) => ({
+        service: c.service,
+        instance: c.instance,
+        pid: c.pid,
+        exitDetail: c.exited ? (c.exited.signal ? `signal ${c.exited.signal}` : `code ${c.exited.code}`) : undefined,
+      })),
+    );
   }
 
   /**

@@ -147,3 +147,32 @@ export function formatStatusTable(rows: readonly ServiceStatus[]): string {
       .trimEnd();
   return [line(header), ...cells.map(line)].join('\n');
 }
+
+/** One service instance a control plane started: what its status row is made from. */
+export interface StartedMember {
+  service: string;
+  instance: string;
+  pid: number;
+  /** Set once it exited: how (`code 1`, `signal SIGKILL`). */
+  exitDetail: string | undefined;
+}
+
+/**
+ * The status rows of the instances a control plane started, in their order: from `$SRV.INFO` and
+ * each instance's health, `exited` or `unreachable` where those say nothing. The pid is the
+ * control plane's own view of the process (a container's host pid, not what it reports).
+ */
+export async function memberStatuses(nc: NatsConnection, members: readonly StartedMember[]): Promise<ServiceStatus[]> {
+  const ours = new Set(members.map((m) => `${m.service}/${m.instance}`));
+  const found = await discoverServices(nc, {
+    services: members.map((m) => m.service),
+    filter: (info) => ours.has(`${info.name}/${info.metadata?.instance}`),
+  });
+  const rows = new Map(found.map((d) => [`${d.service}/${d.instance}`, statusOf(d)]));
+  return members.map((m): ServiceStatus => {
+    const bare = { service: m.service, instance: m.instance, version: undefined, pid: m.pid, endpoints: [] };
+    if (m.exitDetail !== undefined) return { ...bare, status: ServiceStatusValue.exited, detail: m.exitDetail };
+    const row = rows.get(`${m.service}/${m.instance}`);
+    return row === undefined ? { ...bare, status: ServiceStatusValue.unreachable, detail: 'not found by $SRV.INFO' } : { ...row, pid: m.pid };
+  });
+}
