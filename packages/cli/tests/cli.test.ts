@@ -91,7 +91,12 @@ afterAll(async () => {
 describe('sdmi', () => {
   it('nodes add admits the hosts; nodes lists them', async () => {
     for (const h of cluster.hosts.keys()) {
-      const r = await sdmi(['nodes', 'add', h]);
+      // Refused (NODE_NOT_REPORTING) until the scheduler has heard the agent's first announcement.
+      let r = await sdmi(['nodes', 'add', h]);
+      for (let i = 0; i < 40 && r.code !== 0 && r.stderr.includes('NODE_NOT_REPORTING'); i++) {
+        await new Promise((ok) => setTimeout(ok, 500));
+        r = await sdmi(['nodes', 'add', h]);
+      }
       expect(r, r.stderr).toMatchObject({ code: 0, stdout: `node ${h}: admitted\n` });
     }
   });

@@ -75,10 +75,8 @@ const ticks = (out: string): number[] => [...out.matchAll(/tick-(\d+)/g)].map((m
 
 beforeAll(async () => {
   await cluster.start({ scheduler: true });
-  for (const h of cluster.hosts.keys()) {
-    const r = await sdmi(['nodes', 'add', h]);
-    expect(r.code, r.stderr).toBe(0);
-  }
+  // A node is admitted once the scheduler has heard its agent's first announcement.
+  for (const h of cluster.hosts.keys()) await cluster.until(async () => (await sdmi(['nodes', 'add', h])).code === 0, `${h} admitted`);
   const f = path.join(dir, 'talker.yaml');
   writeFileSync(f, app);
   const r = await sdmi(['apply', '-f', f]);
