@@ -1,3 +1,5 @@
+export { Dnsdist, spkiPin, startDnsdist } from './dnsdist';
+export type { DnsdistOptions } from './dnsdist';
 export { DockerHost, docker, dockerPing, mainDocker, startDockerHost } from './docker';
 export type { DockerEndpoint, DockerHostOptions } from './docker';
 export {
@@ -17,6 +19,8 @@ export { describeInventory, inventory, inventoryIsEmpty, sweepLeftovers } from '
 export type { Inventory, InventoryOptions, SweepOptions } from './inventory';
 export { TestStream, createStream, natsUrl } from './jetstream';
 export type { StreamOptions } from './jetstream';
+export { kdig, parseKdig } from './kdig';
+export type { KdigRecord, KdigResult, KdigTarget } from './kdig';
 export {
   MAX_IFNAME,
   TEST_DB_PREFIX,
@@ -39,6 +43,7 @@ export { TestDatabase, createDatabase, pgAdminUrl } from './postgres';
 export type { DatabaseOptions } from './postgres';
 export { PDNS_SQLITE_SCHEMA, PowerDns, startPowerDns } from './powerdns';
 export type { PowerDnsOptions } from './powerdns';
+export { freePort } from './ports';
 export { findProcesses } from './procs';
 export type { ProcessInfo } from './procs';
 export { assertComponentsReachable, checkComponents } from './reachability';

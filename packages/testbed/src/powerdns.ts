@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonNotReady } from './errors';
 import { run, tryRun } from './exec';
 import { testName } from './names';
+import { freePort, lostPortRace, tail } from './ports';
 import { findProcesses, removeTree, terminate } from './procs';
 import { Resource, allSteps } from './resource';
 
@@ -23,40 +22,6 @@ export interface PowerDnsOptions {
    * Values must not hold newlines.
    */
   config?: Readonly<Record<string, string>>;
-}
-
-function tail(file: string, lines = 20): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
-
-/** A port that is free for TCP and UDP on 127.0.0.1 right now (pdns binds both on its DNS port). */
-async function freePort(udpToo: boolean): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const address = s.address();
-        s.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
-    if (!udpToo) return port;
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
-
-/** Another process took a port between our probe and pdns's bind: worth another try with new ports. */
-function lostPortRace(log: string): boolean {
-  return /unable to bind|address already in use/i.test(log);
 }
 
 /**

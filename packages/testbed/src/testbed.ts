@@ -1,3 +1,5 @@
+import { Dnsdist } from './dnsdist';
+import type { DnsdistOptions } from './dnsdist';
 import { DockerHost } from './docker';
 import type { DockerEndpoint, DockerHostOptions } from './docker';
 import { AlreadyDisposed, TeardownFailed } from './errors';
@@ -81,6 +83,11 @@ export class Testbed implements AsyncDisposable {
   /** A PowerDNS Authoritative Server of its own (gsqlite3, DNSSEC, HTTP API) on loopback ports. */
   powerDns(options?: PowerDnsOptions): Promise<PowerDns> {
     return this.#add(PowerDns.start(options));
+  }
+
+  /** A dnsdist of its own: DNS over TLS (self-signed certificate) on a loopback port, in front of `backend`. */
+  dnsdist(options: DnsdistOptions): Promise<Dnsdist> {
+    return this.#add(Dnsdist.start(options));
   }
 
   /** Builds (or finds) the busybox base image on a daemon; images are not removed at disposal. */
