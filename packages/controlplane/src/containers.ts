@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { DEFAULT_NATS_URL, NatsConnectError, RdmpEnv, ServiceEnv, createLogger, hostInstanceId, type Logger } from '@sdmi/service';
 import { DEFAULT_ROOT_DIR, SERVICE_NAMES, ControlPlaneState } from './controlplane';
+import { DnsEnv } from './dns-config';
 import { docker, tryDocker } from './docker-cli';
 import { ContainersAlreadyRunningError, ControlPlaneStartError, ControlPlaneStateError, ServiceExitedError, ServiceNotReadyError, UnknownServiceError } from './errors';
 import { buildControlPlaneImages, serviceDockerfile } from './images';
@@ -335,7 +336,12 @@ export interface ServiceContainerSpec {
   utsMode: 'host' | undefined;
   /** Host paths mounted at the same paths. */
   binds: string[];
+  /** Host files mounted read-only at the same paths. */
+  readOnlyBinds: string[];
 }
+
+/** The user the service images run as (`USER` in deploy/images/<service>/Dockerfile), all but the node-agent. */
+export const SERVICE_CONTAINER_USER = { uid: 65534, gid: 65534 } as const;
 
 /**
  * The node-agent works on the host: Docker's socket and Open vSwitch's (mounted at the same
@@ -343,10 +349,13 @@ export interface ServiceContainerSpec {
  * `nsenter`: SYS_ADMIN, SYS_PTRACE); links (NET_ADMIN) and /proc/sys/net (writable only with
  * `systempaths=unconfined`); and the host's name, its node name unless SDMI_NODE_NAME says. Not
  * `--privileged`: that asks for every capability, which fails where Docker itself runs without
- * some (as in a container). The other services need nothing but the host network.
+ * some (as in a container). dns-manager gets the PowerDNS API key file (SDMI_PDNS_API_KEY_FILE),
+ * read-only. The other services need nothing but the host network.
  */
 export function serviceContainerSpec(service: string, env: Readonly<Record<string, string>>): ServiceContainerSpec {
-  const spec: ServiceContainerSpec = { networkMode: 'host', capAdd: [], unconfinedSystemPaths: false, pidMode: undefined, utsMode: undefined, binds: [] };
+  const spec: ServiceContainerSpec = { networkMode: 'host', capAdd: [], unconfinedSystemPaths: false, pidMode: undefined, utsMode: undefined, binds: [], readOnlyBinds: [] };
+  const keyFile = env[DnsEnv.apiKeyFile];
+  if (service === 'dns-manager' && keyFile) return { ...spec, readOnlyBinds: [keyFile] };
   if (service !== 'node-agent') return spec;
   const dockerSocket = env.SDMI_DOCKER_SOCKET || '/var/run/docker.sock';
   const ovsdb = env.SDMI_OVSDB || 'unix:/var/run/openvswitch/db.sock';
@@ -364,6 +373,7 @@ function runArgs(spec: ServiceContainerSpec): string[] {
     ...(spec.pidMode ? ['--pid', spec.pidMode] : []),
     ...(spec.utsMode ? ['--uts', spec.utsMode] : []),
     ...spec.binds.flatMap((b) => ['--volume', `${b}:${b}`]),
+    ...spec.readOnlyBinds.flatMap((b) => ['--volume', `${b}:${b}:ro`]),
   ];
 }
 

@@ -138,3 +138,46 @@ export class ContainersAlreadyRunningError extends Error {
     super(`the control plane already runs from ${runDir} as containers (${containers.join(', ')}); stop it first with down`);
   }
 }
+
+/** A setting of the DNS server (SDMI_DNS_*, SDMI_PDNS_*, SDMI_DOT_PORT) is not usable; nothing was started. */
+export class DnsConfigError extends Error {
+  override readonly name = 'DnsConfigError';
+  constructor(
+    readonly setting: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`${setting}${value === '' ? '' : `=${value}`} ${reason}`);
+  }
+}
+
+/** Something else listens on a port the embedded DNS server needs; nothing was started on it. */
+export class DnsPortInUseError extends Error {
+  override readonly name = 'DnsPortInUseError';
+  constructor(
+    readonly port: number,
+    /** What it was for: `DNS (UDP and TCP)`, `the PowerDNS API`, `DNS over TLS`. */
+    readonly purpose: string,
+    /** The variable that chooses another port. */
+    readonly setting: string,
+  ) {
+    super(`127.0.0.1:${port}, the embedded DNS server's port for ${purpose}, is in use by another program; choose another with ${setting}=<port>`);
+  }
+}
+
+/**
+ * The embedded DNS server did not come up: pdns_server or dnsdist exited or did not answer in
+ * time (naming its log), or what it needs first (its database, certificate, a tool) failed.
+ */
+export class DnsServerStartError extends Error {
+  override readonly name = 'DnsServerStartError';
+  constructor(
+    readonly program: string,
+    readonly reason: string,
+    readonly logFile: string | undefined,
+    readonly logTail: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`${program} did not start: ${reason}${logFile === undefined ? '' : `; last lines of ${logFile}:\n${logTail.join('\n') || '(empty)'}`}`, options);
+  }
+}
