@@ -2,22 +2,32 @@
 // start as processes, answer on the bus, and are gone after down. A run-unique bus prefix and
 // database keep it apart from anything else on the machine.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusNames, connectNats, jetstreamManager, removeStreams } from '@sdmi/bus';
-import { createDatabase, runId, type TestDatabase } from '@sdmi/testbed';
+import { createDatabase, findProcesses, freePort, kdig, runId, type TestDatabase } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/sdmi', import.meta.url));
 const prefix = `${runId()}updown`;
 const dir = mkdtempSync(path.join(tmpdir(), `sdmi-${runId()}-updown-`));
 let db: TestDatabase;
+// The DNS server up starts gets ports of its own: a main job's control plane may hold the default ones.
+const dns = { dnsPort: 0, apiPort: 0, dotPort: 0 };
 
 function sdmi(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(bin, [...args], { timeout: 180_000, env: { ...process.env, SDMI_BUS_PREFIX: prefix, SDMI_PG_URL: db.url, SDMI_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
+    execFile(bin, [...args], { timeout: 180_000, env: {
+      ...process.env,
+      SDMI_BUS_PREFIX: prefix,
+      SDMI_PG_URL: db.url,
+      SDMI_LOG_LEVEL: 'warn',
+      SDMI_DNS_PORT: String(dns.dnsPort),
+      SDMI_PDNS_API_PORT: String(dns.apiPort),
+      SDMI_DOT_PORT: String(dns.dotPort),
+    } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -25,6 +35,9 @@ function sdmi(args: readonly string[]): Promise<{ code: number; stdout: string; 
 
 beforeAll(async () => {
   db = await createDatabase();
+  dns.dnsPort = await freePort(true);
+  while (dns.apiPort === 0 || dns.apiPort === dns.dnsPort) dns.apiPort = await freePort(false);
+  while (dns.dotPort === 0 || dns.dotPort === dns.dnsPort || dns.dotPort === dns.apiPort) dns.dotPort = await freePort(false);
 });
 
 afterAll(async () => {
@@ -44,6 +57,15 @@ describe('sdmi up / down', () => {
     expect(up.stdout).toMatch(/scheduler\s+\S+-i\s+.*ready/);
     expect(up.stdout).toMatch(/dns-manager\s+\S+-i\s+.*ready/);
     expect(existsSync(path.join(dir, 'pids'))).toBe(true);
+    // And the DNS server, named below the table: PowerDNS's API answers with the key from the file, dnsdist over TLS.
+    expect(up.stdout).toMatch(new RegExp(`^DNS\\s+127\\.0\\.0\\.1:${dns.dnsPort} `, 'm'));
+    expect(up.stdout).toMatch(new RegExp(`^DoT\\s+127\\.0\\.0\\.1:${dns.dotPort} `, 'm'));
+    const key = readFileSync(path.join(dir, 'dns', 'api-key'), 'utf8').trim();
+    expect(up.stdout + up.stderr).not.toContain(key);
+    const apiUrl = `http://127.0.0.1:${dns.apiPort}/api/v1/servers/localhost`;
+    expect((await fetch(apiUrl, { headers: { 'X-API-Key': key } })).status).toBe(200);
+    const dot = await kdig({ port: dns.dotPort }, '+norecurse', 'nothing.sdmi.invalid.', 'A');
+    expect([dot.status, dot.tlsSession !== undefined], dot.stdout + dot.stderr).toEqual(['REFUSED', true]);
     // The scheduler it started answers the CLI's queries over the bus.
     const services = await sdmi(['get', 'services', '-o', 'json']);
     expect(services, services.stderr).toMatchObject({ code: 0, stdout: '[]\n' });
@@ -52,7 +74,11 @@ describe('sdmi up / down', () => {
     expect(again.stderr).toContain('already runs from');
     const down = await sdmi(['down', '--run-dir', dir]);
     expect(down.code, down.stderr).toBe(0);
+    expect(down.stdout).toMatch(/^dnsdist\s+pid \d+\s+stopped$/m);
+    expect(down.stdout).toMatch(/^pdns_server\s+pid \d+\s+stopped$/m);
     expect(existsSync(path.join(dir, 'pids'))).toBe(false);
+    expect(findProcesses((arg) => arg.includes(path.join(dir, 'dns')))).toEqual([]);
+    await expect(fetch(apiUrl, { headers: { 'X-API-Key': key } })).rejects.toThrow();
     // Nobody answers any more: the CLI says so (after its retries) with the unavailable code.
     const after = await sdmi(['get', 'services']);
     expect(after.code, after.stderr).toBe(69);

@@ -4,12 +4,14 @@ import { positiveInt, runScript } from './cli';
 import { CONTROLPLANE_LABEL, stopContainers } from './containers';
 import { DEFAULT_ROOT_DIR } from './controlplane';
 import { DetachedOutcome, stopDetached } from './detached';
+import { stopDnsServer } from './dns-server';
 import { messageOf } from './text';
 
 const USAGE = `usage: down [--run-dir DIR] [--stop-timeout MS]
 Stops the services that up --detach left running (SIGTERM, then SIGKILL after the timeout): the
 processes in <run-dir>/pids and the containers labelled sdmi.controlplane=<run-dir>, which it
-also removes.`;
+also removes; then the DNS server up started (dnsdist and pdns_server, by <run-dir>/dns/*.pid).
+The DNS zone database and the API key stay in <run-dir>/dns for the next up.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -35,14 +37,17 @@ async function main(): Promise<number> {
       return [];
     }),
   ]);
-  if (processes === undefined && containers.length === 0) {
-    console.error(`down: nothing to stop (no pids file in ${runDir}, no containers labelled ${CONTROLPLANE_LABEL}=${runDir})`);
+  // After the services: dns-manager talks to PowerDNS until it stops.
+  const dns = await stopDnsServer(runDir, { stopTimeoutMs });
+  if (processes === undefined && containers.length === 0 && dns.length === 0) {
+    console.error(`down: nothing to stop (no pids file in ${runDir}, no containers labelled ${CONTROLPLANE_LABEL}=${runDir}, no DNS server)`);
     return 0;
   }
   for (const r of processes ?? []) console.log(`${r.service.padEnd(20)} pid ${String(r.pid).padEnd(8)} ${r.outcome}`);
   for (const r of containers) console.log(`${r.service.padEnd(20)} container ${r.name.padEnd(40)} ${r.outcome}`);
+  for (const r of dns) console.log(`${r.program.padEnd(20)} pid ${String(r.pid).padEnd(8)} ${r.outcome}`);
   const fine: readonly string[] = [DetachedOutcome.stopped, DetachedOutcome.notRunning];
-  return [...(processes ?? []), ...containers].every((r) => fine.includes(r.outcome)) ? 0 : 1;
+  return [...(processes ?? []), ...containers, ...dns].every((r) => fine.includes(r.outcome)) ? 0 : 1;
 }
 
 runScript('down', USAGE, main);

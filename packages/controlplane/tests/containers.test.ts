@@ -7,7 +7,6 @@
 // container started here is removed in afterAll, also after a failure.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,10 +17,12 @@ import { BusNames, RdmpClient, connectNats, jetstreamManager, removeStreams, typ
 import { hostIfNameFor } from '@sdmi/container-net';
 import { createLogger, healthSubject, requestHealth } from '@sdmi/service';
 import { Cluster } from '@sdmi/sdk';
-import { Testbed, buildBaseImage, docker, mainDocker, run, runId, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import { Testbed, buildBaseImage, docker, freePort, kdig, mainDocker, run, runId, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import {
   CONTROLPLANE_LABEL,
   DEFAULT_ROOT_DIR,
+  DnsServer,
+  SERVICE_CONTAINER_USER,
   SERVICE_NAMES,
   buildControlPlaneImages,
   containerName,
@@ -29,6 +30,7 @@ import {
   readContext,
   serviceContainerSpec,
   stopContainers,
+  stopDnsServer,
   type ControlPlaneImages,
   type ServiceContainerSpec,
 } from '@sdmi/controlplane';
@@ -75,6 +77,8 @@ let bridge: OvsBridge;
 let uplink: string;
 let images: ControlPlaneImages;
 let serviceEnv: Record<string, string>;
+// The containers testcontainers starts get a DNS server of their own (as up would give them).
+let tcDns: DnsServer;
 const dpid = `0000cc${Buffer.from(tag).toString('hex').slice(0, 10)}`;
 
 beforeAll(async () => {
@@ -90,7 +94,7 @@ beforeAll(async () => {
   images = await buildControlPlaneImages({ rootDir: DEFAULT_ROOT_DIR, services: SERVICE_NAMES, logger: silent, onProgress: (m) => console.log(`[images +${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}`) });
   // A free port of our own (a control plane the main job left running may hold OpenFlow's 6653),
   // with the bridge's controller pointed at it, so the containerised network-controller programs it.
-  const openflowPort = await freePort();
+  const openflowPort = await freePort(false);
   await run('ovs-vsctl', ['--timeout=10', '--', 'set', 'Bridge', bridge.name, 'controller=@c', '--', '--id=@c', 'create', 'Controller', `target="tcp:127.0.0.1:${openflowPort}"`, 'max_backoff=1000']);
   serviceEnv = {
     SDMI_PG_URL: db.url,
@@ -100,10 +104,13 @@ beforeAll(async () => {
     SDMI_NODE_NAME: node,
     SDMI_LOG_LEVEL: 'warn',
   };
+  tcDns = new DnsServer({ runDir: path.join(tmp, 'tc'), env: {}, ...(await dnsPorts()), keyFileOwner: SERVICE_CONTAINER_USER, logger: silent });
+  await tcDns.start();
 }, 1_800_000);
 
 afterAll(async () => {
   for (const runDir of [tcMarker, upRunDir]) if (runDir) await stopContainers(runDir, { stopTimeoutMs: 5_000 }).catch(() => undefined);
+  for (const runDir of [tmp && path.join(tmp, 'tc'), upRunDir]) if (runDir) await stopDnsServer(runDir, { stopTimeoutMs: 5_000 }).catch(() => undefined);
   // Replica containers the containerised node-agent made for this cluster (label sdmi.cluster = the prefix).
   const replicas = (await docker(mainDocker, ['ps', '-aq', '--filter', `label=sdmi.cluster=${names.prefix}`]).catch(() => '')).split('\n').filter(Boolean);
   if (replicas.length > 0) await docker(mainDocker, ['rm', '-f', ...replicas]);
@@ -115,13 +122,13 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 120_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/** Ports of their own for a DNS server: a main job's control plane may hold the default ones. */
+async function dnsPorts(): Promise<{ dnsPort: number; apiPort: number; dotPort: number }> {
+  const dnsPort = await freePort(true);
+  let [apiPort, dotPort] = [dnsPort, dnsPort];
+  while (apiPort === dnsPort) apiPort = await freePort(false);
+  while (dotPort === dnsPort || dotPort === apiPort) dotPort = await freePort(false);
+  return { dnsPort, apiPort, dotPort };
 }
 
 async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -178,7 +185,7 @@ describe('the service images under testcontainers', () => {
         const image = images.images[service]!;
         // Built just above, so the default policy (pull only what the daemon lacks) pulls nothing.
         expect((await docker(mainDocker, ['image', 'inspect', '--format', '{{.Id}}', image])).trim()).toMatch(/^sha256:/);
-        const env = { ...serviceEnv, SDMI_NATS_URL: 'nats://127.0.0.1:4222', SDMI_INSTANCE_ID: instance };
+        const env = { ...serviceEnv, ...tcDns.serviceEnv, SDMI_NATS_URL: 'nats://127.0.0.1:4222', SDMI_INSTANCE_ID: instance };
         const spec = serviceContainerSpec(service, env);
         const container = new HostServiceContainer(image)
           .withPullPolicy(PullPolicy.defaultPolicy())
@@ -186,7 +193,7 @@ describe('the service images under testcontainers', () => {
           .withLabels({ [CONTROLPLANE_LABEL]: tcMarker, 'sdmi.controlplane.service': service, 'sdmi.controlplane.instance': instance })
           .withNetworkMode(spec.networkMode)
           .withAddedCapabilities(...spec.capAdd)
-          .withBindMounts(spec.binds.map((b) => ({ source: b, target: b })))
+          .withBindMounts([...spec.binds.map((b) => ({ source: b, target: b })), ...spec.readOnlyBinds.map((b) => ({ source: b, target: b, mode: 'ro' as const }))])
           .withHostParts(spec)
           .withEnvironment(env);
         started.push(await container.start());
@@ -269,9 +276,11 @@ describe('up --containers and down', () => {
     const instance = `cpu-${tag}`;
     const tsx = path.join(DEFAULT_ROOT_DIR, 'node_modules', '.bin', 'tsx');
     const script = (name: string) => path.join(DEFAULT_ROOT_DIR, 'packages', 'controlplane', 'src', name);
-    const env = { ...process.env, ...serviceEnv };
+    const ports = await dnsPorts();
+    const env = { ...process.env, ...serviceEnv, SDMI_DNS_PORT: String(ports.dnsPort), SDMI_PDNS_API_PORT: String(ports.apiPort), SDMI_DOT_PORT: String(ports.dotPort) };
     const up = await exec(tsx, [script('up.ts'), '--containers', '--detach', '--run-dir', upRunDir, '--instance-id', instance, '--ready-timeout', '120000'], { timeout: 900_000, env });
-    const table = up.stdout.trim().split('\n');
+    const [tablePart, dnsPart] = up.stdout.trim().split('\n\n');
+    const table = tablePart!.split('\n');
     expect(table[0]).toMatch(/^SERVICE\s+INSTANCE\s+VERSION\s+PID\s+STATUS\s+ENDPOINTS$/);
     expect(table.slice(1).map((l) => l.split(/\s+/).slice(0, 2).concat(l.split(/\s+/)[4]!)), up.stdout).toEqual(SERVICE_NAMES.map((s) => [s, instance, 'ready']));
 
@@ -288,12 +297,26 @@ describe('up --containers and down', () => {
       const h = await requestHealth(nc, healthSubject(s, instance), { timeout: 1_000 });
       expect(h.ready, `${s}: ${JSON.stringify(h)}`).toBe(true);
     }
+    // The DNS server it started (host processes, loopback ports) answers over TLS; dns-manager's
+    // container has the API key file, read-only, and can read it as the images' user.
+    expect(dnsPart).toMatch(new RegExp(`^DoT\\s+127\\.0\\.0\\.1:${ports.dotPort}\\s+dnsdist pid \\d+ \\(started\\)`, 'm'));
+    expect((await kdig({ port: ports.dotPort }, '+norecurse', 'nothing.sdmi.invalid.', 'A')).status).toBe('REFUSED');
+    const keyFile = path.join(upRunDir, 'dns', 'api-key');
+    const dnsManager = running.find((c) => c.service === 'dns-manager')!;
+    const mounts = JSON.parse(await docker(mainDocker, ['inspect', '-f', '{{json .Mounts}}', dnsManager.id])) as { Source: string; Destination: string; RW: boolean }[];
+    expect(mounts.map((m) => [m.Source, m.Destination, m.RW])).toEqual([[keyFile, keyFile, false]]);
+    await docker(mainDocker, ['exec', dnsManager.id, 'test', '-r', keyFile]);
 
     const again = await exec(tsx, [script('up.ts'), '--containers', '--run-dir', upRunDir, '--instance-id', instance], { env, timeout: 120_000 }).catch((e: { code: number; stderr: string }) => e);
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('ContainersAlreadyRunningError') });
 
     const down = await exec(tsx, [script('down.ts'), '--run-dir', upRunDir], { timeout: 120_000, env });
-    expect(down.stdout.trim().split('\n').map((l) => [l.split(/\s+/)[0], l.split(/\s+/).at(-1)])).toEqual(SERVICE_NAMES.map((s) => [s, 'stopped']));
+    expect(down.stdout.trim().split('\n').map((l) => [l.split(/\s+/)[0], l.split(/\s+/).at(-1)])).toEqual([
+      ...SERVICE_NAMES.map((s) => [s, 'stopped']),
+      ['dnsdist', 'stopped'],
+      ['pdns_server', 'stopped'],
+    ]);
+    await expect(kdig({ port: ports.dotPort, timeoutMs: 5_000 }, '+time=1', '+retry=0', 'nothing.sdmi.invalid.', 'A')).resolves.toMatchObject({ status: undefined });
     expect(await listContainers(upRunDir)).toEqual([]);
     for (const c of running) expect((await exec('docker', ['ps', '-aq', '--filter', `id=${c.id}`])).stdout.trim(), c.name).toBe('');
     // Nobody answers for them any more.

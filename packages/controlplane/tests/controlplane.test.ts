@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type ServiceIdentity, type ServiceInfo } from '@nats-io/services';
 import { BusNames, jetstreamManager, RdmpClient, removeStreams, UnknownKind } from '@sdmi/bus';
 import { createLogger, requestJson, type HealthReply } from '@sdmi/service';
-import { createBridge, createDatabase, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import { createBridge, createDatabase, findProcesses, freePort, kdig, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import {
   ControlPlane,
   ControlPlaneStartError,
@@ -19,6 +19,7 @@ import {
   UnknownServiceError,
   isAlive,
   readPidFile,
+  stopDnsServer,
 } from '@sdmi/controlplane';
 
 const RUN = `cp${process.pid}-${Date.now().toString(36)}`;
@@ -44,6 +45,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Should a test fail half way: the DNS server that up started for the detached control plane.
+  await stopDnsServer(path.join(tmp, 'd')).catch(() => undefined);
   await removeStreams(await jetstreamManager(client), new BusNames(prefix));
   await client.close();
   await db?.dispose();
@@ -156,21 +159,48 @@ describe('up --detach and down', () => {
     const runDir = path.join(tmp, 'd');
     const tsx = path.join(DEFAULT_ROOT_DIR, 'node_modules', '.bin', 'tsx');
     const script = (name: string) => path.join(DEFAULT_ROOT_DIR, 'packages', 'controlplane', 'src', name);
-    const up = await run(tsx, [script('up.ts'), '--detach', '--run-dir', runDir, '--instance-id', `${RUN}-d`], { timeout: 180_000, env: { ...process.env, ...serviceEnv } });
-    const table = up.stdout.trim().split('\n');
+    // Ports of its own for the DNS server: a main job's control plane may hold the default ones.
+    const dnsPort = await freePort(true);
+    let [apiPort, dotPort] = [dnsPort, dnsPort];
+    while (apiPort === dnsPort) apiPort = await freePort(false);
+    while (dotPort === dnsPort || dotPort === apiPort) dotPort = await freePort(false);
+    const env = { ...process.env, ...serviceEnv, SDMI_DNS_PORT: String(dnsPort), SDMI_PDNS_API_PORT: String(apiPort), SDMI_DOT_PORT: String(dotPort) };
+    const up = await run(tsx, [script('up.ts'), '--detach', '--run-dir', runDir, '--instance-id', `${RUN}-d`], { timeout: 180_000, env });
+    const [tablePart, dnsPart] = up.stdout.trim().split('\n\n');
+    const table = tablePart!.split('\n');
     expect(table[0]).toMatch(/^SERVICE\s+INSTANCE\s+VERSION\s+PID\s+STATUS\s+ENDPOINTS$/);
     expect(table.slice(1).map((l) => l.split(/\s+/)[4])).toEqual(SERVICE_NAMES.map(() => 'ready'));
+
+    // It started the DNS server and says where it answers: the API with the key from the file it names, DoT through dnsdist.
+    const keyFile = path.join(runDir, 'dns', 'api-key');
+    expect(dnsPart).toMatch(new RegExp(`^DNS\\s+127\\.0\\.0\\.1:${dnsPort} .*pdns_server pid \\d+ \\(started\\).*API http://127\\.0\\.0\\.1:${apiPort}, key in ${keyFile}$`, 'm'));
+    expect(dnsPart).toMatch(new RegExp(`^DoT\\s+127\\.0\\.0\\.1:${dotPort}\\s+dnsdist pid \\d+ \\(started\\)`, 'm'));
+    const key = (await readFile(keyFile, 'utf8')).trim();
+    expect(dnsPart).not.toContain(key);
+    const apiAnswer = await fetch(`http://127.0.0.1:${apiPort}/api/v1/servers/localhost`, { headers: { 'X-API-Key': key } });
+    expect(apiAnswer.status).toBe(200);
+    // A name outside every zone (dns-manager makes the cluster's): REFUSED, but answered over TLS.
+    const dot = await kdig({ port: dotPort }, '+norecurse', 'nothing.sdmi.invalid.', 'SOA');
+    expect([dot.status, dot.tlsSession === undefined], dot.stdout + dot.stderr).toEqual(['REFUSED', false]);
+    const dnsProcesses = () => findProcesses((arg) => arg.includes(path.join(runDir, 'dns')));
+    expect(dnsProcesses().map((p) => path.basename(p.argv[0]!)).sort()).toEqual(['dnsdist', 'pdns_server']);
 
     const records = (await readPidFile(path.join(runDir, 'pids')))!;
     expect(records.map((r) => r.service)).toEqual([...SERVICE_NAMES]);
     try {
       for (const r of records) expect(isAlive(r.pid), r.service).toBe(true);
-      const again = await run(tsx, [script('up.ts'), '--run-dir', runDir, '--instance-id', `${RUN}-d`], { env: { ...process.env, ...serviceEnv } }).catch((e: { code: number; stderr: string }) => e);
+      const again = await run(tsx, [script('up.ts'), '--run-dir', runDir, '--instance-id', `${RUN}-d`], { env }).catch((e: { code: number; stderr: string }) => e);
       expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('AlreadyRunningError') });
     } finally {
-      const down = await run(tsx, [script('down.ts'), '--run-dir', runDir], { timeout: 60_000, env: { ...process.env, ...serviceEnv } });
-      expect(down.stdout.trim().split('\n').map((l) => l.split(/\s+/).at(-1))).toEqual(SERVICE_NAMES.map(() => 'stopped'));
+      const down = await run(tsx, [script('down.ts'), '--run-dir', runDir], { timeout: 60_000, env });
+      expect(down.stdout.trim().split('\n').map((l) => [l.split(/\s+/)[0], l.split(/\s+/).at(-1)])).toEqual([
+        ...SERVICE_NAMES.map((s) => [s, 'stopped']),
+        ['dnsdist', 'stopped'],
+        ['pdns_server', 'stopped'],
+      ]);
     }
+    expect(dnsProcesses()).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${apiPort}/api/v1/servers/localhost`, { headers: { 'X-API-Key': key } })).rejects.toThrow();
     for (const r of records) expect(isAlive(r.pid), r.service).toBe(false);
     expect(await readPidFile(path.join(runDir, 'pids'))).toBeUndefined();
     for (const s of SERVICE_NAMES) {
