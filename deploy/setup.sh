@@ -27,8 +27,10 @@ OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
 # ethtool: veth TX checksum offload must be switched off inside namespaces attached to a
 # userspace (netdev) OVS bridge, or TCP segments leave with bad checksums (ICMP still works).
 # iputils-ping: tests and users ping across namespaces.
-# sqlite3: the test bed's PowerDNS gets a fresh gsqlite3 database made from the backend's schema.
-# dnsdist, knot-dnsutils: DNS over TLS in front of PowerDNS (dnsdist) and its client (kdig +tls).
+# sqlite3: PowerDNS's gsqlite3 databases (up's and the test bed's) are made from the backend's schema.
+# pdns-backend-pgsql: up's PowerDNS on PostgreSQL instead (SDMI_PDNS_BACKEND=gpgsql).
+# dnsdist, knot-dnsutils: DNS over TLS in front of PowerDNS (dnsdist) and its client (kdig +tls);
+# openssl makes dnsdist's self-signed certificate.
 APT_PACKAGES=(
   docker.io
   openvswitch-switch
@@ -37,9 +39,11 @@ APT_PACKAGES=(
   postgresql
   pdns-server
   pdns-backend-sqlite3
+  pdns-backend-pgsql
   sqlite3
   dnsdist
   knot-dnsutils
+  openssl
   netconfd
   openssh-server
   bind9-dnsutils
@@ -262,8 +266,10 @@ setup_ovs() {
 
 setup_installed_only() {
   local what
-  for what in pdns_server:pdns-server netconfd:netconfd sshd:openssh-server; do
-    if pkg_installed "${what#*:}"; then
+  for what in pdns_server:pdns-server dnsdist:dnsdist netconfd:netconfd sshd:openssh-server; do
+    if [[ ${what%%:*} == pdns_server || ${what%%:*} == dnsdist ]] && pkg_installed "${what#*:}"; then
+      report "${what%%:*}" "installed (not started here: sdmi up starts its own, tests theirs)"
+    elif pkg_installed "${what#*:}"; then
       report "${what%%:*}" "installed (not started: tests start their own instances)"
     else
       fail "${what%%:*}" "package ${what#*:} is not installed"
