@@ -1,6 +1,8 @@
 export { Contracts, contracts, describeViolation } from './contracts';
 export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
+export { DnsCommandKinds, DnsErrorCodes, DnsQueries, dnsReplicaKey, dnsZoneKey } from './dns-commands';
+export type { DnsCommandKind } from './dns-commands';
 export { SchemaIds } from './ids';
 export { queryContract } from './queries';
 export {
@@ -26,6 +28,10 @@ export type {
   ClusterNetworkStatus,
   CreateNetworksPayload,
   DeleteNetworkPayload,
+  DeleteRecordsPayload,
+  DeregisterReplicaPayload,
+  DnsPass,
+  DnsZoneStatus,
   DeployServicePayload,
   DetachInterfacePayload,
   ErrorInfo,
@@ -41,6 +47,8 @@ export type {
   InterfaceIpRequest,
   ListNetworksQuery,
   ListNetworksReply,
+  ListZonesQuery,
+  ListZonesReply,
   ListNodesQuery,
   ListNodesReply,
   ListReplicasQuery,
@@ -56,7 +64,10 @@ export type {
   PlacementPolicy,
   Principal,
   QueryReply,
+  PutRecordsPayload,
   RegisterHostPayload,
+  RegisterReplicaPayload,
+  RegisteredInterface,
   ReleaseServiceAddressPayload,
   RemoveNodePayload,
   RemoveReplicaPayload,
@@ -78,6 +89,7 @@ export type {
   ServiceAddress,
   ServiceIpPolicy,
   ServiceNetworkAttachment,
+  ServicePort,
   ServiceResources,
   ServiceSpec,
   ServiceStatus,

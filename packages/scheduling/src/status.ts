@@ -102,8 +102,12 @@ export function serviceStatus(svc: Service, replicas: readonly Replica[], now: n
   };
 }
 
-/** `interfaces` as its start transaction recorded them (none before it completed). */
-export function replicaStatus(r: Replica, reason: string | null, interfaces: readonly ReplicaAddress[]): ReplicaStatus {
+/**
+ * `interfaces` as its start transaction recorded them (none before it completed). `svc` is its
+ * service (undefined once removed: then nothing of it serves), for whether its revision serves
+ * when merely running; a replica being stopped is draining and serves no new connections.
+ */
+export function replicaStatus(r: Replica, reason: string | null, interfaces: readonly ReplicaAddress[], svc: Service | undefined): ReplicaStatus {
   return {
     id: r.id,
     service: r.service,
@@ -115,6 +119,7 @@ export function replicaStatus(r: Replica, reason: string | null, interfaces: rea
     createdAt: iso(r.createdAt),
     reason,
     interfaces: [...interfaces],
+    serving: svc !== undefined && r.state !== ReplicaStates.Stopping && r.serving(svc.servesWhenRunning(r.revision)),
   };
 }
 

@@ -45,7 +45,7 @@ describe('serviceStatus and replicaStatus', () => {
   it('counts replicas of every revision, stopped ones not at all', () => {
     const reps = [replica(v1, 1, 1, 'n1', 'healthy'), replica(v1, 2, 1, 'n1', 'failed'), replica(v1, 3, 1, 'n1', 'stopped'), replica('other/x', 1, 1, 'n1')];
     expect(serviceStatus(v1, reps, 0, [])).toMatchObject({ id: 'acme/app', revision: 1, revisions: [1], desired: 2, replicas: 2, running: 1, serving: 1, spec: v1.spec });
-    expect(replicaStatus(reps[1]!, 'its container on n1 is exited', [])).toEqual({
+    expect(replicaStatus(reps[1]!, 'its container on n1 is exited', [], v1)).toEqual({
       id: 'acme/app-2@rev1',
       service: 'acme/app',
       slot: 2,
@@ -56,12 +56,16 @@ describe('serviceStatus and replicaStatus', () => {
       createdAt: new Date(0).toISOString(),
       reason: 'its container on n1 is exited',
       interfaces: [],
+      serving: false,
     });
+    expect(replicaStatus(reps[0]!, null, [], v1).serving).toBe(true);
+    expect(replicaStatus(reps[0]!, null, [], undefined).serving).toBe(false);
+    expect(replicaStatus(reps[0]!.with({ state: 'stopping' }), null, [], v1).serving).toBe(false);
   });
 
   it('a replica reports the interfaces its start recorded, as recorded', () => {
     const ifs = [{ network: 'acme/net', ifname: 'eth0', ip: '10.0.0.5', mac: '02:00:00:00:00:05' }, { network: 'cluster/mgmt', ifname: 'eth1', ip: null, mac: '02:00:00:00:00:06' }];
-    expect(replicaStatus(replica(v1, 1, 1, 'n1', 'running'), null, ifs).interfaces).toEqual(ifs);
+    expect(replicaStatus(replica(v1, 1, 1, 'n1', 'running'), null, ifs, v1).interfaces).toEqual(ifs);
   });
 
   it("service addresses: one per addressed network in the spec's order, unassigned until applied, then those held on networks it has left", () => {

@@ -39,7 +39,8 @@ export function schedulerQueries(store: SchedulerStore, pool: pg.Pool, heard: No
     }),
     serveQuery(SchedulerQueries.listReplicas, async ({ service, node }) => {
       const rows = await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) });
-      return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason, r.addresses)) };
+      const services = new Map((await store.services(pool)).map((s) => [s.id, s]));
+      return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason, r.addresses, services.get(r.replica.service))) };
     }),
     serveQuery(SchedulerQueries.listNodes, async ({ node }) => {
       const filter = node !== undefined ? { node } : {};
