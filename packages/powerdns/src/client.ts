@@ -226,6 +226,7 @@ export class PowerDnsClient {
       nameservers,
       soa_edit_api: soaEditApi,
       api_rectify: request.apiRectify ?? true,
+      ...(request.account !== undefined ? { account: request.account } : {}),
     };
     return this.#decoded(`create zone ${zone}`, 'POST', '/zones', body, decodeZone);
   }

@@ -103,6 +103,8 @@ export interface CreateZoneRequest {
   soaEditApi?: SoaEditApi;
   /** Rectify after every API change; default true, as a signed zone needs it. */
   apiRectify?: boolean;
+  /** Free text PowerDNS keeps with the zone: who owns it (dns-manager marks its zones with it). */
+  account?: string;
 }
 
 /** A record given to {@link RRsetChange}: its content, or content and whether it is disabled. */
