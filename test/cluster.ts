@@ -45,7 +45,11 @@ export class LocalCluster {
     this.names = new BusNames(`${this.tag}${id}`);
   }
 
-  async start(opts: { scheduler?: boolean } = {}): Promise<void> {
+  /**
+   * `dns`: the cluster has DNS under `domain`, kept by a dns-manager in the given PowerDNS (the
+   * scheduler then registers replicas as they start).
+   */
+  async start(opts: { scheduler?: boolean; dns?: { domain: string; apiUrl: string; apiKey: string; resyncMs?: number } } = {}): Promise<void> {
     this.db = await createDatabase();
     this.nc = await connectNats(`test-${this.tag}-${this.id}`);
     this.client = new RdmpClient(this.nc, { names: this.names });
@@ -73,10 +77,21 @@ export class LocalCluster {
     for (const h of this.hosts.values()) {
       this.#spawn(h.name, 'services/node-agent/src/main.ts', { SDMI_INSTANCE_ID: h.instance, SDMI_NODE_NAME: h.name, SDMI_DOCKER_SOCKET: h.socket, SDMI_NODE_BRIDGE: h.bridge.name });
     }
-    if (opts.scheduler) this.#spawn('scheduler', 'services/scheduler/src/main.ts', { SDMI_INSTANCE_ID: `sc-${this.tag}` });
+    const dnsEnv: Record<string, string> = opts.dns ? { SDMI_DNS_DOMAIN: opts.dns.domain } : {};
+    if (opts.scheduler) this.#spawn('scheduler', 'services/scheduler/src/main.ts', { SDMI_INSTANCE_ID: `sc-${this.tag}`, ...dnsEnv });
+    if (opts.dns) {
+      this.#spawn('dns-manager', 'services/dns-manager/src/main.ts', {
+        SDMI_INSTANCE_ID: `dm-${this.tag}`,
+        ...dnsEnv,
+        SDMI_PDNS_API_URL: opts.dns.apiUrl,
+        SDMI_PDNS_API_KEY: opts.dns.apiKey,
+        ...(opts.dns.resyncMs !== undefined ? { SDMI_DNS_RESYNC_MS: String(opts.dns.resyncMs) } : {}),
+      });
+    }
     await this.ready('network-controller', `nc-${this.tag}`);
     for (const h of this.hosts.values()) await this.ready('node-agent', h.instance);
     if (opts.scheduler) await this.ready('scheduler', `sc-${this.tag}`);
+    if (opts.dns) await this.ready('dns-manager', `dm-${this.tag}`);
     for (const h of this.hosts.values()) await this.netCmd('registerHost', { name: h.name, dpid: h.dpid, uplinkPort: h.uplink });
   }
 

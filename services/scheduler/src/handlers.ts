@@ -10,6 +10,8 @@ import { SchemaIds, type AddNodePayload, type RemoveNodePayload, type ReplicaAdd
 import { NetworkQueries } from '@sdmi/networks';
 import { ReplicaStates, SchedulingError, ServiceCommandKinds, applyServiceCommand, checkNodeRemoval, serviceCommandKey, type Node, type ServiceCommand } from '@sdmi/scheduling';
 import type pg from 'pg';
+import type { Logger } from 'pino';
+import { dnsStartStep, dnsStopStep } from './dns-steps';
 import { nodeService, removeReplicaCommand, replicaKey } from './names';
 import type { AdmittedNode, SchedulerStore } from './store';
 
@@ -127,7 +129,15 @@ interface Allocated {
   gateway: string;
 }
 
-export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: RdmpClient, extraSteps: readonly Step<StartReplicaPayload>[] = []): TransactionHandler[] {
+export interface ReplicaHandlerOptions {
+  /** The cluster has DNS: starts register the replica's names, stops remove them (dns-steps.ts). */
+  dns?: { log: Logger };
+  /** More steps at the end of every start (tests inject failures with them). */
+  extraSteps?: readonly Step<StartReplicaPayload>[];
+}
+
+export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: RdmpClient, options: ReplicaHandlerOptions = {}): TransactionHandler[] {
+  const extraSteps = options.extraSteps ?? [];
   // The calls of one incarnation of a replica: `app-1@rev1` placed again after a scale-down must
   // not find the completed calls of the first one.
   const call = async (replicaId: string, what: string): Promise<string> => {
@@ -135,6 +145,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
     if (inc === undefined) throw new TaskFailed({ code: 'REPLICA_NOT_PLACED', message: `replica ${replicaId} has no placement record; nothing to do` });
     return taskIdFor(`${replicaId}@${inc}:${what}`);
   };
+  const dns = options.dns ? { client, call, log: options.dns.log } : undefined;
   const allocate: Step<StartReplicaPayload> = {
     name: 'allocate addresses',
     async do({ task }) {
@@ -232,8 +243,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
   const start: TransactionHandler<StartReplicaPayload> = {
     kind: ReplicaCommandKinds.StartReplica,
     payloadSchema: SchemaIds.StartReplicaPayload,
-    // DNS registration joins here when dns-manager lands (extraSteps).
-    steps: () => [allocate, run, flows, ...extraSteps],
+    steps: () => [allocate, run, flows, ...(dns ? [dnsStartStep(dns)] : []), ...extraSteps],
     async finalize({ task, db, outputs }) {
       const allocated = (outputs[0] as unknown as { interfaces: Allocated[] }).interfaces;
       const addresses: ReplicaAddress[] = allocated.map((a) => ({ network: a.networkId, ifname: a.ifname, ip: a.ip, mac: a.mac }));
@@ -269,7 +279,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
   const stop: TransactionHandler<StopReplicaPayload> = {
     kind: ReplicaCommandKinds.StopReplica,
     payloadSchema: SchemaIds.StopReplicaPayload,
-    steps: () => [removeContainer, release],
+    steps: () => [...(dns ? [dnsStopStep(dns)] : []), removeContainer, release],
     async finalize({ task, db }) {
       await store.removeReplica(db, task.payload.replicaId);
       return { replicaId: task.payload.replicaId, stopped: true };

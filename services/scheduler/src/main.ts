@@ -9,7 +9,7 @@ import { schedulerQueries } from './queries';
 import { Reconciler } from './reconciler';
 import { SchedulerStore } from './store';
 
-const service = new SdmiService({ name: 'scheduler', version: pkg.version, description: pkg.description });
+const service = new SdmiService({ name: 'scheduler', version: pkg.version, description: pkg.description, knownEnv: ['SDMI_DRAIN_MS', 'SDMI_DNS_DOMAIN'] });
 const store = new SchedulerStore();
 let handlers: Handler[] = [];
 let reconciler: Reconciler | undefined;
@@ -23,8 +23,11 @@ service.onStart('scheduler', async ({ nc, log }) => {
   // A node-agent restarting takes a few seconds: ride that out before a step gives up on it.
   const client = new RdmpClient(nc, { names: new BusNames(prefix), retries: 12 });
   const drain = process.env.SDMI_DRAIN_MS;
+  // The cluster has DNS when it has a domain: the same setting dns-manager serves.
+  const dnsOn = (process.env.SDMI_DNS_DOMAIN ?? '') !== '';
+  if (dnsOn) log.info({ domain: process.env.SDMI_DNS_DOMAIN }, 'replicas are registered in DNS as they start');
   const loop = new Reconciler({ pool, dbUrl, store, client, log, ...(drain !== undefined && drain !== '' ? { drainMs: Number(drain) } : {}) });
-  handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client)];
+  handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client, dnsOn ? { dns: { log } } : {})];
   reconciler = loop;
   const sub = nc.subscribe(`${prefix}.evt.node.*.status`);
   void (async () => {
