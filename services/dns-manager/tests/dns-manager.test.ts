@@ -10,7 +10,7 @@ import { DnsQueries, type ListReplicasReply } from '@sdmi/contracts';
 import { containerName, reverseName, serviceName } from '@sdmi/dns-records';
 import { PowerDnsClient } from '@sdmi/powerdns';
 import { SchedulerQueries } from '@sdmi/scheduling';
-import { docker, startPowerDns, type PowerDns } from '@sdmi/testbed';
+import { docker, startDnsdist, startPowerDns, type Dnsdist, type PowerDns } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../../test/cluster';
 import { delv, writeAnchor } from '../../../packages/powerdns/tests/fixture';
@@ -21,6 +21,7 @@ const domain = `${cluster.tag}.sdmi.test.`;
 const web = `${tenant}/web`;
 const net = `${tenant}/front`;
 let pdns: PowerDns;
+let dot: Dnsdist;
 let api: PowerDnsClient;
 let dir: string;
 
@@ -82,6 +83,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), `sdmi-${cluster.tag}-dns-`));
   pdns = await startPowerDns();
   api = new PowerDnsClient({ baseUrl: pdns.apiUrl, apiKey: pdns.apiKey });
+  dot = await startDnsdist({ backend: { port: pdns.dnsPort } });
   await cluster.start({ scheduler: true, dns: { domain, apiUrl: pdns.apiUrl, apiKey: pdns.apiKey } });
   await cluster.netCmd('putTenantConfig', { tenant, hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '670-679' }] });
   await cluster.netCmd('createNetworks', { tenantNetworks: [{ tenant, name: 'front', cidr: '10.67.1.0/24' }] });
@@ -92,6 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster.dispose();
+  await dot?.dispose();
   await pdns?.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -113,6 +116,13 @@ describe('dns-manager', () => {
       [domain, 'cluster'],
       [`${tenant}.${domain}`, 'tenant'],
     ]);
+  });
+
+  it('kdig +tls resolves the service name over DNS over TLS (dnsdist in front of PowerDNS)', async () => {
+    const r = await dot.kdig(webName(), 'A');
+    expect(r.status, r.stdout).toBe('NOERROR');
+    expect(r.tlsSession, r.stdout).toMatch(/TLS1\.[23]/);
+    expect(r.answers.filter((a) => a.type === 'A').map((a) => a.data).sort()).toEqual(await servingIps());
   });
 
   it('delv validates the service and container names from the cluster zone key down (DS in the cluster zone)', async () => {
