@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { access, chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +28,7 @@ import {
   type PdnsBackend,
 } from './dns-config';
 import { dotProbe, udpProbe } from './dns-probe';
-import { DnsPortInUseError, DnsServerStartError } from './errors';
+import { DnsConfigError, DnsPortInUseError, DnsServerStartError } from './errors';
 import { fileSize, tailFile } from './logs';
 import { isAlive } from './pidfile';
 import { messageOf } from './text';
@@ -138,6 +138,8 @@ export class DnsServer {
   readonly #keyFileOwner: { uid: number; gid: number } | undefined;
   /** What this object started, so a failed `up` takes back only that. */
   readonly #started: DaemonFiles[] = [];
+  /** Set by stop(): the daemons' exits from then on are asked for, not news. */
+  #stopping = false;
 
   constructor(options: DnsServerOptions) {
     this.config = resolveDnsConfig(options);
@@ -167,6 +169,10 @@ export class DnsServer {
     const c = this.config;
     const env = this.serviceEnv;
     if (c.mode === 'external') {
+      // A missing file would also become an empty directory in dns-manager's container (docker run -v).
+      await access(c.apiKeyFile, constants.R_OK).catch((err: unknown) => {
+        throw new DnsConfigError(DnsEnv.apiKeyFile, c.apiKeyFile, `cannot be read (${messageOf(err)})`);
+      });
       this.log.info({ apiUrl: c.apiUrl, apiKeyFile: c.apiKeyFile, domain: c.domain }, 'DNS: using the PowerDNS the environment names');
       return { mode: c.mode, domain: c.domain, apiUrl: c.apiUrl, apiKeyFile: c.apiKeyFile, env, pdns: undefined, dot: undefined };
     }
@@ -227,6 +233,7 @@ export class DnsServer {
 
   /** Stops dnsdist, then pdns_server, whoever started them (nothing with an external PowerDNS). */
   async stop(): Promise<DnsStopResult[]> {
+    this.#stopping = true;
     this.#started.length = 0;
     if (this.config.mode === 'external') return [];
     const results = await stopDnsServer(path.dirname(this.config.dir), { stopTimeoutMs: this.stopTimeoutMs });
@@ -347,7 +354,7 @@ export class DnsServer {
     let ready = false;
     child.once('exit', (code, signal) => {
       exited = signal ? `signal ${signal}` : `code ${code}`;
-      if (ready) this.log.error({ program: d.program, pid, exit: exited, logFile: d.logFile }, 'DNS: exited on its own');
+      if (ready && !this.#stopping) this.log.error({ program: d.program, pid, exit: exited, logFile: d.logFile }, 'DNS: exited on its own');
     });
     this.#started.push(d);
     await writeFile(d.pidFile, `${pid}\n`);

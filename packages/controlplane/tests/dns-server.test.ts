@@ -210,6 +210,22 @@ describe('the embedded DNS server (gsqlite3)', () => {
   });
 });
 
+describe('an external PowerDNS', () => {
+  it('is reported and nothing is started; its key file must be readable', async () => {
+    const keyFile = path.join(root, 'external.key');
+    await mkdir(root, { recursive: true });
+    await writeFile(keyFile, 'secret-of-theirs\n', { mode: 0o600 });
+    const env = { SDMI_PDNS_API_URL: 'http://127.0.0.1:8081', SDMI_PDNS_API_KEY_FILE: keyFile, SDMI_DNS_DOMAIN: 'corp.example' };
+    const status = await server('ext', { env }).start();
+    expect(status).toMatchObject({ mode: 'external', pdns: undefined, dot: undefined, env: { ...env, SDMI_DNS_NS_ADDRESS: '127.0.0.1' } });
+    expect(formatDnsStatus(status)).toBe(`DNS      PowerDNS at http://127.0.0.1:8081 (from SDMI_PDNS_API_URL), key in ${keyFile}; nothing started; domain corp.example`);
+    expect(findProcesses((arg) => arg.includes(path.join(root, 'ext')))).toEqual([]);
+    const missing = await server('ext', { env: { ...env, SDMI_PDNS_API_KEY_FILE: path.join(root, 'nope.key') } }).start().catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(DnsConfigError);
+    expect((missing as Error).message).toMatch(/^SDMI_PDNS_API_KEY_FILE=\S+nope\.key cannot be read \(ENOENT/);
+  });
+});
+
 describe('the embedded DNS server, other cases', () => {
   it('refuses a port another program holds, naming the port and the variable, and starts nothing', async () => {
     const p = await ports();
