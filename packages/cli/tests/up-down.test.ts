@@ -24,6 +24,8 @@ function sdmi(args: readonly string[]): Promise<{ code: number; stdout: string; 
       SDMI_BUS_PREFIX: prefix,
       SDMI_PG_URL: db.url,
       SDMI_LOG_LEVEL: 'warn',
+      // Port 0: a control plane the main job left running may hold OpenFlow's 6653.
+      SDMI_OPENFLOW_LISTEN: '127.0.0.1:0',
       SDMI_DNS_PORT: String(dns.dnsPort),
       SDMI_PDNS_API_PORT: String(dns.apiPort),
       SDMI_DOT_PORT: String(dns.dotPort),
@@ -51,7 +53,8 @@ afterAll(async () => {
 
 describe('sdmi up / down', () => {
   it('up --detach starts the services and prints their status; down stops them', async () => {
-    const up = await sdmi(['up', '--detach', '--run-dir', dir, '--services', 'scheduler,dns-manager', '--instance-id', `${prefix}-i`]);
+    // dns-manager is ready once it has made the cluster's zones, which needs the network-controller's networks.
+    const up = await sdmi(['up', '--detach', '--run-dir', dir, '--services', 'scheduler,network-controller,dns-manager', '--instance-id', `${prefix}-i`]);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/^SERVICE\s+INSTANCE/);
     expect(up.stdout).toMatch(/scheduler\s+\S+-i\s+.*ready/);
@@ -66,6 +69,9 @@ describe('sdmi up / down', () => {
     expect((await fetch(apiUrl, { headers: { 'X-API-Key': key } })).status).toBe(200);
     const dot = await kdig({ port: dns.dotPort }, '+norecurse', 'nothing.sdmi.invalid.', 'A');
     expect([dot.status, dot.tlsSession !== undefined], dot.stdout + dot.stderr).toEqual(['REFUSED', true]);
+    // dns-manager, ready, has made the cluster's zone there: its SOA answers over TLS.
+    const soa = await kdig({ port: dns.dotPort }, '+norecurse', 'sdmi.internal.', 'SOA');
+    expect([soa.status, soa.answers.map((a) => a.type)], soa.stdout + soa.stderr).toEqual(['NOERROR', ['SOA']]);
     // The scheduler it started answers the CLI's queries over the bus.
     const services = await sdmi(['get', 'services', '-o', 'json']);
     expect(services, services.stderr).toMatchObject({ code: 0, stdout: '[]\n' });

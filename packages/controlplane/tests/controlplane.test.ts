@@ -75,6 +75,7 @@ async function ourChildren(): Promise<number[]> {
 const KNOWN_KINDS: Record<string, string> = {
   'network-controller': 'putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost, setServiceEndpoints, releaseServiceAddress',
   scheduler: 'deployService, updateService, scaleService, removeService, rolloutUndo, addNode, removeNode, startReplica, stopReplica',
+  'dns-manager': 'registerReplica, deregisterReplica, putRecords, deleteRecords',
 };
 
 describe('ControlPlane', () => {
@@ -182,6 +183,9 @@ describe('up --detach and down', () => {
     // A name outside every zone (dns-manager makes the cluster's): REFUSED, but answered over TLS.
     const dot = await kdig({ port: dotPort }, '+norecurse', 'nothing.sdmi.invalid.', 'SOA');
     expect([dot.status, dot.tlsSession === undefined], dot.stdout + dot.stderr).toEqual(['REFUSED', false]);
+    // dns-manager, ready, has made the cluster's zone there: its SOA answers over TLS.
+    const soa = await kdig({ port: dotPort }, '+norecurse', 'sdmi.internal.', 'SOA');
+    expect([soa.status, soa.answers.map((a) => a.type)], soa.stdout + soa.stderr).toEqual(['NOERROR', ['SOA']]);
     const dnsProcesses = () => findProcesses((arg) => arg.includes(path.join(runDir, 'dns')));
     expect(dnsProcesses().map((p) => path.basename(p.argv[0]!)).sort()).toEqual(['dnsdist', 'pdns_server']);
 
