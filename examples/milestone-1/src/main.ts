@@ -8,6 +8,7 @@
 // `sdmi scale m1/db 4` in another terminal runs the join workflow); Ctrl-C ends it.
 import { parseArgs } from 'node:util';
 import { Cluster } from '@sdmi/sdk';
+import { dnsNames, resolveOverTls } from './dns';
 import { buildExampleImages } from './images';
 import { Milestone1, dbNodeName } from './milestone1';
 
@@ -46,6 +47,17 @@ async function main(): Promise<number> {
     const lb = await m1.lbAddress();
     console.log(`\nPOST https://${lb}/items -> ${write.status}`);
     console.log(`GET  https://${lb}/ -> ${read.status}: lb ${read.body.lb} -> app ${read.body.app} -> db ${read.body.db?.node} (${read.body.db?.address}); ${read.body.count} row(s), latest ${JSON.stringify((read.body.row as { body?: string } | undefined)?.body)}`);
+    const dns = await dnsNames(cluster, services, tenant);
+    if (dns) {
+      console.log(`\nDNS (zone ${dns.domain}, DNSSEC-signed):`);
+      console.log(table(['SERVICE', 'NAMES'], [...dns.names].map(([id, names]) => [id, names.join(' ')])));
+      const lbName = dns.names.get(`${tenant}/lb`)?.[0];
+      if (lbName) {
+        const port = Number(process.env.SDMI_DOT_PORT || 5853);
+        const r = resolveOverTls(lbName, port);
+        console.log('error' in r ? `DoT 127.0.0.1:${port} ${lbName}: ${r.error}` : `DoT 127.0.0.1:${port} ${lbName} A ${r.addresses.join(', ')}${r.signed ? ' (with RRSIG)' : ' (unsigned!)'}`);
+      }
+    }
     if (write.status !== 201 || read.status !== 200) return 1;
     if (values['keep-mesh']) {
       log('keeping the mesh following m1/db; Ctrl-C ends');
