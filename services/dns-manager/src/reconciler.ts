@@ -19,6 +19,8 @@ const NAMED = new Set(['running', 'healthy', 'unhealthy']);
 const STARTING = new Set(['pending', 'starting']);
 /** Keys are re-read from PowerDNS this often (passes), in case someone changed them by hand. */
 const KEY_REFRESH_PASSES = 50;
+/** How long a trigger waits for more before its pass starts. */
+const COALESCE_MS = 50;
 
 export interface ZoneKeys {
   dnskeys: string[];
@@ -78,6 +80,8 @@ export class DnsReconciler {
       return;
     }
     this.#running = (async () => {
+      // A burst of events (a scale of many replicas) is one pass, not one per event.
+      await new Promise((r) => setTimeout(r, COALESCE_MS));
       do {
         this.#again = false;
         await this.#pass().catch((err: unknown) => this.opts.log.warn({ err }, 'dns pass failed; the next one retries'));
