@@ -5,11 +5,12 @@ import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, typ
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
 import { runPlan, type PlanProgress } from './apply';
+import { Dns } from './dns';
 import { ClusterNetwork } from './network';
 import { Node } from './node';
 import { Tenant } from './tenant';
 
-export const Services = { Scheduler: 'scheduler', NetworkController: 'network-controller' } as const;
+export const Services = { Scheduler: 'scheduler', NetworkController: 'network-controller', DnsManager: 'dns-manager' } as const;
 
 export interface ConnectOptions {
   /** Default SDMI_NATS_URL, then nats://127.0.0.1:4222. */
@@ -33,6 +34,8 @@ export class Cluster {
   readonly client: RdmpClient;
   readonly names: BusNames;
   readonly taskTimeoutMs: number;
+  /** The cluster's DNS names (dns-manager): zones, and record sets of the user's own. */
+  readonly dns: Dns;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -43,6 +46,7 @@ export class Cluster {
     this.names = names;
     this.client = new RdmpClient(nc, { names });
     this.taskTimeoutMs = taskTimeoutMs;
+    this.dns = new Dns(this);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Cluster> {

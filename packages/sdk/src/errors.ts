@@ -12,6 +12,14 @@ export class ServiceNotConverged extends Error {
   }
 }
 
+/** There is no service of that id (the scheduler does not know it). */
+export class ServiceNotFound extends Error {
+  override readonly name = 'ServiceNotFound';
+  constructor(readonly service: string) {
+    super(`service ${service} does not exist`);
+  }
+}
+
 /** A change of a plan failed; the changes before it were made, the ones after it were not. */
 export class PlanFailed extends Error {
   override readonly name = 'PlanFailed';

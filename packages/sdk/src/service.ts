@@ -2,7 +2,8 @@ import { QueryFailed } from '@sdmi/bus';
 import type { ListReplicasReply, RolloutStatusReply, ServiceSpec, ServiceStatus } from '@sdmi/contracts';
 import { SchedulerQueries } from '@sdmi/scheduling';
 import { Services } from './cluster';
-import { ServiceNotConverged } from './errors';
+import { serviceDnsNames, type ServiceDnsNames } from './dns';
+import { ServiceNotConverged, ServiceNotFound } from './errors';
 import { ServiceWatch, type Member, type WatchOptions } from './lifecycle';
 import type { Tenant } from './tenant';
 
@@ -95,6 +96,18 @@ export class Service {
 
   async replicas(): Promise<ReplicaStatus[]> {
     return this.cluster.replicas({ service: this.id });
+  }
+
+  /**
+   * Its DNS names per network (`<service>.<network>.<tenant>.<domain>`, and each running
+   * replica's `<replica>.<network>.<tenant>.<domain>`), or null when the cluster has no DNS.
+   * Pass what was already read to spare the queries. Throws ServiceNotFound when there is no such
+   * service, the bus's Timeout when dns-manager does not answer.
+   */
+  async dnsNames(known: { status?: ServiceStatus; replicas?: readonly ReplicaStatus[] } = {}): Promise<ServiceDnsNames | null> {
+    const [domain, status, replicas] = await Promise.all([this.cluster.dns.domain(), known.status ?? this.status(), known.replicas ?? this.replicas()]);
+    if (!status) throw new ServiceNotFound(this.id);
+    return domain === null ? null : serviceDnsNames(domain, status.spec, replicas);
   }
 
   /** The replicas that are there (not stopping, stopped or failed), by slot. */
