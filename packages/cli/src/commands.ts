@@ -2,8 +2,10 @@
 // progress), an exit code back. Each opens its own connection through the SDK.
 import { spawnSync } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Timeout } from '@sdmi/bus';
 import { loadManifests, planIsEmpty, type Plan } from '@sdmi/manifest';
-import { Cluster, runPlan, semanticRules, type ClusterEvent, type Node, type PlanProgress, type ReplicaStatus } from '@sdmi/sdk';
+import { Cluster, runPlan, semanticRules, type ClusterEvent, type Node, type PlanProgress, type ReplicaStatus, type ServiceDnsNames } from '@sdmi/sdk';
+import { dnsLines } from './dns';
 import { CliError, ExitCodes, UsageError } from './exit';
 import { age, formatPlan, outputFormat, planData, render, table, type OutputFormat } from './format';
 import { Progress } from './progress';
@@ -243,8 +245,13 @@ export async function describe(args: readonly string[], io: Io): Promise<number>
     const status = await svc.status();
     if (!status) throw new CliError(`service ${id} does not exist (see: sdmi get services)`, ExitCodes.Failed);
     const replicas = (await svc.replicas()).filter((r) => r.state !== 'stopped');
+    // undefined: dns-manager did not answer, which must not keep the rest of the description back.
+    const dns: ServiceDnsNames | null | undefined = await svc.dnsNames({ status, replicas }).catch((e: unknown) => {
+      if (e instanceof Timeout) return undefined;
+      throw e;
+    });
     io.out(
-      render(format, { service: status, replicas }, () =>
+      render(format, { service: status, replicas, ...(dns !== undefined ? { dns } : {}) }, () =>
         [
           `Service:    ${status.id}`,
           `Image:      ${status.spec.image}`,
@@ -253,6 +260,7 @@ export async function describe(args: readonly string[], io: Io): Promise<number>
           `Rollout:    ${status.rollout.state}${status.rollout.reason ? ` (${status.rollout.reason})` : ''}${status.rollout.detail ? ` - ${status.rollout.detail}` : ''}`,
           `Networks:   ${status.spec.networks.map((n) => `${n.network} (${n.ip.mode})`).join(', ')}`,
           `Addresses:  ${(status.addresses ?? []).map((a) => `${a.network} ${a.address ?? 'pending'} -> ${a.backends} backend(s)`).join('; ') || '-'}`,
+          ...dnsLines(dns),
           '',
           replicas.length > 0 ? replicasTable(replicas) : 'no replicas',
         ].join('\n'),

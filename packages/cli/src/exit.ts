@@ -1,6 +1,7 @@
 import { RdmpError } from '@sdmi/bus';
+import { DnsErrorCodes } from '@sdmi/contracts';
 import { ManifestInvalid } from '@sdmi/manifest';
-import { PlanFailed, ServiceNotConverged } from '@sdmi/sdk';
+import { PlanFailed, ServiceNotConverged, ServiceNotFound } from '@sdmi/sdk';
 
 /** Exit codes (sysexits where one fits), the same for every command. */
 export const ExitCodes = {
@@ -36,6 +37,21 @@ export class UsageError extends CliError {
   }
 }
 
+/**
+ * Refusals of an argument's value by the service that checks it (the CLI cannot tell a bad DNS
+ * label or zone itself without repeating dns-manager's rules), exit 65 like a local check would,
+ * with what to do next where the service's message does not say it.
+ */
+const DATA_ERRORS: ReadonlyMap<string, string> = new Map([
+  [DnsErrorCodes.InvalidDnsName, ''],
+  [DnsErrorCodes.InvalidRecord, ''],
+  [DnsErrorCodes.ZoneOutsideDomain, 'see the zones there are with: sdmi dns zones'],
+  [DnsErrorCodes.NameOutsideZone, 'a name must end in its zone, and only names under the cluster domain can be set (see: sdmi dns zones)'],
+]);
+
+/** Codes that mean the service is there but what would answer is not (the cluster has no DNS). */
+const UNAVAILABLE: ReadonlyMap<string, string> = new Map([[DnsErrorCodes.DnsOff, 'DNS comes with a control plane started by sdmi up (SDMI_DNS_DOMAIN, default sdmi.internal)']]);
+
 /** Turns what a command threw into the lines to print and the exit code, saying what to do where we can. */
 export function describeFailure(err: unknown): { text: string; code: number } {
   if (err instanceof CliError) return { text: err.message, code: err.exitCode };
@@ -48,12 +64,14 @@ export function describeFailure(err: unknown): { text: string; code: number } {
     lines.push('fix the cause and run apply again: it continues from what the cluster holds');
     return { text: lines.join('\n'), code: inner.code };
   }
+  if (err instanceof ServiceNotFound) return { text: `${err.message} (see: sdmi get services)`, code: ExitCodes.Failed };
   if (err instanceof ServiceNotConverged) return { text: `${err.message}\nsee: sdmi rollout status ${err.service}`, code: ExitCodes.NotConverged };
   if (err instanceof RdmpError) {
     const i = err.info;
     const where = i.path ? ` (at ${i.path}${i.rule ? `, rule ${i.rule}` : ''})` : '';
-    const code = i.code === 'TIMEOUT' ? ExitCodes.Unavailable : i.code === 'SCHEMA_VIOLATION' ? ExitCodes.DataErr : ExitCodes.Failed;
-    const hint = i.code === 'TIMEOUT' ? '\nis the control plane up? start it with: sdmi up' : '';
+    const code = i.code === 'TIMEOUT' || UNAVAILABLE.has(i.code) ? ExitCodes.Unavailable : i.code === 'SCHEMA_VIOLATION' || DATA_ERRORS.has(i.code) ? ExitCodes.DataErr : ExitCodes.Failed;
+    const next = i.code === 'TIMEOUT' ? 'is the control plane up? start it with: sdmi up' : (DATA_ERRORS.get(i.code) ?? UNAVAILABLE.get(i.code) ?? '');
+    const hint = next ? `\n${next}` : '';
     return { text: `${i.code}: ${i.message}${where}${hint}`, code };
   }
   const e = err as NodeJS.ErrnoException & { code?: unknown };

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as commands from './commands';
+import { dns } from './dns';
 import { describeFailure, ExitCodes, UsageError } from './exit';
 import { logs } from './logs';
 
@@ -19,6 +20,10 @@ const HELP = `sdmi: the SDMI command line
   sdmi networks [-t tenant]
   sdmi events -f [--service name] [--nodes]
   sdmi logs <replica-id|tenant/service> [--tail N] [-f] [--timestamps]
+  sdmi dns zones [-o table|json|yaml]       the cluster's zones (cluster, tenants, reverse) with their DS
+  sdmi dns set <name> <type> <value>... [--zone Z] [--ttl N]
+                                            put a record set of yours (A, AAAA, CNAME, TXT, SRV, MX)
+  sdmi dns delete <name> <type> [--zone Z]  remove one (see: sdmi dns help)
 
 Every command takes --nats-url URL (default $SDMI_NATS_URL or nats://127.0.0.1:4222) and
 --prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi).
@@ -51,6 +56,7 @@ const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promis
   networks: (a, io) => commands.networks(a, io),
   events: commands.events,
   logs,
+  dns,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
