@@ -1,11 +1,12 @@
-// The sdmi binary itself (bin/sdmi, as a user runs it) against a real cluster of two Docker hosts:
-// every command once, their exit codes, and what they print checked against what really runs.
+// The sdmi binary itself (bin/sdmi, as a user runs it) against a real cluster of two Docker hosts
+// with DNS (dns-manager and a real PowerDNS): every command once, their exit codes, and what they
+// print checked against what really runs (and, for DNS, against what PowerDNS answers).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeInventory, inventory, runId } from '@sdmi/testbed';
+import { describeInventory, inventory, runId, startPowerDns, type PowerDns } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../../test/cluster';
 
@@ -13,6 +14,9 @@ const bin = fileURLToPath(new URL('../bin/sdmi', import.meta.url));
 const cluster = new LocalCluster('cli');
 const tenant = cluster.tag;
 const dir = mkdtempSync(path.join(tmpdir(), `sdmi-${runId()}-cli-`));
+const domain = `${cluster.tag}.sdmi.test.`;
+const zone = `${tenant}.${domain}`;
+let pdns: PowerDns;
 
 interface Ran {
   code: number;
@@ -78,12 +82,30 @@ const json = <T>(r: Ran): T => {
   return JSON.parse(r.stdout) as T;
 };
 
+/** What PowerDNS answers for a name (+short, sorted). */
+async function dig(name: string, type: string): Promise<string[]> {
+  const r = await pdns.dig('+short', '+norecurse', name, type);
+  if (r.exitCode !== 0) throw new Error(`dig ${name} ${type} exited ${r.exitCode}: ${r.stderr}${r.stdout}`);
+  return r.stdout.split('\n').filter(Boolean).sort();
+}
+
+async function rcode(name: string, type: string): Promise<string> {
+  const r = await pdns.dig('+norecurse', name, type);
+  return /status: ([A-Z]+)/.exec(r.stdout)?.[1] ?? `no status: ${r.stdout}${r.stderr}`;
+}
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 beforeAll(async () => {
-  await cluster.start({ scheduler: true });
+  // With DNS every replica start of this cluster registers its names and waits until they are
+  // published, so the other tests exercise that step too.
+  pdns = await startPowerDns();
+  await cluster.start({ scheduler: true, dns: { domain, apiUrl: pdns.apiUrl, apiKey: pdns.apiKey } });
 });
 
 afterAll(async () => {
   await cluster.dispose();
+  await pdns?.dispose();
   rmSync(dir, { recursive: true, force: true });
   expect(describeInventory(await inventory({ tag: runId() }))).toBe('');
 });
@@ -146,6 +168,91 @@ describe('sdmi', () => {
     const listed = json<{ name: string; state: string; replicas: number }[]>(await sdmi(['get', 'nodes', '-o', 'json']));
     expect(listed.map((n) => n.name).sort()).toEqual(['host-a', 'host-b']);
     expect(listed.reduce((sum, n) => sum + n.replicas, 0)).toBe(2);
+  });
+
+  it('dns zones lists the cluster, tenant and reverse zones; describe service shows the DNS names', async () => {
+    const t = await sdmi(['dns', 'zones']);
+    expect(t.code, t.stderr).toBe(0);
+    const lines = t.stdout.split('\n');
+    expect(lines[0]).toMatch(/^ZONE\s+KIND\s+RRSETS\s+DS$/);
+    // Each zone is signed, so each has a DS for its parent (algorithm 13, ECDSA P-256).
+    expect(t.stdout).toMatch(new RegExp(`^${escape(domain)}\\s+cluster\\s+\\d+\\s+\\d+ 13 \\d [0-9a-f]+`, 'm'));
+    expect(t.stdout).toMatch(new RegExp(`^${escape(zone)}\\s+tenant\\s+\\d+\\s+\\d+ 13 \\d [0-9a-f]+`, 'm'));
+    for (const r of ['1.71.10.in-addr.arpa.', '2.71.10.in-addr.arpa.']) expect(t.stdout).toMatch(new RegExp(`^${escape(r)}\\s+reverse\\s+\\d+\\s+\\d+ 13 `, 'm'));
+    expect(t.stdout).toMatch(new RegExp(`^domain ${escape(domain)}, last pass \\d+[smhd] ago: ok, \\d+ change\\(s\\)$`, 'm'));
+    const z = json<{ domain: string; zones: { name: string; kind: string; ds: string[] }[] }>(await sdmi(['dns', 'zones', '-o', 'json']));
+    expect(z.domain).toBe(domain);
+    expect(z.zones.map((x) => `${x.name} ${x.kind}`).sort()).toEqual(['1.71.10.in-addr.arpa. reverse', '2.71.10.in-addr.arpa. reverse', `${domain} cluster`, `${zone} tenant`].sort());
+    // The tenant zone's DS in the table is the one the cluster zone publishes for it.
+    const ds = (await dig(zone, 'DS')).map((d) => d.toLowerCase().replace(/^(\d+ \d+ \d+) (.*)$/, (_m, head: string, hex: string) => `${head} ${hex.replace(/ /g, '')}`));
+    expect(ds).toEqual([...z.zones.find((x) => x.kind === 'tenant')!.ds].sort());
+
+    const replicas = json<{ id: string; interfaces: { ip: string | null }[] }[]>(await sdmi(['get', 'replicas', '-s', `${tenant}/web`, '-o', 'json']));
+    const web = `web.front.${zone}`;
+    const d = await sdmi(['describe', 'service', `${tenant}/web`]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain(`DNS:        ${web}  (${tenant}/front, 2 serving)\n`);
+    for (const r of replicas) {
+      const [, slot, rev] = /-(\d+)@rev(\d+)$/.exec(r.id)!;
+      const own = `web-${slot}-r${rev}.front.${zone}`;
+      expect(d.stdout).toMatch(new RegExp(`^\\s+${escape(own)}\\s+${escape(r.id)}$`, 'm'));
+      // The name describe prints is the name PowerDNS answers for.
+      expect(await dig(own, 'A')).toEqual([r.interfaces[0]!.ip]);
+    }
+    expect(await dig(web, 'A')).toEqual(replicas.map((r) => r.interfaces[0]!.ip).sort());
+    const dj = json<{ dns: { domain: string; networks: { network: string; service: string; replicas: unknown[] }[] } }>(await sdmi(['describe', 'service', `${tenant}/web`, '-o', 'json']));
+    expect(dj.dns).toMatchObject({ domain, networks: [{ network: `${tenant}/front`, service: web }] });
+    expect(dj.dns.networks[0]!.replicas).toHaveLength(2);
+  });
+
+  it('dns set puts a record set of the user\'s that PowerDNS answers; dns delete removes it', async () => {
+    const www = `www.${zone}`;
+    const web = `web.front.${zone}`;
+    // No --zone: www.<tenant>.<domain> goes in the tenant zone.
+    const set = await sdmi(['dns', 'set', www, 'CNAME', web]);
+    expect(set, set.stderr).toMatchObject({ code: 0, stdout: `${www} CNAME ${web} (ttl 60): set in zone ${zone}; published at dns-manager's next pass\n` });
+    await cluster.until(async () => (await dig(www, 'CNAME')).join() === web, `${www} CNAME published`, 30_000);
+    // An MX given as separate words is one record; --ttl and --zone as given.
+    const mx = await sdmi(['dns', 'set', `mail.${zone}`, 'mx', '10', web, '--ttl', '120', '--zone', zone]);
+    expect(mx, mx.stderr).toMatchObject({ code: 0, stdout: `mail.${zone} MX 10 ${web} (ttl 120): set in zone ${zone}; published at dns-manager's next pass\n` });
+    await cluster.until(async () => (await dig(`mail.${zone}`, 'MX')).join() === `10 ${web}`, 'MX published', 30_000);
+    const ttl = await pdns.dig('+noall', '+answer', '+norecurse', `mail.${zone}`, 'MX');
+    expect(ttl.stdout).toMatch(new RegExp(`^${escape(`mail.${zone}`)}\\s+120\\s+IN\\s+MX\\s+10 `, 'm'));
+
+    const del = await sdmi(['dns', 'delete', www, 'CNAME']);
+    expect(del, del.stderr).toMatchObject({ code: 0, stdout: `${www} CNAME: deleted from zone ${zone}\n` });
+    await cluster.until(async () => (await rcode(www, 'CNAME')) === 'NXDOMAIN', `${www} removed`, 30_000);
+    // Deleting is idempotent: a set that is not there is said, not an error.
+    const again = await sdmi(['dns', 'rm', www, 'CNAME']);
+    expect(again, again.stderr).toMatchObject({ code: 0, stdout: `${www} CNAME: there is no such record set of yours in zone ${zone} (see: sdmi dns zones)\n` });
+    expect((await sdmi(['dns', 'delete', `mail.${zone}`, 'MX'])).code).toBe(0);
+    await cluster.until(async () => (await rcode(`mail.${zone}`, 'MX')) === 'NXDOMAIN', 'MX removed', 30_000);
+  });
+
+  it('dns refusals: a bad label or a zone outside the domain exit 65 with dns-manager\'s message; a taken name exits 1', async () => {
+    const bad = await sdmi(['dns', 'set', `bad_label.${zone}`, 'A', '10.0.0.1']);
+    expect(bad.code, bad.stderr).toBe(65);
+    expect(bad.stderr).toMatch(/^sdmi: INVALID_DNS_NAME: .*label "bad_label" holds "_"/);
+    const outside = await sdmi(['dns', 'set', 'www.example.com', 'A', '10.0.0.1', '--zone', 'example.com']);
+    expect(outside.code, outside.stderr).toBe(65);
+    expect(outside.stderr).toContain(`sdmi: ZONE_OUTSIDE_DOMAIN: zone example.com. is outside the cluster domain ${domain}`);
+    expect(outside.stderr).toContain('see the zones there are with: sdmi dns zones');
+    // Without --zone a name outside the domain is sent for the cluster zone, and refused as outside it.
+    const noZone = await sdmi(['dns', 'set', 'www.example.com', 'A', '10.0.0.1']);
+    expect(noZone.code, noZone.stderr).toBe(65);
+    expect(noZone.stderr).toContain(`NAME_OUTSIDE_ZONE: name www.example.com. is not in zone ${domain}`);
+    const value = await sdmi(['dns', 'set', `db.${zone}`, 'A', '10.0.0.300']);
+    expect(value.code, value.stderr).toBe(65);
+    expect(value.stderr).toContain('INVALID_RECORD: records[0] is not an A record: "10.0.0.300" is not an IPv4 address (at /records/0)');
+    const taken = await sdmi(['dns', 'set', `x.front.${zone}`, 'A', '10.0.0.1']);
+    expect(taken.code, taken.stderr).toBe(1);
+    expect(taken.stderr).toContain('NAME_TAKEN: ');
+    // Types dns-manager and PowerDNS keep are refused before anything is sent.
+    const ns = await sdmi(['dns', 'set', `db.${zone}`, 'NS', 'ns.example.com']);
+    expect(ns.code, ns.stderr).toBe(65);
+    expect(ns.stderr).toContain('"NS" is not a record type you can set: one of A, AAAA, CNAME, TXT, SRV, MX');
+    // Nothing of it reached PowerDNS.
+    for (const n of [`db.${zone}`, `x.front.${zone}`]) expect(await rcode(n, 'A'), n).toBe('NXDOMAIN');
   });
 
   it('scale changes the replica count and waits; a changed manifest is a new revision; rollout undo goes back', async () => {
