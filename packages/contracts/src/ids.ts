@@ -64,6 +64,13 @@ export const SchemaIds = {
   ReplicaLogsReply: `${schemaIdBase}node/replica-logs-reply.schema.json`,
   NodeStatusEvent: `${schemaIdBase}node/node-status-event.schema.json`,
   NodeContainerEvent: `${schemaIdBase}node/node-container-event.schema.json`,
+  NodeMetrics: `${schemaIdBase}metrics/node-metrics.schema.json`,
+  ContainerMetrics: `${schemaIdBase}metrics/container-metrics.schema.json`,
+  NetworkMetrics: `${schemaIdBase}metrics/network-metrics.schema.json`,
+  Threshold: `${schemaIdBase}metrics/threshold.schema.json`,
+  ThresholdEvent: `${schemaIdBase}metrics/threshold-event.schema.json`,
+  AutoscalePolicy: `${schemaIdBase}metrics/autoscale-policy.schema.json`,
+  ScaleDecision: `${schemaIdBase}metrics/scale-decision.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -23,6 +23,18 @@ export type ManifestResource = {
   spec: {};
 };
 /**
+ * A per-replica metric derived from ContainerMetrics that can be aggregated over a service's replicas: cpu.utilization = cpu.usedCores / cpu.limitCores (ratio); memory.utilization = memory.usedBytes / memory.limitBytes (ratio); cpu.cores = cpu.usedCores (cores); memory.bytes = memory.usedBytes (bytes).
+ */
+export type MetricName = "cpu.utilization" | "memory.utilization" | "cpu.cores" | "memory.bytes";
+/**
+ * How the per-replica values of a service are combined: avg, max, min or sum over its replicas with a fresh sample.
+ */
+export type Aggregation = "avg" | "max" | "min" | "sum";
+/**
+ * How the aggregated value is compared with the threshold's value: the condition is `aggregate <comparator> value`.
+ */
+export type Comparator = ">" | ">=" | "<" | "<=";
+/**
  * @minItems 1
  * @maxItems 64
  */
@@ -90,6 +102,13 @@ export interface SdmiContracts {
   ReplicaRecordsQuery?: ReplicaRecordsQuery;
   ReplicaRecordsReply?: ReplicaRecordsReply;
   ManifestResource?: ManifestResource;
+  AutoscalePolicy?: AutoscalePolicy;
+  ContainerMetrics?: ContainerMetrics;
+  NetworkMetrics?: NetworkMetrics;
+  NodeMetrics?: NodeMetrics;
+  ScaleDecision?: ScaleDecision;
+  ThresholdEvent?: ThresholdEvent;
+  Threshold?: Threshold;
   AttachInterfacePayload?: AttachInterfacePayload;
   ClusterNetwork?: ClusterNetwork;
   CreateNetworksPayload?: CreateNetworksPayload;
@@ -297,6 +316,447 @@ export interface ReplicaRecordsReply {
   published: boolean;
   names: string[];
   reason: string | null;
+}
+/**
+ * Automatic scaling of one service, by the Kubernetes HPA rule: desired = ceil(current × average(metric) / target), unchanged within tolerance, damped by stabilisation windows and rate policies, bounded by minReplicas and maxReplicas.
+ */
+export interface AutoscalePolicy {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * Never fewer replicas than this (at least 1: scaling to zero is a user's decision).
+   */
+  minReplicas: number;
+  /**
+   * Never more replicas than this (checked against minReplicas semantically).
+   */
+  maxReplicas: number;
+  metric: MetricName;
+  /**
+   * The average per replica to hold, in the metric's unit (e.g. 0.6 for cpu.utilization = 60 % of the limit).
+   */
+  target: number;
+  /**
+   * No change while |average / target − 1| ≤ tolerance; default 0.1.
+   */
+  tolerance?: number;
+  /**
+   * A replica's latest sample older than this (milliseconds) counts as missing; default 30000.
+   */
+  staleAfterMs?: number;
+  behavior?: {
+    scaleUp?: ScalingRules;
+    scaleDown?: ScalingRules;
+  };
+}
+/**
+ * How one direction of scaling is damped: the stabilisation window (the most conservative recommendation within it is used) and the rate policies, combined by selectPolicy (Max: the policy allowing the largest change; Min: the smallest; Disabled: never scale in this direction).
+ */
+export interface ScalingRules {
+  /**
+   * Milliseconds of past recommendations considered (at most one hour); scale-up defaults to 0, scale-down to 300000 (5 min).
+   */
+  stabilizationWindowMs?: number;
+  /**
+   * Default Max.
+   */
+  selectPolicy?: "Max" | "Min" | "Disabled";
+  /**
+   * Default: scale-up 100 % or 4 pods per 15 s (Max); scale-down 100 % per 15 s. An empty list sets no rate limit.
+   *
+   * @maxItems 32
+   */
+  policies?: ScalingPolicy[];
+}
+/**
+ * A rate limit, as Kubernetes HPA's behavior policies: at most `value` pods (type Pods) or `value` percent of the replicas at the start of the period (type Percent) added (scale-up) or removed (scale-down) within any `periodMs`.
+ */
+export interface ScalingPolicy {
+  type: "Pods" | "Percent";
+  /**
+   * Pods: replicas; Percent: percent (100 = double on scale-up, all on scale-down).
+   */
+  value: number;
+  /**
+   * The sliding window the limit applies to, in milliseconds (1 s to 30 min, Kubernetes' bounds).
+   */
+  periodMs: number;
+}
+/**
+ * One sample of a replica's container from the Docker stats API (published on sdmi.metrics.container.<replica>). Utilizations are derived from it: cpu.usedCores / cpu.limitCores and memory.usedBytes / memory.limitBytes.
+ */
+export interface ContainerMetrics {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * Cluster-wide replica id as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken.
+   */
+  replicaId: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  cpu: {
+    /**
+     * CPU used over the sampling interval, in cores.
+     */
+    usedCores: number;
+    /**
+     * The container's CPU limit in cores (its service's resources.cpus), or the host's online CPUs when it has none.
+     */
+    limitCores: number;
+  };
+  memory: {
+    /**
+     * Memory used in bytes (Docker's usage minus inactive file cache).
+     */
+    usedBytes: number;
+    /**
+     * The container's memory limit in bytes, or the host's memory when it has none.
+     */
+    limitBytes: number;
+  };
+  /**
+   * Bytes through all of the container's interfaces since it started (counters).
+   */
+  network: {
+    /**
+     * Bytes received.
+     */
+    rxBytes: number;
+    /**
+     * Bytes sent.
+     */
+    txBytes: number;
+  };
+}
+/**
+ * One sample of a host bridge's OVS port and flow counters (OpenFlow 1.3 port-stats and flow-stats multipart replies), per interface (published on sdmi.metrics.network.<node>).
+ */
+export interface NetworkMetrics {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  /**
+   * An OVS port (Linux interface) name, at most 15 characters.
+   */
+  bridge: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  /**
+   * @maxItems 4096
+   */
+  interfaces: {
+    /**
+     * An OVS port (Linux interface) name, at most 15 characters.
+     */
+    port: string;
+    /**
+     * Its OpenFlow port number.
+     */
+    ofport: number;
+    /**
+     * Cluster-wide replica id as the scheduler names it, <tenant>/<service>-<slot>@rev<revision> with #<n> when that was taken.
+     */
+    replicaId?: string;
+    /**
+     * Full network id: cluster/<name> for a ClusterNetwork, <tenant>/<name> for a TenantNetwork.
+     */
+    network?: string;
+    /**
+     * Packets the switch received on the port.
+     */
+    rxPackets: number;
+    /**
+     * Packets the switch sent out of the port.
+     */
+    txPackets: number;
+    /**
+     * Bytes received on the port.
+     */
+    rxBytes: number;
+    /**
+     * Bytes sent out of the port.
+     */
+    txBytes: number;
+    /**
+     * Received packets dropped.
+     */
+    rxDropped: number;
+    /**
+     * Packets dropped on sending.
+     */
+    txDropped: number;
+    /**
+     * The flows matching traffic in from this port (in_port), summed.
+     */
+    flows: {
+      /**
+       * How many flows.
+       */
+      count: number;
+      /**
+       * Packets they matched.
+       */
+      packets: number;
+      /**
+       * Bytes they matched.
+       */
+      bytes: number;
+    };
+  }[];
+}
+/**
+ * One sample of a Docker host's CPU, load and memory, as its node-agent measures them (published on sdmi.metrics.node.<node>).
+ */
+export interface NodeMetrics {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * A node (Docker host) name, as registered with the network-controller.
+   */
+  node: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  cpu: {
+    /**
+     * Busy share of all the host's cores over the sampling interval (0 idle, 1 every core busy).
+     */
+    usageRatio: number;
+    /**
+     * Online CPUs of the host, in cores.
+     */
+    cores: number;
+  };
+  /**
+   * The kernel's load averages (runnable and uninterruptible tasks), unitless.
+   */
+  load: {
+    /**
+     * Over 1 minute.
+     */
+    one: number;
+    /**
+     * Over 5 minutes.
+     */
+    five: number;
+    /**
+     * Over 15 minutes.
+     */
+    fifteen: number;
+  };
+  memory: {
+    /**
+     * Used memory in bytes (total minus available).
+     */
+    usedBytes: number;
+    /**
+     * Physical memory in bytes.
+     */
+    totalBytes: number;
+  };
+}
+/**
+ * One evaluation of a service's AutoscalePolicy, including those that change nothing (published on sdmi.evt.metrics.scale.<tenant>.<service>): from → to, the reason, a sentence for people and every input used.
+ */
+export interface ScaleDecision {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * Replicas the service had (its desired count).
+   */
+  from: number;
+  /**
+   * Replicas decided; equal to from when nothing changes.
+   */
+  to: number;
+  /**
+   * no-data: no replica had a fresh sample, nothing decided; disabled: the service has 0 replicas (scaled to zero by a user); below-min / above-max: the count was outside the bounds; within-tolerance: the ratio was within the tolerance; missing-replicas: counting replicas without a fresh sample (0 on scale-up, the target on scale-down) cancelled the change; recommended: the recommendation was applied as computed; stabilized: the stabilisation window held the count; rate-limited: a rate policy (or selectPolicy Disabled) capped the change; bounded: min or max capped the change.
+   */
+  reason:
+    | "no-data"
+    | "disabled"
+    | "below-min"
+    | "above-max"
+    | "within-tolerance"
+    | "missing-replicas"
+    | "recommended"
+    | "stabilized"
+    | "rate-limited"
+    | "bounded";
+  /**
+   * One sentence naming the inputs, for people.
+   */
+  why: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  inputs: {
+    metric: MetricName;
+    /**
+     * The policy's target, in the metric's unit.
+     */
+    target: number;
+    tolerance: number;
+    /**
+     * A replica count.
+     */
+    minReplicas: number;
+    /**
+     * A replica count.
+     */
+    maxReplicas: number;
+    /**
+     * A replica count.
+     */
+    replicas: number;
+    /**
+     * A replica count.
+     */
+    fresh: number;
+    /**
+     * A replica count.
+     */
+    missing: number;
+    /**
+     * Average of the fresh replicas' metric, in its unit; null without data.
+     */
+    value: number | null;
+    /**
+     * value / target after counting the missing replicas; null without data.
+     */
+    ratio: number | null;
+    /**
+     * The rule's replica count before stabilisation, rate policies and bounds; null when none was computed.
+     */
+    recommendation: number | null;
+    /**
+     * After the stabilisation windows; null when none was computed.
+     */
+    stabilized: number | null;
+    /**
+     * The bound the rate policies allowed in the direction of the change (null when there was no change to limit).
+     */
+    limit: number | null;
+  };
+}
+/**
+ * A threshold was raised or cleared (published on sdmi.evt.metrics.threshold.<tenant>.<service>).
+ */
+export interface ThresholdEvent {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * raised: the condition held for durationMs; cleared: it stopped holding (with hysteresis) for clearAfterMs.
+   */
+  kind: "raised" | "cleared";
+  /**
+   * A threshold's name: lower-case DNS label, unique within its service.
+   */
+  threshold: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  metric: MetricName;
+  aggregation: Aggregation;
+  comparator: Comparator;
+  /**
+   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   */
+  thresholdValue: number;
+  /**
+   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   */
+  value: number;
+  /**
+   * How many replicas had a fresh sample and were aggregated.
+   */
+  replicas: number;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  since: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  /**
+   * One sentence naming the inputs, for people.
+   */
+  why: string;
+}
+/**
+ * A threshold on a service: raised once `aggregation(metric over the service's replicas) <comparator> value` has held for durationMs; cleared once the condition, moved by hysteresis towards the safe side, has not held for clearAfterMs.
+ */
+export interface Threshold {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * A threshold's name: lower-case DNS label, unique within its service.
+   */
+  name: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  metric: MetricName;
+  aggregation: Aggregation;
+  comparator: Comparator;
+  /**
+   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   */
+  value: number;
+  /**
+   * How long the condition must hold before the threshold is raised, in milliseconds (0: at the first evaluation that sees it).
+   */
+  durationMs: number;
+  /**
+   * How long the condition must not hold before a raised threshold clears, in milliseconds; default durationMs.
+   */
+  clearAfterMs?: number;
+  /**
+   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   */
+  hysteresis?: number;
 }
 /**
  * Payload of attachInterface: a container interface on a host's port joins a network; its address is allocated by IPAM in the same transaction.
