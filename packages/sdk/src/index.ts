@@ -7,8 +7,10 @@ export type { DeleteRecordsResult, DnsPass, DnsZone, NetworkDnsNames, PutRecords
 export { PlanFailed, ServiceNotConverged, ServiceNotFound } from './errors';
 export { ClusterNetwork, TenantNetwork } from './network';
 export type { ClusterNetworkStatus, TenantNetworkStatus } from './network';
+export { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT_MS, HealthLedger } from './health';
+export type { HealthChange, HealthPolicy, HealthResult, MemberHealth } from './health';
 export { HookCommandFailed, Member, ServiceWatch } from './lifecycle';
-export type { ExecOptions, LifecycleEvent, WatchOptions } from './lifecycle';
+export type { ExecOptions, LeaveReason, LifecycleEvent, WatchOptions } from './lifecycle';
 export { followLogs, locateReplica, replicaLogs, serviceOfReplica } from './logs';
 export type { FollowOptions, LogOptions, ReplicaRef } from './logs';
 export { Node } from './node';

@@ -3,14 +3,23 @@
 // Hooks run one at a time, leaves before joins (a replacement may take the name of the replica it
 // replaces), and a hook that fails is retried on the next poll: membership only changes once its
 // hook succeeded, so the workflow inside the containers is never half-recorded as done.
+//
+// The `health` hook is the workflow's own judgement, on top of the scheduler's container check:
+// it runs only on replicas the scheduler lets take part, and a member failing it `healthRetries`
+// times in a row leaves (onRemoveNode) while its container keeps running and serving; it joins
+// again once the hook passes. Nothing of it goes back to the scheduler.
 import { contracts as sharedContracts, execInReplica, execInReplicaWaitMs, nodeService, type ExecInReplicaPayload, type ExecInReplicaResult } from '@sdmi/contracts';
 import type { Cluster } from './cluster';
+import { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_RETRIES, DEFAULT_HEALTH_TIMEOUT_MS, HealthLedger, type HealthResult, type MemberHealth } from './health';
 import type { ReplicaStatus, Service } from './service';
 
 export interface ExecOptions {
   timeoutMs?: number;
   stdin?: string;
 }
+
+// Written only by the watch; a WeakMap so that users read `member.health` but cannot set it.
+const healthOf = new WeakMap<Member, MemberHealth>();
 
 /** A replica as the hooks see it: where it runs, its addresses, and a way to run commands in it. */
 export class Member {
@@ -27,6 +36,11 @@ export class Member {
   }
   get node(): string {
     return this.replica.node;
+  }
+
+  /** Its last health check while a watch ran (null before the first). */
+  get health(): MemberHealth | null {
+    return healthOf.get(this) ?? null;
   }
 
   /** Its address on a network (the first addressed interface when none is named). */
@@ -65,13 +79,30 @@ export class HookCommandFailed extends Error {
   }
 }
 
+/**
+ * Why a member left: its replica no longer takes part as the scheduler sees it (stopped, failed,
+ * gone, or unhealthy by the container check), or it failed the service's health hook.
+ */
+export type LeaveReason =
+  | { cause: 'replica'; state: ReplicaStatus['state'] | 'gone'; detail: string }
+  | { cause: 'health'; health: MemberHealth; detail: string };
+
 export type LifecycleEvent =
-  | { type: 'joined' | 'left'; member: Member; members: readonly Member[] }
-  | { type: 'hook-failed'; hook: 'onAddNode' | 'onRemoveNode'; member: Member; error: unknown };
+  | { type: 'joined'; member: Member; members: readonly Member[] }
+  | { type: 'left'; member: Member; members: readonly Member[]; reason: LeaveReason }
+  | { type: 'hook-failed'; hook: 'onAddNode' | 'onRemoveNode'; member: Member; error: unknown }
+  /** A health check ended; `member` is a member, or a replica benched for its health. `error` when the hook threw. */
+  | { type: 'health'; member: Member; health: MemberHealth; error?: unknown };
 
 export interface WatchOptions {
   /** Default 1000 ms. */
   pollMs?: number;
+  /** Time between two runs of the health hook on one replica. Default 10 000 ms. */
+  healthIntervalMs?: number;
+  /** Failed health checks in a row that take a member out. Default 3. */
+  healthRetries?: number;
+  /** A health hook still running after this counts as failed. Default 10 000 ms. */
+  healthTimeoutMs?: number;
   onEvent?: (e: LifecycleEvent) => void;
 }
 
@@ -83,6 +114,9 @@ function participates(r: ReplicaStatus, hasHealthCheck: boolean): boolean {
 /** A running watch of one service: its members are the replicas whose onAddNode hook succeeded. */
 export class ServiceWatch {
   private readonly joined = new Map<string, Member>();
+  /** Replicas out of membership for their health (a member among them until its onRemoveNode succeeded). */
+  private readonly outside = new Map<string, Member>();
+  private readonly ledger: HealthLedger;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -93,11 +127,18 @@ export class ServiceWatch {
   constructor(
     private readonly service: Service,
     private readonly opts: WatchOptions = {},
-  ) {}
+  ) {
+    this.ledger = new HealthLedger({ intervalMs: opts.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS, retries: opts.healthRetries ?? DEFAULT_HEALTH_RETRIES });
+  }
 
   /** Replicas taking part now, by slot. */
   get members(): Member[] {
     return [...this.joined.values()].sort((a, b) => a.slot - b.slot);
+  }
+
+  /** Replicas that run but are out of membership because they failed the health hook, by slot. */
+  get benched(): Member[] {
+    return [...this.outside.values()].filter((m) => !this.joined.has(m.id)).sort((a, b) => a.slot - b.slot);
   }
 
   /** The last hook failure (null once a poll had none). */
@@ -125,7 +166,8 @@ export class ServiceWatch {
 
   /**
    * Resolves once the members are exactly the replicas that take part (every hook has run), and
-   * there are `count` of them when given. Rejects on the timeout with the last hook error.
+   * there are `count` of them when given. A replica benched for its health does not take part.
+   * Rejects on the timeout with the last hook error.
    */
   async settled(opts: { count?: number; timeoutMs?: number } = {}): Promise<Member[]> {
     const end = Date.now() + (opts.timeoutMs ?? 180_000);
@@ -133,12 +175,32 @@ export class ServiceWatch {
       if (!this.pending && (opts.count === undefined || this.joined.size === opts.count)) return this.members;
       if (Date.now() > end) {
         const why = this.lastError instanceof Error ? `: last hook error: ${this.lastError.message}` : '';
-        throw new Error(`service ${this.service.id}: membership not settled within ${opts.timeoutMs ?? 180_000} ms (${this.joined.size} member(s)${opts.count !== undefined ? ` of ${opts.count}` : ''})${why}`);
+        const benched = this.benched.map((m) => `${m.id} (${m.health?.detail ?? 'unhealthy'})`);
+        throw new Error(
+          `service ${this.service.id}: membership not settled within ${opts.timeoutMs ?? 180_000} ms (${this.joined.size} member(s)${opts.count !== undefined ? ` of ${opts.count}` : ''}${benched.length > 0 ? `; benched for health: ${benched.join(', ')}` : ''})${why}`,
+        );
       }
       await new Promise<void>((r) => {
         this.settledWaiters.push(r);
         setTimeout(r, 500);
       });
+    }
+  }
+
+  /** Runs the hook with the watch's timeout; a throw or a timeout is a failed check with the error as its detail. */
+  private async check(m: Member): Promise<{ result: HealthResult; error?: unknown }> {
+    const timeoutMs = this.opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the health hook did not finish within ${timeoutMs} ms`)), timeoutMs);
+      });
+      const r = await Promise.race([this.service.health(m), timeout]);
+      return { result: { healthy: r.healthy === true, detail: String(r.detail) } };
+    } catch (error) {
+      return { result: { healthy: false, detail: error instanceof Error ? error.message : String(error) }, error };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -154,15 +216,39 @@ export class ServiceWatch {
       return; // the scheduler may be restarting: try again next poll
     }
     const cluster = this.service.cluster;
+    const listed = new Map(replicas.map((r) => [r.id, r]));
     const current = new Map(replicas.filter((r) => participates(r, hasHealthCheck)).map((r) => [r.id, r]));
+    // A replica the scheduler still lists keeps its record: if its container check flaps while it
+    // is benched, it must still pass the health hook before it joins again.
+    this.ledger.keepOnly(new Set(listed.keys()));
+    for (const id of [...this.outside.keys()]) if (!listed.has(id)) this.outside.delete(id);
+
+    // Health first, so that a member benched now leaves and one readmitted joins in this same poll.
+    // Only replicas the scheduler lets take part are checked: the others leave, or wait, anyway.
+    const targets = [...current.values()]
+      .map((r) => this.joined.get(r.id) ?? (this.ledger.benched(r.id) ? this.outsider(r) : undefined))
+      .filter((m): m is Member => m !== undefined)
+      .sort((a, b) => a.slot - b.slot);
+    for (const m of targets) {
+      if (!this.ledger.due(m.id, Date.now())) continue;
+      const { result, error } = await this.check(m);
+      const { health, change } = this.ledger.record(m.id, result, Date.now());
+      healthOf.set(m, health);
+      if (change === 'bench') this.outside.set(m.id, m);
+      if (change === 'readmit') this.outside.delete(m.id);
+      this.opts.onEvent?.({ type: 'health', member: m, health, ...(error !== undefined ? { error } : {}) });
+      if (this.stopped) return;
+    }
+
     let failed = false;
     for (const [id, m] of [...this.joined]) {
-      if (current.has(id)) continue;
+      const reason = this.leaveReason(m, listed.get(id), current.has(id));
+      if (reason === null) continue;
       const remaining = this.members.filter((x) => x.id !== id);
       try {
-        await this.service.onRemoveNode(m, remaining);
+        await this.service.onRemoveNode(m, remaining, reason);
         this.joined.delete(id);
-        this.opts.onEvent?.({ type: 'left', member: m, members: this.members });
+        this.opts.onEvent?.({ type: 'left', member: m, members: this.members, reason });
       } catch (error) {
         failed = true;
         this.lastError = error;
@@ -170,8 +256,11 @@ export class ServiceWatch {
       }
     }
     for (const r of [...current.values()].sort((a, b) => a.slot - b.slot)) {
-      if (this.joined.has(r.id)) continue;
+      if (this.joined.has(r.id) || this.ledger.benched(r.id)) continue;
       const m = new Member(cluster, r);
+      // A readmitted replica carries the check that let it back in.
+      const known = this.ledger.get(r.id);
+      if (known) healthOf.set(m, known);
       try {
         await this.service.onAddNode(m, this.members);
         this.joined.set(r.id, m);
@@ -183,7 +272,29 @@ export class ServiceWatch {
       }
     }
     if (!failed) this.lastError = null;
-    this.pending = failed || [...current.keys()].some((id) => !this.joined.has(id)) || [...this.joined.keys()].some((id) => !current.has(id));
+    const eligible = [...current.keys()].filter((id) => !this.ledger.benched(id));
+    this.pending = failed || eligible.some((id) => !this.joined.has(id)) || [...this.joined.keys()].some((id) => !eligible.includes(id));
     for (const w of this.settledWaiters.splice(0)) w();
+  }
+
+  /** The Member a benched replica is checked as (kept, so its health stays on the same object). */
+  private outsider(r: ReplicaStatus): Member {
+    let m = this.outside.get(r.id);
+    if (!m) {
+      m = new Member(this.service.cluster, r);
+      const known = this.ledger.get(r.id);
+      if (known) healthOf.set(m, known);
+      this.outside.set(r.id, m);
+    }
+    return m;
+  }
+
+  /** Why a member must leave now, or null when it stays. */
+  private leaveReason(m: Member, listed: ReplicaStatus | undefined, takesPart: boolean): LeaveReason | null {
+    if (!listed) return { cause: 'replica', state: 'gone', detail: `replica ${m.id} is no longer listed by the scheduler` };
+    if (!takesPart) return { cause: 'replica', state: listed.state, detail: `replica ${m.id} is ${listed.state}` };
+    const health = this.ledger.get(m.id);
+    if (this.ledger.benched(m.id) && health) return { cause: 'health', health, detail: `failed its health hook ${health.failures} time(s) in a row: ${health.detail}` };
+    return null;
   }
 }

@@ -4,7 +4,8 @@ import { SchedulerQueries } from '@sdmi/scheduling';
 import { Services } from './cluster';
 import { serviceDnsNames, type ServiceDnsNames } from './dns';
 import { ServiceNotConverged, ServiceNotFound } from './errors';
-import { ServiceWatch, type Member, type WatchOptions } from './lifecycle';
+import type { HealthResult } from './health';
+import { ServiceWatch, type LeaveReason, type Member, type WatchOptions } from './lifecycle';
 import type { Tenant } from './tenant';
 
 export type ReplicaStatus = ListReplicasReply['replicas'][number];
@@ -123,10 +124,23 @@ export class Service {
   async onAddNode(_joining: Member, _members: readonly Member[]): Promise<void> {}
 
   /**
-   * Lifecycle hook: `leaving` stopped, failed or is gone; `remaining` are the members left. Undo
-   * what onAddNode set up on them (the leaving replica may no longer answer).
+   * Lifecycle hook: `leaving` stopped, failed or is gone, or failed {@link health} too often
+   * (`reason` says which); `remaining` are the members left. Undo what onAddNode set up on them
+   * (the leaving replica may no longer answer; one benched for its health still runs).
    */
-  async onRemoveNode(_leaving: Member, _remaining: readonly Member[]): Promise<void> {}
+  async onRemoveNode(_leaving: Member, _remaining: readonly Member[], _reason: LeaveReason): Promise<void> {}
+
+  /**
+   * Lifecycle hook: is `member` doing its part in the workflow (e.g. "this database node
+   * replicates")? Run every `healthIntervalMs` on each member, and on each replica benched for its
+   * health, with `member.exec/run`. Failing `healthRetries` times in a row (a throw or a timeout
+   * counts as a failure) takes it out of membership (onRemoveNode); passing again lets it join
+   * (onAddNode). The container keeps running and serving: whether it serves is the scheduler's
+   * health check's business, not this one's. The default says healthy and runs nothing.
+   */
+  async health(_member: Member): Promise<HealthResult> {
+    return { healthy: true, detail: 'no health hook' };
+  }
 
   /** Starts running this service's hooks as its replicas join and leave; stop() ends it. */
   watch(opts: WatchOptions = {}): ServiceWatch {
