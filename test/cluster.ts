@@ -49,7 +49,7 @@ export class LocalCluster {
    * `dns`: the cluster has DNS under `domain`, kept by a dns-manager in the given PowerDNS (the
    * scheduler then registers replicas as they start).
    */
-  async start(opts: { scheduler?: boolean; dns?: { domain: string; apiUrl: string; apiKey: string; resyncMs?: number } } = {}): Promise<void> {
+  async start(opts: { scheduler?: boolean; dns?: { domain: string; apiUrl: string; apiKey: string; resyncMs?: number; publishTimeoutMs?: number } } = {}): Promise<void> {
     this.db = await createDatabase();
     this.nc = await connectNats(`test-${this.tag}-${this.id}`);
     this.client = new RdmpClient(this.nc, { names: this.names });
@@ -78,7 +78,8 @@ export class LocalCluster {
       this.#spawn(h.name, 'services/node-agent/src/main.ts', { SDMI_INSTANCE_ID: h.instance, SDMI_NODE_NAME: h.name, SDMI_DOCKER_SOCKET: h.socket, SDMI_NODE_BRIDGE: h.bridge.name });
     }
     const dnsEnv: Record<string, string> = opts.dns ? { SDMI_DNS_DOMAIN: opts.dns.domain } : {};
-    if (opts.scheduler) this.#spawn('scheduler', 'services/scheduler/src/main.ts', { SDMI_INSTANCE_ID: `sc-${this.tag}`, ...dnsEnv });
+    const publish: Record<string, string> = opts.dns?.publishTimeoutMs !== undefined ? { SDMI_DNS_PUBLISH_TIMEOUT_MS: String(opts.dns.publishTimeoutMs) } : {};
+    if (opts.scheduler) this.#spawn('scheduler', 'services/scheduler/src/main.ts', { SDMI_INSTANCE_ID: `sc-${this.tag}`, ...dnsEnv, ...publish });
     if (opts.dns) {
       this.#spawn('dns-manager', 'services/dns-manager/src/main.ts', {
         SDMI_INSTANCE_ID: `dm-${this.tag}`,

@@ -14,6 +14,7 @@ export interface SchedulingErrorInfo {
 
 export const SchedulingErrorCode = {
   RESERVED_TENANT_NAME: 'RESERVED_TENANT_NAME',
+  NAME_NOT_DNS_LABEL: 'NAME_NOT_DNS_LABEL',
   CROSS_TENANT_NETWORK: 'CROSS_TENANT_NETWORK',
   DUPLICATE_NETWORK_ATTACHMENT: 'DUPLICATE_NETWORK_ATTACHMENT',
   DUPLICATE_IFNAME: 'DUPLICATE_IFNAME',
@@ -56,6 +57,17 @@ export class ReservedTenantName extends SchedulingError {
   override readonly name = 'ReservedTenantName';
   constructor(path: string) {
     super({ code: SchedulingErrorCode.RESERVED_TENANT_NAME, message: `${path}: "cluster" is reserved for cluster networks (ids cluster/<name>) and cannot name a tenant`, path, rule: 'tenant-name-not-reserved' });
+  }
+}
+
+/**
+ * Tenant and service names become DNS labels (<service>.<network>.<tenant>.<domain>), which may
+ * not end with a hyphen (RFC 1123); the schema's pattern alone lets one through.
+ */
+export class NameNotDnsLabel extends SchedulingError {
+  override readonly name = 'NameNotDnsLabel';
+  constructor(path: string, value: string) {
+    super({ code: SchedulingErrorCode.NAME_NOT_DNS_LABEL, message: `${path}: "${value}" ends with a hyphen, so it cannot be a DNS label (its replicas' names would be refused); end it with a letter or digit`, path, rule: 'name-is-dns-label' });
   }
 }
 

@@ -16,6 +16,7 @@ export {
   NodeCapacityInvalid,
   NodeNotFound,
   NodeRemovalRefused,
+  NameNotDnsLabel,
   ReservedTenantName,
   RevisionNotFound,
   ScaleWithStaticAddresses,

@@ -10,6 +10,7 @@ import {
   DuplicateStaticAddress,
   HealthTimeoutExceedsInterval,
   IfnameReserved,
+  NameNotDnsLabel,
   ReservedTenantName,
   ServiceAddressWithoutIp,
   StartFirstWithStaticAddresses,
@@ -28,6 +29,8 @@ export function validateServiceSpec(spec: ServiceSpec): SchedulingError[] {
   const errors: SchedulingError[] = [];
   const id = `${spec.tenant}/${spec.name}`;
   if (spec.tenant === CLUSTER_SCOPE) errors.push(new ReservedTenantName('/tenant'));
+  if (spec.tenant.endsWith('-')) errors.push(new NameNotDnsLabel('/tenant', spec.tenant));
+  if (spec.name.endsWith('-')) errors.push(new NameNotDnsLabel('/name', spec.name));
 
   const networks = spec.networks as readonly ServiceNetworkAttachment[];
   const seenNetwork = new Map<string, string>();

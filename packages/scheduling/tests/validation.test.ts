@@ -46,6 +46,16 @@ describe('ServiceSpec semantic rules', () => {
     });
   });
 
+  it('refuses tenant and service names that end with a hyphen: they become DNS labels', () => {
+    const s = spec({ tenant: 'acme-', name: 'web-' });
+    expect(contracts().check('ServiceSpec', s).ok).toBe(true);
+    expect(validateServiceSpec(s).map((e) => [e.code, e.info.path])).toEqual([
+      ['NAME_NOT_DNS_LABEL', '/tenant'],
+      ['NAME_NOT_DNS_LABEL', '/name'],
+    ]);
+    expect(validateServiceSpec(s)[1]!.message).toBe('/name: "web-" ends with a hyphen, so it cannot be a DNS label (its replicas\' names would be refused); end it with a letter or digit');
+  });
+
   it("refuses another tenant's network, accepts its own and cluster ones", () => {
     expect(one(validateServiceSpec(spec({ networks: [{ network: 'acme/web', ip: { mode: 'dynamic' } }, { network: 'cluster/lb', ip: { mode: 'dynamic' } }, { network: 'other/db', ip: { mode: 'dynamic' } }] })))).toEqual({
       code: 'CROSS_TENANT_NETWORK',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { RdmpError } from '@sdmi/bus';
 import { DnsQueries, type ListReplicasReply } from '@sdmi/contracts';
 import { containerName, reverseName, serviceName } from '@sdmi/dns-records';
+import { NetworkQueries } from '@sdmi/networks';
 import { PowerDnsClient } from '@sdmi/powerdns';
 import { SchedulerQueries } from '@sdmi/scheduling';
 import { docker, startDnsdist, startPowerDns, type Dnsdist, type PowerDns } from '@sdmi/testbed';
@@ -84,7 +85,7 @@ beforeAll(async () => {
   pdns = await startPowerDns();
   api = new PowerDnsClient({ baseUrl: pdns.apiUrl, apiKey: pdns.apiKey });
   dot = await startDnsdist({ backend: { port: pdns.dnsPort } });
-  await cluster.start({ scheduler: true, dns: { domain, apiUrl: pdns.apiUrl, apiKey: pdns.apiKey } });
+  await cluster.start({ scheduler: true, dns: { domain, apiUrl: pdns.apiUrl, apiKey: pdns.apiKey, publishTimeoutMs: 4_000 } });
   await cluster.netCmd('putTenantConfig', { tenant, hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '670-679' }] });
   await cluster.netCmd('createNetworks', { tenantNetworks: [{ tenant, name: 'front', cidr: '10.67.1.0/24' }] });
   for (const host of cluster.hosts.keys()) await cluster.until(async () => (await cmd('scheduler', 'addNode', `node/${host}`, { name: host }), true), `${host} admitted`);
@@ -189,6 +190,30 @@ describe('dns-manager', () => {
       expect(await status(containerName(r.id, net, domain), 'A'), r.id).toBe('NXDOMAIN');
       expect(await status(reverseName(ipOf(r)), 'PTR'), r.id).toBe('NXDOMAIN');
     }
+  });
+
+  it('a start whose names cannot be published is undone: no container or address stays; it starts once dns-manager is back', async () => {
+    const [kept] = await replicas();
+    await cluster.kill('dns-manager');
+    await sched('scaleService', { service: web, replicas: 2 });
+    let failed: string | undefined;
+    await cluster.until(async () => {
+      const r = (await replicas()).find((x) => x.id !== kept!.id && /DNS_NOT_PUBLISHED|not registered|not in DNS/.test(x.reason ?? ''));
+      failed = r?.id;
+      return r !== undefined;
+    }, 'a start failing on its DNS step', 90_000);
+    const why = (await replicas()).find((x) => x.id === failed)!.reason!;
+    expect(why).toMatch(/dns-manager|DNS/);
+    // The compensation ran: the failed replica has no container on any host and no address.
+    await cluster.until(async () => {
+      for (const h of cluster.hosts.keys()) if ((await cluster.containers(h)).some((c) => c.replica === failed)) return false;
+      return true;
+    }, `no container of ${failed}`, 30_000);
+    const held = await cluster.client.query('network-controller', NetworkQueries.listNetworks, { tenant });
+    expect(held.tenantNetworks.find((n) => n.id === net)!.interfaces, 'interfaces on the network: only the kept replica\'s (and none of the failed one)').toBeLessThanOrEqual((await replicas()).filter((r) => r.interfaces.length > 0 && r.id !== failed).length);
+    cluster.restart('dns-manager');
+    await cluster.ready('dns-manager', `dm-${cluster.tag}`);
+    await followsTo(2, 'scaled to 2 once dns-manager is back');
   });
 
   it('a record removed behind its back is put back by the next pass', async () => {

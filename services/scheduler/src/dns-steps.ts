@@ -3,13 +3,13 @@
 // before its container goes and its addresses can be handed to another. dns-manager reconciles
 // what these steps miss (it drops registrations of replicas the scheduler no longer has), so a
 // dns-manager that does not answer holds up a start, which must be resolvable, but not a stop.
-import { TaskFailed, type JsonValue, type RdmpClient, type Step } from '@sdmi/bus';
+import { ErrorCodes, TaskFailed, type JsonValue, type RdmpClient, type Step } from '@sdmi/bus';
 import { DnsCommandKinds, DnsQueries, dnsReplicaKey, type StartReplicaPayload, type StopReplicaPayload } from '@sdmi/contracts';
 import type { Logger } from 'pino';
 import { runOnce } from './handlers';
 
-/** How long a new replica's names may take to reach PowerDNS before its start fails (and is undone). */
-const PUBLISH_DEADLINE_MS = 20_000;
+/** How long a new replica's names may take to reach PowerDNS before its start fails (and is undone), unless configured. */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 20_000;
 /** How long a stop waits for dns-manager before going on without it (its next pass catches up). */
 const LEAVE_DEADLINE_MS = 5_000;
 
@@ -18,6 +18,8 @@ export interface DnsStepOptions {
   /** The call's task id, per replica incarnation (as the other steps' calls). */
   call: (replicaId: string, what: string) => Promise<string>;
   log: Logger;
+  /** Default {@link DEFAULT_PUBLISH_TIMEOUT_MS}. */
+  publishTimeoutMs?: number;
 }
 
 async function published(client: RdmpClient, replicaId: string): Promise<{ published: boolean; reason: string | null }> {
@@ -25,7 +27,8 @@ async function published(client: RdmpClient, replicaId: string): Promise<{ publi
   return { published: r.published, reason: r.reason };
 }
 
-export function dnsStartStep({ client, call }: DnsStepOptions): Step<StartReplicaPayload> {
+export function dnsStartStep({ client, call, publishTimeoutMs }: DnsStepOptions): Step<StartReplicaPayload> {
+  const deadline = publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   return {
     name: 'register dns names',
     async do({ task, outputs }) {
@@ -35,8 +38,12 @@ export function dnsStartStep({ client, call }: DnsStepOptions): Step<StartReplic
         kind: DnsCommandKinds.RegisterReplica,
         key: dnsReplicaKey(p.replicaId),
         payload: { replicaId: p.replicaId, service: p.service, interfaces: allocated.map((a) => ({ network: a.networkId, ip: a.ip })) },
-      }, PUBLISH_DEADLINE_MS);
-      const end = Date.now() + PUBLISH_DEADLINE_MS;
+      }, deadline).catch((err: Error & { code?: string }) => {
+        // A refusal keeps its own code (INVALID_DNS_NAME...); only silence is said to be DNS's.
+        if (err.code !== ErrorCodes.Timeout) throw err;
+        throw new TaskFailed({ code: 'DNS_NOT_PUBLISHED', message: `names of ${p.replicaId} not registered: dns-manager did not complete registerReplica (${err.message})` }, { cause: err });
+      });
+      const end = Date.now() + deadline;
       let why = 'not yet published';
       for (;;) {
         try {
@@ -46,7 +53,7 @@ export function dnsStartStep({ client, call }: DnsStepOptions): Step<StartReplic
         } catch (err) {
           why = `dns-manager did not answer: ${(err as Error).message}`;
         }
-        if (Date.now() > end) throw new TaskFailed({ code: 'DNS_NOT_PUBLISHED', message: `names of ${p.replicaId} not in DNS after ${PUBLISH_DEADLINE_MS / 1000} s: ${why}` });
+        if (Date.now() > end) throw new TaskFailed({ code: 'DNS_NOT_PUBLISHED', message: `names of ${p.replicaId} not in DNS after ${deadline / 1000} s: ${why}` });
         await new Promise((res) => setTimeout(res, 100));
       }
     },

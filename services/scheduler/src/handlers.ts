@@ -131,7 +131,7 @@ interface Allocated {
 
 export interface ReplicaHandlerOptions {
   /** The cluster has DNS: starts register the replica's names, stops remove them (dns-steps.ts). */
-  dns?: { log: Logger };
+  dns?: { log: Logger; publishTimeoutMs?: number };
   /** More steps at the end of every start (tests inject failures with them). */
   extraSteps?: readonly Step<StartReplicaPayload>[];
 }
@@ -145,7 +145,7 @@ export function replicaHandlers(store: SchedulerStore, pool: pg.Pool, client: Rd
     if (inc === undefined) throw new TaskFailed({ code: 'REPLICA_NOT_PLACED', message: `replica ${replicaId} has no placement record; nothing to do` });
     return taskIdFor(`${replicaId}@${inc}:${what}`);
   };
-  const dns = options.dns ? { client, call, log: options.dns.log } : undefined;
+  const dns = options.dns ? { client, call, ...options.dns } : undefined;
   const allocate: Step<StartReplicaPayload> = {
     name: 'allocate addresses',
     async do({ task }) {

@@ -9,7 +9,7 @@ import { schedulerQueries } from './queries';
 import { Reconciler } from './reconciler';
 import { SchedulerStore } from './store';
 
-const service = new SdmiService({ name: 'scheduler', version: pkg.version, description: pkg.description, knownEnv: ['SDMI_DRAIN_MS', 'SDMI_DNS_DOMAIN'] });
+const service = new SdmiService({ name: 'scheduler', version: pkg.version, description: pkg.description, knownEnv: ['SDMI_DRAIN_MS', 'SDMI_DNS_DOMAIN', 'SDMI_DNS_PUBLISH_TIMEOUT_MS'] });
 const store = new SchedulerStore();
 let handlers: Handler[] = [];
 let reconciler: Reconciler | undefined;
@@ -25,9 +25,12 @@ service.onStart('scheduler', async ({ nc, log }) => {
   const drain = process.env.SDMI_DRAIN_MS;
   // The cluster has DNS when it has a domain: the same setting dns-manager serves.
   const dnsOn = (process.env.SDMI_DNS_DOMAIN ?? '') !== '';
+  const publishRaw = process.env.SDMI_DNS_PUBLISH_TIMEOUT_MS;
+  const publish = publishRaw !== undefined && publishRaw !== '' ? Number(publishRaw) : undefined;
+  if (publish !== undefined && !(Number.isInteger(publish) && publish >= 1000 && publish <= 600_000)) throw new Error(`SDMI_DNS_PUBLISH_TIMEOUT_MS="${publishRaw}": expected whole milliseconds from 1000 to 600000`);
   if (dnsOn) log.info({ domain: process.env.SDMI_DNS_DOMAIN }, 'replicas are registered in DNS as they start');
   const loop = new Reconciler({ pool, dbUrl, store, client, log, ...(drain !== undefined && drain !== '' ? { drainMs: Number(drain) } : {}) });
-  handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client, dnsOn ? { dns: { log } } : {})];
+  handlers = [...serviceHandlers(store), ...nodeHandlers(store, loop), ...replicaHandlers(store, pool, client, dnsOn ? { dns: { log, ...(publish ? { publishTimeoutMs: publish } : {}) } } : {})];
   reconciler = loop;
   const sub = nc.subscribe(`${prefix}.evt.node.*.status`);
   void (async () => {
