@@ -9,10 +9,12 @@ export {
   checkNodeName,
   createMeshPlan,
   initStep,
+  meshHealth,
   meshNodeName,
+  parsePeers,
   removeNodePlan,
   removePeerStep,
 } from './mesh';
-export type { MeshNode, MeshStep, RemoveNodeOptions } from './mesh';
+export type { MeshNode, MeshPeer, MeshStep, RemoveNodeOptions } from './mesh';
 export { DEFAULT_TENANT, Database, MANIFEST_FILE, Milestone1, dbNodeName, milestone1Resources } from './milestone1';
 export type { Milestone1Options, Milestone1Reply } from './milestone1';

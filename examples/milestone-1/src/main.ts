@@ -25,11 +25,22 @@ async function main(): Promise<number> {
   const images = await buildExampleImages();
   log(`images ready: ${Object.values(images).join(', ')}`);
   const cluster = await Cluster.connect({ name: 'm1-example', ...(values.prefix ? { prefix: values.prefix } : {}) });
+  const healthy = new Map<string, boolean>();
   const m1 = new Milestone1(cluster, {
     ...(values.tenant ? { tenant: values.tenant } : {}),
     timeoutMs: 300_000,
     onProgress: (p) => log(`${p.change.kind} ${p.change.id}: ${p.phase === 'waiting' ? p.detail : `${p.change.action} ${p.phase}`}`),
-    onMesh: (e) => log(e.type === 'step' ? `mesh: ${e.step.why}` : e.type === 'hook-failed' ? `mesh: ${e.hook} of ${e.member.id} failed, retrying: ${(e.error as Error).message}` : `mesh: ${e.member.id} ${e.type}`),
+    onMesh: (e) => {
+      if (e.type === 'step') log(`mesh: ${e.step.why}`);
+      else if (e.type === 'hook-failed') log(`mesh: ${e.hook} of ${e.member.id} failed, retrying: ${e.error instanceof Error ? e.error.message : String(e.error)}`);
+      else if (e.type === 'left') log(`mesh: ${e.member.id} left: ${e.reason.detail}`);
+      else if (e.type === 'joined') log(`mesh: ${e.member.id} joined`);
+      else if (healthy.get(e.member.id) !== e.health.healthy) {
+        // Every check is an event; the output says only when a node's health changes.
+        healthy.set(e.member.id, e.health.healthy);
+        log(`mesh: ${e.member.id} ${e.health.healthy ? 'healthy' : `unhealthy (${e.health.failures} in a row)`}: ${e.health.detail}`);
+      }
+    },
   });
   try {
     await m1.deploy();

@@ -133,3 +133,54 @@ export function removeNodePlan(leaving: string, remaining: readonly string[], op
   if (remaining.includes(leaving)) throw new InvalidMeshChange(`${leaving} cannot be both leaving and remaining`);
   return remaining.map((p) => removePeerStep(p, leaving, options.dropData ?? false));
 }
+
+/** One line of `m1-mesh peers`: a node this one knows, and how its subscription to it stands. */
+export interface MeshPeer {
+  readonly name: string;
+  /** `-` when the node left (its address is forgotten). */
+  readonly address: string;
+  readonly state: 'peer' | 'left';
+  readonly subscription: 'enabled' | 'disabled' | 'unsubscribed';
+  readonly worker: 'streaming' | 'idle';
+  readonly slot: 'slot-active' | 'slot-inactive' | 'no-slot';
+}
+
+/** Parses `m1-mesh peers` (tab-separated, a line per node); a line it does not know throws, naming it. */
+export function parsePeers(stdout: string): MeshPeer[] {
+  const oneOf = <T extends string>(v: string | undefined, allowed: readonly T[], line: string): T => {
+    if (v !== undefined && (allowed as readonly string[]).includes(v)) return v as T;
+    throw new Error(`m1-mesh peers: unexpected line '${line}'`);
+  };
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((line) => {
+      const [name, address, state, subscription, worker, slot, ...rest] = line.split('\t');
+      if (name === undefined || address === undefined || rest.length > 0) throw new Error(`m1-mesh peers: unexpected line '${line}'`);
+      return {
+        name,
+        address,
+        state: oneOf(state, ['peer', 'left'] as const, line),
+        subscription: oneOf(subscription, ['enabled', 'disabled', 'unsubscribed'] as const, line),
+        worker: oneOf(worker, ['streaming', 'idle'] as const, line),
+        slot: oneOf(slot, ['slot-active', 'slot-inactive', 'no-slot'] as const, line),
+      };
+    });
+}
+
+/**
+ * The health of a mesh node from its `m1-mesh peers`: healthy when each of its subscriptions to
+ * its peers is enabled (a disabled one means rows written there no longer arrive here). A peer
+ * without a subscription yet is a join still under way, which the watch itself retries: it is
+ * said, not judged, so that a half-done join does not take the nodes already in the mesh out.
+ * Nodes that left are not judged either.
+ */
+export function meshHealth(peers: readonly MeshPeer[]): { healthy: boolean; detail: string } {
+  const current = peers.filter((p) => p.state === 'peer');
+  const off = current.filter((p) => p.subscription === 'disabled');
+  if (off.length > 0) return { healthy: false, detail: off.map((p) => `subscription to ${p.name} is disabled`).join('; ') };
+  const on = current.filter((p) => p.subscription === 'enabled');
+  const joining = current.filter((p) => p.subscription === 'unsubscribed');
+  const parts = [on.length > 0 ? `subscribed to ${on.map((p) => `${p.name} (${p.worker})`).join(', ')}` : 'no subscriptions', ...(joining.length > 0 ? [`not yet subscribed to ${joining.map((p) => p.name).join(', ')}`] : [])];
+  return { healthy: true, detail: `answers; ${parts.join('; ')}` };
+}

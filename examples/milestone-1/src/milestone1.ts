@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseManifest, type Resource } from '@sdmi/manifest';
-import { Member, Service, type Cluster, type LifecycleEvent, type PlanProgress, type ServiceWatch } from '@sdmi/sdk';
-import { addNodePlan, meshNodeName, removeNodePlan, type MeshNode, type MeshStep } from './mesh';
+import { Member, Service, type Cluster, type HealthResult, type LifecycleEvent, type PlanProgress, type ServiceWatch } from '@sdmi/sdk';
+import { MESH_COMMAND, addNodePlan, meshHealth, meshNodeName, parsePeers, removeNodePlan, type MeshNode, type MeshStep } from './mesh';
 
 export const MANIFEST_FILE = fileURLToPath(new URL('../manifest/milestone-1.yaml', import.meta.url));
 export const DEFAULT_TENANT = 'm1';
@@ -31,6 +31,9 @@ function meshNode(m: Member): MeshNode {
  * The PostgreSQL tier. A node that joins subscribes to every member and every member to it
  * (copying rows first, so it gets the history); a node that leaves is unsubscribed from by every
  * remaining member, and the slots kept for it are dropped, so no WAL is held back for it.
+ * A node is healthy when it answers and its subscriptions to its peers are enabled: one that
+ * stops replicating leaves the mesh (its container stays: it still answers the image's own
+ * `m1-mesh health`, the scheduler's check) and joins again, copying anew, once it is repaired.
  */
 export class Database extends Service {
   /** Each step as it ran, for the example's output. */
@@ -42,6 +45,13 @@ export class Database extends Service {
 
   override async onRemoveNode(leaving: Member, remaining: readonly Member[]): Promise<void> {
     await this.runSteps(removeNodePlan(dbNodeName(leaving), remaining.map(dbNodeName)), [...remaining]);
+  }
+
+  override async health(member: Member): Promise<HealthResult> {
+    // `peers` waits up to 30 s for PostgreSQL by default; a check should say at once that it does not answer.
+    const r = await member.exec(['/usr/bin/env', 'M1_MESH_WAIT_S=2', MESH_COMMAND, 'peers'], { timeoutMs: 8_000 });
+    if (r.exitCode !== 0) return { healthy: false, detail: r.stderr.trim().split('\n').at(-1) || `m1-mesh peers exited with ${r.exitCode}` };
+    return meshHealth(parsePeers(r.stdout));
   }
 
   private async runSteps(steps: readonly MeshStep[], members: readonly Member[]): Promise<void> {
@@ -60,6 +70,9 @@ export interface Milestone1Options {
   onProgress?: (p: PlanProgress) => void;
   onMesh?: (e: LifecycleEvent | { type: 'step'; step: MeshStep }) => void;
   timeoutMs?: number;
+  /** The db watch's health checks (defaults: the SDK's, 10 s and 3 failures in a row). */
+  healthIntervalMs?: number;
+  healthRetries?: number;
 }
 
 /** What a request through the application returned. */
@@ -94,7 +107,11 @@ export class Milestone1 {
 
   /** Keeps the mesh following the db replicas (deploy starts it; call it after a restart of this process). */
   startMesh(): ServiceWatch {
-    this.watch ??= this.db.watch({ onEvent: (e) => this.opts.onMesh?.(e) });
+    this.watch ??= this.db.watch({
+      onEvent: (e) => this.opts.onMesh?.(e),
+      ...(this.opts.healthIntervalMs !== undefined ? { healthIntervalMs: this.opts.healthIntervalMs } : {}),
+      ...(this.opts.healthRetries !== undefined ? { healthRetries: this.opts.healthRetries } : {}),
+    });
     return this.watch;
   }
 
@@ -107,6 +124,11 @@ export class Milestone1 {
 
   get meshMembers(): Member[] {
     return this.watch?.members ?? [];
+  }
+
+  /** db replicas that run but are out of the mesh for failing their health check. */
+  get benchedMembers(): Member[] {
+    return this.watch?.benched ?? [];
   }
 
   /** The load balancer's address, as the manifest fixes it. */

@@ -7,7 +7,9 @@ import {
   addNodePlan,
   checkNodeName,
   createMeshPlan,
+  meshHealth,
   meshNodeName,
+  parsePeers,
   removeNodePlan,
 } from '../src/index';
 import type { MeshStep } from '../src/index';
@@ -138,5 +140,34 @@ describe('removeNodePlan', () => {
     expect(() => removeNodePlan('a', ['a', 'b'])).toThrow(InvalidMeshChange);
     expect(() => removeNodePlan('x', ['a', 'a'])).toThrow(InvalidMeshChange);
     expect(() => removeNodePlan('x__y', ['a'])).toThrow(InvalidNodeName);
+  });
+});
+
+describe('parsePeers and meshHealth (the db health check)', () => {
+  const out = ['db1\t10.81.3.16\tpeer\tenabled\tstreaming\tslot-active', 'db3\t10.81.3.18\tpeer\tenabled\tidle\tslot-active', 'db4\t-\tleft\tunsubscribed\tidle\tno-slot', ''].join('\n');
+
+  it('reads every line of m1-mesh peers', () => {
+    expect(parsePeers(out)).toEqual([
+      { name: 'db1', address: '10.81.3.16', state: 'peer', subscription: 'enabled', worker: 'streaming', slot: 'slot-active' },
+      { name: 'db3', address: '10.81.3.18', state: 'peer', subscription: 'enabled', worker: 'idle', slot: 'slot-active' },
+      { name: 'db4', address: '-', state: 'left', subscription: 'unsubscribed', worker: 'idle', slot: 'no-slot' },
+    ]);
+    expect(parsePeers('')).toEqual([]);
+    expect(() => parsePeers('db1\t10.81.3.16\tpeer\tmaybe\tidle\tno-slot')).toThrow(/unexpected line/);
+  });
+
+  it('healthy when every peer subscription is enabled; nodes that left are not judged', () => {
+    expect(meshHealth(parsePeers(out))).toEqual({ healthy: true, detail: 'answers; subscribed to db1 (streaming), db3 (idle)' });
+    expect(meshHealth([])).toEqual({ healthy: true, detail: 'answers; no subscriptions' });
+  });
+
+  it('a disabled subscription to a peer is unhealthy, naming it', () => {
+    const peers = parsePeers(out.replace('peer\tenabled\tstreaming', 'peer\tdisabled\tidle'));
+    expect(meshHealth(peers)).toEqual({ healthy: false, detail: 'subscription to db1 is disabled' });
+  });
+
+  it('a peer not subscribed to yet (a join under way, retried by the watch) is said but not judged', () => {
+    const peers = parsePeers(out.replace('peer\tenabled\tidle', 'peer\tunsubscribed\tidle'));
+    expect(meshHealth(peers)).toEqual({ healthy: true, detail: 'answers; subscribed to db1 (streaming); not yet subscribed to db3' });
   });
 });
