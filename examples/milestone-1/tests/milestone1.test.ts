@@ -1,10 +1,11 @@
 // The Milestone-1 application deployed through the SDK on a real two-host cluster (Docker, Open
 // vSwitch, NATS, PostgreSQL): requests from a client on the lb network go LB (TLS) -> App -> DB,
 // the db replicas form a multi-master mesh, and scaling it 3 -> 4 -> 3 runs the join and leave
-// workflows inside the containers.
+// workflows inside the containers. The db watch's health hook runs every 2 s: a node whose
+// subscription is disabled leaves the mesh and joins again once it is enabled.
 import { describeInventory, inventory, runId } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, Member } from '@sdmi/sdk';
+import { Cluster, Member, type LifecycleEvent } from '@sdmi/sdk';
 import { LocalCluster } from '../../../test/cluster';
 import { buildExampleImages } from '../src/images';
 import { Milestone1, dbNodeName } from '../src/milestone1';
@@ -14,6 +15,7 @@ const tenant = local.tag;
 let cluster: Cluster;
 let m1: Milestone1;
 const mesh: string[] = [];
+const events: LifecycleEvent[] = [];
 
 async function until<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -51,7 +53,16 @@ beforeAll(async () => {
   for (const h of local.hosts.values()) await buildExampleImages(h.endpoint);
   cluster = Cluster.over(local.nc, { prefix: local.names.prefix, taskTimeoutMs: 120_000 });
   for (const h of local.hosts.keys()) await local.until(async () => (await cluster.node(h).add(), true), `${h} admitted`);
-  m1 = new Milestone1(cluster, { tenant, timeoutMs: 240_000, onMesh: (e) => void mesh.push(e.type === 'step' ? e.step.why : `${e.type} ${e.member.id}`) });
+  m1 = new Milestone1(cluster, {
+    tenant,
+    timeoutMs: 240_000,
+    healthIntervalMs: 2_000,
+    healthRetries: 2,
+    onMesh: (e) => {
+      if (e.type === 'step') mesh.push(e.step.why);
+      else events.push(e);
+    },
+  });
 }, 900_000);
 
 afterAll(async () => {
@@ -132,5 +143,56 @@ describe('Milestone-1 example', () => {
     const w = await m1.request('/items', { method: 'POST', body: JSON.stringify({ body: 'row-2' }) });
     expect(w.status, JSON.stringify(w.body)).toBe(201);
     await everywhere(members, ['row-1', 'row-2']);
+  });
+
+  it('the db health hook: every member reports healthy; one whose subscription is disabled leaves the mesh, and rejoins once it is enabled', async () => {
+    const members = m1.meshMembers;
+    expect(members).toHaveLength(3);
+    const since = Date.now();
+    await until(async () => (members.every((m) => events.some((e) => e.type === 'health' && e.member.id === m.id && e.health.healthy && e.health.at > since)) ? true : undefined), 'a healthy check of every db member', 30_000);
+    for (const m of members) {
+      expect(m.health?.healthy, m.health?.detail).toBe(true);
+      expect(m.health?.detail).toMatch(/^answers; subscribed to db\d \(\w+\), db\d \(\w+\)$/);
+    }
+
+    // The victim stops replicating from the publisher: its container still answers, so the
+    // scheduler's check (m1-mesh health) keeps it serving, but it is out of the mesh.
+    const [publisher, victim, other] = members as [Member, Member, Member];
+    const [pub, vic, oth] = [publisher, victim, other].map(dbNodeName) as [string, string, string];
+    const from = events.length;
+    const steps = mesh.length;
+    await victim.run(['psql', '-U', 'postgres', '-d', 'm1', '-c', `ALTER SUBSCRIPTION m1_sub_${pub} DISABLE`]);
+    const left = await until(async () => events.slice(from).find((e): e is Extract<LifecycleEvent, { type: 'left' }> => e.type === 'left' && e.member.id === victim.id), `${vic} leaves for its health`, 60_000);
+    expect(left.reason.cause).toBe('health');
+    expect(left.reason.detail).toMatch(new RegExp(`^failed its health hook \\d+ time\\(s\\) in a row: subscription to ${pub} is disabled$`));
+    expect(events.slice(from).filter((e) => e.type === 'health' && e.member.id === victim.id && !e.health.healthy).length).toBeGreaterThanOrEqual(2);
+    // onRemoveNode ran: both others dropped what they had of it.
+    expect(mesh.slice(steps)).toEqual(expect.arrayContaining([`${pub} stops replicating from ${vic}`, `${oth} stops replicating from ${vic}`]));
+    expect(m1.meshMembers.map(dbNodeName)).toEqual([pub, oth]);
+    expect(m1.benchedMembers.map(dbNodeName)).toEqual([vic]);
+    for (const m of [publisher, other]) {
+      const c = await catalog(m);
+      expect([...c.subscriptions, ...c.slots].filter((x) => x.includes(vic))).toEqual([]);
+      expect(c.subscriptions).toHaveLength(1);
+    }
+    expect((await cluster.tenant(tenant).service('db').replicas()).find((r) => r.id === victim.id)?.serving).toBe(true);
+    // Written while it is out: it gets the row by the copy of its rejoining.
+    await publisher.run(['psql', '-U', 'postgres', '-d', 'm1', '-c', "INSERT INTO items (body) VALUES ('row-while-out')"]);
+
+    const repaired = events.length;
+    await victim.run(['psql', '-U', 'postgres', '-d', 'm1', '-c', `ALTER SUBSCRIPTION m1_sub_${pub} ENABLE`]);
+    const back = await m1.startMesh().settled({ count: 3, timeoutMs: 120_000 });
+    expect(back.map(dbNodeName)).toEqual([pub, vic, oth]);
+    expect(events.slice(repaired).some((e) => e.type === 'joined' && e.member.id === victim.id)).toBe(true);
+    expect(m1.benchedMembers).toEqual([]);
+    expect(mesh.slice(steps)).toEqual(expect.arrayContaining([`${vic} subscribes to ${pub} at ${publisher.address('db')}`, `${pub} subscribes to ${vic} at ${victim.address('db')}`]));
+    for (const m of back) {
+      const c = await catalog(m);
+      expect(c.subscriptions).toHaveLength(2);
+      expect(c.slots).toHaveLength(2);
+    }
+    await back[1]!.run(['psql', '-U', 'postgres', '-d', 'm1', '-c', "INSERT INTO items (body) VALUES ('row-rejoined')"]);
+    await everywhere(back, ['row-1', 'row-2', 'row-while-out', 'row-rejoined']);
+    await until(async () => (back.every((m) => m.health?.healthy === true) ? true : undefined), 'every member healthy again', 30_000);
   });
 });
