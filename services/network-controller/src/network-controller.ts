@@ -110,29 +110,36 @@ export class NetworkController {
     return this.#reloading;
   }
 
+  /**
+   * LISTENs for store changes on a connection of its own. Every way that connection can fail
+   * (connect refused, an error, the server ending it) leads to exactly one retry: the client emits
+   * 'error' and 'end' as well when its connect fails, and a retry per event doubled the attempts
+   * at every round (thousands of connections within seconds while the database was gone).
+   */
   async #watch(): Promise<void> {
     const client = new pg.Client({ connectionString: this.opts.dbUrl, application_name: 'sdmi network-controller listen' });
     client.on('notification', () => void this.reload());
     let lost = false;
-    const reconnect = (err?: Error) => {
+    const reconnect = (err?: unknown) => {
       if (lost || this.#stopped) return;
       lost = true;
       // The timer below keeps the bridges converging meanwhile; reconnect for prompt updates.
       this.opts.log.warn({ err }, 'lost the LISTEN connection; reconnecting');
-      this.#listenClient = undefined;
-      const retry = () => {
-        if (this.#stopped) return;
-        this.#watch().catch((e: unknown) => {
-          this.opts.log.warn({ err: e }, 'reconnecting LISTEN failed; trying again');
-          setTimeout(retry, 2_000).unref();
-        });
-      };
-      setTimeout(retry, 1_000).unref();
+      if (this.#listenClient === client) this.#listenClient = undefined;
+      void client.end().catch(() => undefined);
+      setTimeout(() => {
+        if (!this.#stopped) this.#watch().catch(() => undefined);
+      }, 2_000).unref();
     };
     client.on('error', reconnect);
     client.on('end', () => reconnect());
-    await client.connect();
-    await client.query(`LISTEN ${NET_CHANGED_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${NET_CHANGED_CHANNEL}`);
+    } catch (err) {
+      reconnect(err);
+      throw err;
+    }
     this.#listenClient = client;
     this.#timer ??= setInterval(() => void this.reload(), this.opts.resyncMs ?? 30_000);
     // A change committed between the first snapshot and LISTEN would otherwise wait for the timer.

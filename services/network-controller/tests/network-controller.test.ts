@@ -28,6 +28,8 @@ let client: RdmpClient;
 let port: number;
 let proc: ChildProcess | undefined;
 let procLog = '';
+/** How often the service said it lost its LISTEN connection (each is one reconnect attempt). */
+let listenLost = 0;
 const bridges = new Map<string, { bridge: OvsBridge; uplink: string; dpid: string }>();
 
 interface Attached {
@@ -53,7 +55,10 @@ function startService(): ChildProcess {
       SDMI_LOG_LEVEL: 'warn',
     },
   });
-  child.stdout!.on('data', (d: Buffer) => (procLog = (procLog + d.toString()).slice(-8000)));
+  child.stdout!.on('data', (d: Buffer) => {
+    listenLost += d.toString().split('lost the LISTEN connection').length - 1;
+    procLog = (procLog + d.toString()).slice(-8000);
+  });
   child.stderr!.on('data', (d: Buffer) => (procLog = (procLog + d.toString()).slice(-8000)));
   return child;
 }
@@ -230,6 +235,30 @@ describe('network-controller service', () => {
     // Well inside the 30 s resync: the notification itself arrived on the new connection.
     await until(async () => (await flowsOf('host-b')).some((l) => l.includes(`nw_src=${late.ip}`)), 'admission flow of db2 on host-b', 10_000);
     expect(await app2.ns.ping(late.ip)).toBe(true);
+  });
+
+  it('while the database refuses connections, LISTEN is retried one attempt at a time (no growing fan-out), and resumes', async () => {
+    // Seen: each failed connect emitted error and end as well, each scheduling a retry, so the
+    // attempts doubled every round (over a thousand connections within 20 s of a dropped database).
+    const admin = createPool(db.url.replace(/\/[^/]+$/, '/postgres'), 1);
+    const name = db.name;
+    const before = listenLost;
+    try {
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sdmi network-controller listen' AND datname = $1`, [name]);
+      await new Promise((r) => setTimeout(r, 10_000));
+    } finally {
+      await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    const attempts = listenLost - before;
+    // One loss, then one retry every 2 s: about 6 in 10 s; a fan-out would be in the hundreds.
+    expect(attempts, procLog).toBeGreaterThanOrEqual(2);
+    expect(attempts, procLog).toBeLessThanOrEqual(10);
+    const late = await attach('host-b', 'acme/db', 'db3');
+    await until(async () => (await flowsOf('host-b')).some((l) => l.includes(`nw_src=${late.ip}`)), 'admission flow of db3 on host-b', 15_000);
+    // Later tests count the network's interfaces.
+    await cmd('detachInterface', { interfaceId: late.id });
   });
 
   it('detaching an interface removes its flows and releases its address', async () => {
