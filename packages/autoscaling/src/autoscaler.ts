@@ -9,9 +9,11 @@ export interface AutoscalerState {
   readonly recommendations: readonly { readonly at: number; readonly replicas: number }[];
   /** Changes decided, newest last, within the longest rate-policy period. */
   readonly changes: readonly { readonly at: number; readonly from: number; readonly to: number }[];
+  /** When it first had data to recommend from (ms); null before. */
+  readonly startedAt: number | null;
 }
 
-export const EMPTY_AUTOSCALER_STATE: AutoscalerState = Object.freeze({ recommendations: [], changes: [] });
+export const EMPTY_AUTOSCALER_STATE: AutoscalerState = Object.freeze({ recommendations: [], changes: [], startedAt: null });
 
 /** What the autoscaler is told at each evaluation. */
 export interface Observation {
@@ -62,7 +64,7 @@ export function scaleDownLimit(current: number, rules: ResolvedScalingRules, cha
     return p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
   });
   const limit = rules.selectPolicy === 'Min' ? Math.max(...proposals) : Math.min(...proposals);
-  return Math.min(limit, current);
+  return Math.max(0, Math.min(limit, current));
 }
 
 /**
@@ -79,15 +81,17 @@ export class Autoscaler {
   readonly policy: ResolvedAutoscalePolicy;
   private recommendations: { at: number; replicas: number }[];
   private changes: { at: number; from: number; to: number }[];
+  private startedAt: number | null;
 
   constructor(policy: AutoscalePolicy, state: AutoscalerState = EMPTY_AUTOSCALER_STATE) {
     this.policy = resolvePolicy(policy);
     this.recommendations = state.recommendations.map((r) => ({ ...r }));
     this.changes = state.changes.map((c) => ({ ...c }));
+    this.startedAt = state.startedAt;
   }
 
   get state(): AutoscalerState {
-    return { recommendations: this.recommendations.map((r) => ({ ...r })), changes: this.changes.map((c) => ({ ...c })) };
+    return { recommendations: this.recommendations.map((r) => ({ ...r })), changes: this.changes.map((c) => ({ ...c })), startedAt: this.startedAt };
   }
 
   evaluate(observation: Observation, now: number): ScaleDecision {
@@ -116,9 +120,12 @@ export class Autoscaler {
     // The unbounded recommendation is what the windows remember, as Kubernetes records it.
     const raw = rec.unbounded ?? current;
     // Kubernetes starts with an empty window, so a restarted controller scales down on its first
-    // reading. Counting the current count as recommended now makes a fresh autoscaler (new policy,
-    // lost state, or a gap longer than the windows) watch a whole window before it scales down.
-    if (this.recommendations.length === 0) this.recommendations.push({ at: now, replicas: current });
+    // reading. Counting the current count as recommended at the first evaluation makes a fresh
+    // autoscaler (new policy, or state lost) watch a whole window before it scales down.
+    if (this.startedAt === null) {
+      this.startedAt = now;
+      this.recommendations.push({ at: now, replicas: current });
+    }
     let up = raw;
     let down = raw;
     for (const r of this.recommendations) {
