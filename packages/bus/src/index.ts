@@ -34,6 +34,8 @@ export type {
   UndoContext,
 } from './handlers';
 export { KeyedQueue } from './keyed-queue';
+export { PgListener } from './listen';
+export type { PgListenerOptions } from './listen';
 export { migrate } from './migrate';
 export { QueryServer, serveQuery } from './query';
 export type { QueryContext, QueryHandler, QueryServerOptions } from './query';

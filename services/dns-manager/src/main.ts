@@ -1,10 +1,9 @@
 // dns-manager: keeps a DNSSEC-signed PowerDNS zone for the cluster domain, one per tenant and the
 // reverse zones of every network, following the replicas the scheduler runs. Its commands record
 // what only they know (registrations, the user's record sets); the reconciler writes PowerDNS.
-import { BusNames, QueryServer, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
+import { BusNames, PgListener, QueryServer, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
 import { PowerDnsClient } from '@sdmi/powerdns';
 import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
-import pg from 'pg';
 import pkg from '../package.json' with { type: 'json' };
 import { DnsEnv, loadDnsConfig } from './config';
 import { dnsHandlers } from './handlers';
@@ -41,11 +40,8 @@ service.onStart('dns', async ({ nc, log }) => {
   reconciler = loop;
   // Prompt passes: a command's row (NOTIFY, from whichever instance applied it), a replica's task
   // finishing, the balancer following health (the network-controller's tasks), a container event.
-  const listen = new pg.Client({ connectionString: dbUrl, application_name: 'sdmi dns-manager listen' });
-  listen.on('notification', () => loop.trigger());
-  listen.on('error', (err) => log.warn({ err }, 'lost the LISTEN connection; passes follow the resync timer'));
-  await listen.connect();
-  await listen.query(`LISTEN ${DNS_CHANGED_CHANNEL}`);
+  const listen = new PgListener({ dbUrl, channel: DNS_CHANGED_CHANNEL, applicationName: 'sdmi dns-manager listen', log, onNotify: () => loop.trigger(), onConnected: () => loop.trigger() });
+  await listen.start();
   const subs = [names.taskEvents('scheduler'), names.taskEvents('network-controller'), names.nodeEvents('*', 'container')].map((subject) => {
     const sub = nc.subscribe(subject);
     void (async () => {
@@ -57,7 +53,7 @@ service.onStart('dns', async ({ nc, log }) => {
   return async () => {
     subs.forEach((s) => s.unsubscribe());
     await loop.stop();
-    await listen.end().catch(() => undefined);
+    await listen.stop();
     await queries.stop();
     await pool.end();
   };

@@ -2,6 +2,7 @@
 // OpenFlow controller with the data-plane app, and the bridge between them. Every committed change
 // in the store sends a NOTIFY; on it (and on a slow timer, in case a notification was lost with its
 // connection) the controller reads a fresh snapshot and reconciles the bridges to it.
+import { PgListener } from '@sdmi/bus';
 import { DataplaneApp, type TopologySnapshot } from '@sdmi/dataplane';
 import { NET_CHANGED_CHANNEL, NetworkStore, type NetworkSnapshot } from '@sdmi/networks';
 import { Controller, OpenFlowListener } from '@sdmi/openflow-controller';
@@ -28,7 +29,7 @@ export class NetworkController {
   readonly app: DataplaneApp;
   readonly controller: Controller;
   #listener: OpenFlowListener;
-  #listenClient?: pg.Client;
+  #pgListener?: PgListener;
   #timer?: NodeJS.Timeout;
   #reloading?: Promise<void>;
   #again = false;
@@ -110,39 +111,19 @@ export class NetworkController {
     return this.#reloading;
   }
 
-  /**
-   * LISTENs for store changes on a connection of its own. Every way that connection can fail
-   * (connect refused, an error, the server ending it) leads to exactly one retry: the client emits
-   * 'error' and 'end' as well when its connect fails, and a retry per event doubled the attempts
-   * at every round (thousands of connections within seconds while the database was gone).
-   */
+  /** Store changes, prompt through LISTEN; the timer keeps the bridges converging when it is down. */
   async #watch(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.opts.dbUrl, application_name: 'sdmi network-controller listen' });
-    client.on('notification', () => void this.reload());
-    let lost = false;
-    const reconnect = (err?: unknown) => {
-      if (lost || this.#stopped) return;
-      lost = true;
-      // The timer below keeps the bridges converging meanwhile; reconnect for prompt updates.
-      this.opts.log.warn({ err }, 'lost the LISTEN connection; reconnecting');
-      if (this.#listenClient === client) this.#listenClient = undefined;
-      void client.end().catch(() => undefined);
-      setTimeout(() => {
-        if (!this.#stopped) this.#watch().catch(() => undefined);
-      }, 2_000).unref();
-    };
-    client.on('error', reconnect);
-    client.on('end', () => reconnect());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${NET_CHANGED_CHANNEL}`);
-    } catch (err) {
-      reconnect(err);
-      throw err;
-    }
-    this.#listenClient = client;
+    this.#pgListener = new PgListener({
+      dbUrl: this.opts.dbUrl,
+      channel: NET_CHANGED_CHANNEL,
+      applicationName: 'sdmi network-controller listen',
+      log: this.opts.log,
+      onNotify: () => void this.reload(),
+      // A change committed between the first snapshot (or while disconnected) and LISTEN would otherwise wait for the timer.
+      onConnected: () => void this.reload(),
+    });
+    await this.#pgListener.start();
     this.#timer ??= setInterval(() => void this.reload(), this.opts.resyncMs ?? 30_000);
-    // A change committed between the first snapshot and LISTEN would otherwise wait for the timer.
     await this.reload();
   }
 
@@ -151,6 +132,6 @@ export class NetworkController {
     clearInterval(this.#timer);
     await this.#listener.close();
     await this.#reloading;
-    await this.#listenClient?.end().catch(() => undefined);
+    await this.#pgListener?.stop();
   }
 }
