@@ -3,6 +3,7 @@
 // other package with the dns-manager.
 import type { ListZonesQuery, ListZonesReply, ReplicaRecordsQuery, ReplicaRecordsReply } from './generated/types';
 import { SchemaIds } from './ids';
+import { replicaKey } from './node-commands';
 import { queryContract } from './queries';
 
 export const DnsCommandKinds = {
@@ -32,9 +33,12 @@ export const DnsErrorCodes = {
   CnameConflict: 'CNAME_CONFLICT',
 } as const;
 
-/** The RDMP key of a replica's DNS commands: in order per replica, in parallel across replicas. */
+/**
+ * The RDMP key of a replica's DNS commands: in order per replica, in parallel across replicas.
+ * The same key as its node commands ('#' of a `#n` id is not a key character).
+ */
 export function dnsReplicaKey(replicaId: string): string {
-  return `replica/${replicaId}`;
+  return replicaKey(replicaId);
 }
 
 /** The RDMP key of a zone's user records. */
