@@ -22,6 +22,7 @@ import { EngineClosed, EngineUnreachable, InvalidSocketPath, isSocketFailure } f
 import { type EventStream, type EventsOptions, openEvents } from './events';
 import { imageExists } from './images';
 import { type LogStream, type LogsOptions, openLogs } from './logs';
+import { type ContainerStats, containerStats } from './stats';
 import { type Logger, silentLogger } from './logger';
 import { toDockerError } from './translate';
 
@@ -229,6 +230,11 @@ export class DockerEngine implements AsyncDisposable {
    */
   logs(id: string, options?: LogsOptions): Promise<LogStream> {
     return openLogs(this.#ctx, id, options);
+  }
+
+  /** One stats sample of a running container (CPU counters with the previous ones, memory, network); see statsUsage. */
+  stats(id: string): Promise<ContainerStats> {
+    return containerStats(this.#ctx, id);
   }
 
   /** A live stream of container events (SDMI's containers unless `all`). */

@@ -18,6 +18,8 @@ export type {
 } from './containers';
 export { ContainerActions, EventStream, HealthStates } from './events';
 export type { ContainerAction, ContainerEvent, EventFilters, EventsOptions, HealthState } from './events';
+export { parseStats, statsUsage } from './stats';
+export type { ContainerStats, StatsUsage } from './stats';
 export { Labels, MANAGED_LABEL, MANAGED_VALUE } from './labels';
 export { DEFAULT_MAX_LINE_BYTES, LogStream, formatTimeNs, parseTimeNs } from './logs';
 export type { LogEntry, LogsOptions } from './logs';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBaseImage, describeInventory, docker, inventory, mainDocker, run, runId, tryRun } from '@sdmi/testbed';
-import { DockerEngine, DockerErrorCode } from '@sdmi/docker';
+import { DockerEngine, DockerErrorCode, statsUsage } from '@sdmi/docker';
 import type { ContainerEvent, ContainerSpec, EventStream } from '@sdmi/docker';
 
 const SOCKET = mainDocker.host.replace(/^unix:\/\//, '');
@@ -190,6 +190,17 @@ describe('containers', () => {
       });
     }
     expect((await cli('inspect', '--format', '{{.State.Status}}', theirs)).trim()).toBe('running');
+  });
+
+  it('stats: a busy container uses more than half a core, and some memory', async () => {
+    const c = await create({ command: ['sh', '-c', 'while :; do :; done'] });
+    await engine.start(c.id);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const u = statsUsage(await engine.stats(c.id));
+    expect(u.usedCores).toBeGreaterThan(0.5);
+    expect(u.memoryUsedBytes).toBeGreaterThan(0);
+    expect(u.memoryLimitBytes).toBeGreaterThan(u.memoryUsedBytes);
+    await engine.remove(c.id, { force: true });
   });
 
   it('exec returns exit code, stdout and stderr apart', async () => {
