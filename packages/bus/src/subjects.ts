@@ -1,3 +1,16 @@
+/** What a metric sample describes; the third token of its subject. */
+export const MetricsKinds = ['node', 'container', 'network'] as const;
+export type MetricsKind = (typeof MetricsKinds)[number];
+
+/**
+ * A replica id as one subject token: `/` → `_`, `@` → `_`, `#` → `_` (acme/app-3@rev2#1 becomes
+ * acme_app-3_rev2_1). Tenant and service names hold no `_`, so no two replica ids share a token;
+ * the sample itself carries the real id.
+ */
+export function metricsToken(replicaId: string): string {
+  return replicaId.replace(/[^A-Za-z0-9-]/g, '_');
+}
+
 /**
  * Every subject and stream name of the bus, derived from one prefix so that test runs and
  * clusters sharing a NATS server stay apart.
@@ -43,6 +56,19 @@ export class BusNames {
   /** What node-agents announce: `status` every few seconds, `container` on Docker events; `*` for any. */
   nodeEvents(node = '*', topic = '*'): string {
     return `${this.prefix}.evt.node.${node}.${topic}`;
+  }
+  /**
+   * Core NATS (never a stream): one metric sample. `node` carries a NodeMetrics
+   * (schemas/metrics/node-metrics.schema.json) with `id` the node name, `container` a
+   * ContainerMetrics (container-metrics.schema.json) with `id` {@link metricsToken} of its replica,
+   * `network` a NetworkMetrics (network-metrics.schema.json). `*` for any id.
+   */
+  metrics(kind: MetricsKind, id = '*'): string {
+    return `${this.prefix}.metrics.${kind}.${id}`;
+  }
+  /** Every metric sample of the cluster: what the metrics-collector subscribes to. */
+  get allMetrics(): string {
+    return `${this.prefix}.metrics.>`;
   }
   /** Messages found in a task stream that are not tasks at all. */
   rejected(service: string): string {

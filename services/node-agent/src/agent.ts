@@ -3,7 +3,7 @@
 // node was asked to run (PostgreSQL), which is the desired state it reconciles the host to.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrate, type Handler, type QueryHandler, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
+import { BusNames, migrate, type Handler, type QueryHandler, type Step, type TransactionHandler, type JsonObject } from '@sdmi/bus';
 import { ContainerPlumber, hostIfNameFor, type AttachSpec } from '@sdmi/container-net';
 import { NodeAgentCommandKinds, SchemaIds, contracts, type NodeContainerEvent, type NodeStatusEvent, type RemoveReplicaPayload, type RunReplicaPayload } from '@sdmi/contracts';
 import { DockerEngine, type ContainerEvent, type ContainerSpec } from '@sdmi/docker';
@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { execInReplicaHandler } from './exec';
 import { replicaLogsQuery } from './logs';
+import { MetricsSampler } from './metrics';
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
 
@@ -35,6 +36,8 @@ export interface NodeAgentOptions {
   prefix: string;
   log: Logger;
   statusIntervalMs?: number;
+  /** How often metric samples are published; default 5000 ms. */
+  metricsIntervalMs?: number;
 }
 
 /** Docker container names allow [a-zA-Z0-9_.-]: acme/app-3@rev2 becomes sdmi_acme_app-3.rev2. */
@@ -59,6 +62,7 @@ function attachSpecs(spec: RunReplicaPayload, containerId: string, pid: number):
 
 export class NodeAgent {
   #timer?: NodeJS.Timeout;
+  #metrics?: MetricsSampler;
   #events?: AsyncIterable<ContainerEvent> & { close(): Promise<void> | void };
   #stopped = false;
   #reconciling?: Promise<void>;
@@ -92,6 +96,15 @@ export class NodeAgent {
       await agent.reconcile();
       agent.#watchEvents();
       await agent.publishStatus();
+      agent.#metrics = new MetricsSampler({
+        node: opts.node,
+        nc: opts.nc,
+        names: new BusNames(opts.prefix),
+        engine,
+        intervalMs: opts.metricsIntervalMs ?? 5_000,
+        log: opts.log,
+        replicas: () => agent.#runningReplicas(),
+      }).start();
       agent.#timer = setInterval(() => void agent.publishStatus().catch((err: unknown) => opts.log.warn({ err }, 'status not published')), opts.statusIntervalMs ?? 5_000);
       return agent;
     } catch (err) {
@@ -367,9 +380,19 @@ export class NodeAgent {
     this.opts.nc.publish(`${this.opts.prefix}.evt.node.${this.opts.node}.status`, JSON.stringify(await this.status()));
   }
 
+  /** This cluster's running replica containers on the host (another cluster's share the host in tests). */
+  async #runningReplicas(): Promise<{ containerId: string; replicaId: string; service: string }[]> {
+    const list = await this.engine.list({ labels: { [ReplicaLabels.cluster]: this.opts.prefix, [ReplicaLabels.replica]: true } });
+    return list
+      .filter((c) => c.state === 'running')
+      .map((c) => ({ containerId: c.id, replicaId: c.labels[ReplicaLabels.replica] ?? '', service: c.labels[ReplicaLabels.service] ?? '' }))
+      .filter((r) => r.replicaId !== '' && r.service !== '');
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    await this.#metrics?.stop();
     await this.#events?.close();
     await this.#reconciling?.catch(() => undefined);
     await this.ovs.close().catch(() => undefined);

@@ -12,6 +12,8 @@ export const NodeEnv = {
   ovsdb: 'SDMI_OVSDB',
   /** Where the bridge's switch finds the network-controller, if the agent creates the bridge (default tcp:127.0.0.1:6653). */
   controller: 'SDMI_OPENFLOW_CONTROLLER',
+  /** How often the agent publishes its host's and its replicas' metric samples, in ms (default 5000). */
+  metricsIntervalMs: 'SDMI_METRICS_INTERVAL_MS',
 } as const;
 
 export interface NodeConfig {
@@ -20,6 +22,7 @@ export interface NodeConfig {
   bridge: string;
   ovsdb: string;
   controller: string;
+  metricsIntervalMs: number;
 }
 
 export function loadNodeConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
@@ -29,5 +32,7 @@ export function loadNodeConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(bridge)) throw new Error(`${NodeEnv.bridge}="${bridge}": an OVS bridge name of at most 15 characters`);
   const dockerSocket = env[NodeEnv.dockerSocket] || '/var/run/docker.sock';
   if (!dockerSocket.startsWith('/')) throw new Error(`${NodeEnv.dockerSocket}="${dockerSocket}": the absolute path of the Docker Engine's unix socket (the API is never used over TCP)`);
-  return { node, bridge, dockerSocket, ovsdb: env[NodeEnv.ovsdb] || 'unix:/var/run/openvswitch/db.sock', controller: env[NodeEnv.controller] || 'tcp:127.0.0.1:6653' };
+  const rawInterval = env[NodeEnv.metricsIntervalMs] || '5000';
+  if (!/^\d+$/.test(rawInterval) || Number(rawInterval) < 100 || Number(rawInterval) > 3_600_000) throw new Error(`${NodeEnv.metricsIntervalMs}="${rawInterval}": whole milliseconds from 100 to 3600000`);
+  return { node, bridge, dockerSocket, metricsIntervalMs: Number(rawInterval), ovsdb: env[NodeEnv.ovsdb] || 'unix:/var/run/openvswitch/db.sock', controller: env[NodeEnv.controller] || 'tcp:127.0.0.1:6653' };
 }
