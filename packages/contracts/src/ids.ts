@@ -71,6 +71,8 @@ export const SchemaIds = {
   ThresholdEvent: `${schemaIdBase}metrics/threshold-event.schema.json`,
   AutoscalePolicy: `${schemaIdBase}metrics/autoscale-policy.schema.json`,
   ScaleDecision: `${schemaIdBase}metrics/scale-decision.schema.json`,
+  TopQuery: `${schemaIdBase}metrics/top-query.schema.json`,
+  TopReply: `${schemaIdBase}metrics/top-reply.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -3,6 +3,7 @@ export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
 export { DnsCommandKinds, DnsErrorCodes, DnsQueries, dnsReplicaKey, dnsZoneKey } from './dns-commands';
 export type { DnsCommandKind } from './dns-commands';
+export { METRICS_COLLECTOR, MetricsQueries } from './metrics-queries';
 export { SchemaIds } from './ids';
 export { queryContract } from './queries';
 export {

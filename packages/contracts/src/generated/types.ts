@@ -109,6 +109,8 @@ export interface SdmiContracts {
   ScaleDecision?: ScaleDecision;
   ThresholdEvent?: ThresholdEvent;
   Threshold?: Threshold;
+  TopQuery?: TopQuery;
+  TopReply?: TopReply;
   AttachInterfacePayload?: AttachInterfacePayload;
   ClusterNetwork?: ClusterNetwork;
   CreateNetworksPayload?: CreateNetworksPayload;
@@ -757,6 +759,64 @@ export interface Threshold {
    * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
    */
   hysteresis?: number;
+}
+/**
+ * Request of the metrics-collector query top: the latest sample of every node and replica that reported within the staleness window.
+ */
+export interface TopQuery {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service?: string;
+  /**
+   * Samples older than this are left out; default three of the collector's expected intervals.
+   */
+  staleAfterMs?: number;
+}
+/**
+ * Answer of the metrics-collector query top: the latest stored sample per node and per replica within the window, and the samples it refused.
+ */
+export interface TopReply {
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  /**
+   * The window that was applied.
+   */
+  staleAfterMs: number;
+  /**
+   * Latest sample of every node, by node name.
+   *
+   * @maxItems 10000
+   */
+  nodes: NodeMetrics[];
+  /**
+   * Latest sample of every replica, by service then replica id.
+   *
+   * @maxItems 100000
+   */
+  replicas: ContainerMetrics[];
+  /**
+   * Samples that broke their contract since the collector started: not stored.
+   */
+  refused: {
+    /**
+     * A monotonically increasing counter since the interface or flow was created (it restarts from 0 when it is re-created): a non-negative integer at most 2^53 - 1.
+     */
+    count: number;
+    last: null | {
+      /**
+       * When the sample was taken (or the event happened), RFC 3339 UTC.
+       */
+      at: string;
+      /**
+       * Where the sample was published.
+       */
+      subject: string;
+      error: ErrorInfo;
+    };
+  };
 }
 /**
  * Payload of attachInterface: a container interface on a host's port joins a network; its address is allocated by IPAM in the same transaction.
