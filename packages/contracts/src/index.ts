@@ -120,6 +120,8 @@ export type {
   TenantNetworkStatus,
   Threshold,
   ThresholdEvent,
+  TopQuery,
+  TopReply,
   UnregisterHostPayload,
   UpdateNetworkPayload,
   UpdatePolicy,
