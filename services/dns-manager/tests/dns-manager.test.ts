@@ -219,8 +219,9 @@ describe('dns-manager', () => {
   it('a record removed behind its back is put back by the next pass', async () => {
     const [r] = await replicas();
     const own = containerName(r!.id, net, domain);
+    // PowerDNS has applied the delete when this returns; a pass may put the record back at once,
+    // so what is checked is that it is there again, not that it was ever seen missing.
     await api.deleteRRset(`${tenant}.${domain}`, own, 'A');
-    expect((await api.getZone(`${tenant}.${domain}`)).rrsets.some((x) => x.name === own && x.type === 'A')).toBe(false);
     await cluster.until(async () => (await dig(own, 'A')).join() === ipOf(r!), `${own} back`, 30_000);
     // Once converged a pass changes nothing: what it writes is what PowerDNS gives back (canonical
     // forms of names, DS digests, SRV targets), or every pass would rewrite the zones.
