@@ -4,6 +4,7 @@ import * as commands from './commands';
 import { dns } from './dns';
 import { describeFailure, ExitCodes, UsageError } from './exit';
 import { logs } from './logs';
+import { top } from './top';
 
 const HELP = `sdmi: the SDMI command line
 
@@ -20,6 +21,7 @@ const HELP = `sdmi: the SDMI command line
   sdmi networks [-t tenant]
   sdmi events -f [--service name] [--nodes]
   sdmi logs <replica-id|tenant/service> [--tail N] [-f] [--timestamps]
+  sdmi top [--service S] [-o table|json|yaml] latest CPU and memory of every node and replica
   sdmi dns zones [-o table|json|yaml]       the cluster's zones (cluster, tenants, reverse) with their DS
   sdmi dns set <name> <type> <value>... [--zone Z] [--ttl N]
                                             put a record set of yours (A, AAAA, CNAME, TXT, SRV, MX)
@@ -57,6 +59,7 @@ const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promis
   events: commands.events,
   logs,
   dns,
+  top,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

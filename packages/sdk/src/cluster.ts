@@ -1,16 +1,17 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
-import { contracts as sharedContracts, type ErrorInfo, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
+import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type ErrorInfo, type TopQuery, type TopReply, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
 import { runPlan, type PlanProgress } from './apply';
 import { Dns } from './dns';
+import { liveMetrics, type MetricSample, type MetricsFilter } from './metrics';
 import { ClusterNetwork } from './network';
 import { Node } from './node';
 import { Tenant } from './tenant';
 
-export const Services = { Scheduler: 'scheduler', NetworkController: 'network-controller', DnsManager: 'dns-manager' } as const;
+export const Services = { Scheduler: 'scheduler', NetworkController: 'network-controller', DnsManager: 'dns-manager', MetricsCollector: METRICS_COLLECTOR } as const;
 
 export interface ConnectOptions {
   /** Default SDMI_NATS_URL, then nats://127.0.0.1:4222. */
@@ -135,6 +136,20 @@ export class Cluster {
     const plan = await this.planDeletion(resources);
     await runPlan(this, plan, opts);
     return plan;
+  }
+
+  /**
+   * The latest sample of every node and replica (within the collector's staleness window, or
+   * `staleAfterMs`), and the samples the collector refused. Throws the bus's Timeout when no
+   * metrics-collector answers.
+   */
+  top(query: TopQuery = {}): Promise<TopReply> {
+    return this.client.query(Services.MetricsCollector, MetricsQueries.top, query);
+  }
+
+  /** The node-agents' samples as they are published (not stored ones), until the iterator is returned. */
+  metrics(filter: MetricsFilter = {}): AsyncGenerator<MetricSample> {
+    return liveMetrics(this.nc, this.names, filter);
   }
 
   /** Task status events of every service (or one) and node announcements, until the iterator is returned. */

@@ -13,6 +13,7 @@ export { HookCommandFailed, Member, ServiceWatch } from './lifecycle';
 export type { ExecOptions, LeaveReason, LifecycleEvent, WatchOptions } from './lifecycle';
 export { followLogs, locateReplica, replicaLogs, serviceOfReplica } from './logs';
 export type { FollowOptions, LogOptions, ReplicaRef } from './logs';
+export type { MetricSample, MetricsFilter } from './metrics';
 export { Node } from './node';
 export { Service } from './service';
 export type { ReplicaStatus, ServiceTemplate, WaitOptions } from './service';
