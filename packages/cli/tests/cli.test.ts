@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeInventory, inventory, runId, startPowerDns, type PowerDns } from '@sdmi/testbed';
+import { metricsToken } from '@sdmi/bus';
+import type { ContainerMetrics, TopReply } from '@sdmi/contracts';
+import { Cluster } from '@sdmi/sdk';
+import { describeInventory, inventory, run, runId, startPowerDns, type PowerDns } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../../test/cluster';
 
@@ -100,7 +103,7 @@ beforeAll(async () => {
   // With DNS every replica start of this cluster registers its names and waits until they are
   // published, so the other tests exercise that step too.
   pdns = await startPowerDns();
-  await cluster.start({ scheduler: true, dns: { domain, apiUrl: pdns.apiUrl, apiKey: pdns.apiKey } });
+  await cluster.start({ scheduler: true, metrics: true, dns: { domain, apiUrl: pdns.apiUrl, apiKey: pdns.apiKey } });
 });
 
 afterAll(async () => {
@@ -283,6 +286,67 @@ describe('sdmi', () => {
     const noFollow = await sdmi(['events']);
     expect(noFollow.code).toBe(64);
     expect(noFollow.stderr).toContain('use -f to follow them');
+  });
+
+  it('top lists both hosts and the replicas of the service, with their CPU and memory', async () => {
+    let t: TopReply | undefined;
+    await cluster.until(async () => {
+      const r = await sdmi(['top', '-o', 'json']);
+      t = json<TopReply>(r);
+      return t.nodes.length === 2 && t.replicas.filter((x) => x.service === `${tenant}/web`).length === 2;
+    }, 'top shows two nodes and two web replicas');
+    expect(t!.nodes.map((n) => n.node).sort()).toEqual(['host-a', 'host-b']);
+    for (const n of t!.nodes) expect(n.memory.usedBytes).toBeGreaterThan(0);
+    for (const x of t!.replicas.filter((y) => y.service === `${tenant}/web`)) {
+      expect(x.cpu.usedCores).toBeGreaterThanOrEqual(0);
+      expect(x.cpu.limitCores).toBeGreaterThan(0);
+      expect(x.memory.usedBytes).toBeGreaterThan(0);
+      expect(['host-a', 'host-b']).toContain(x.node);
+    }
+    const table = await sdmi(['top']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^NODE\s+CPU\(cores\)\s+CPU%\s+LOAD1\s+MEMORY\s+MEMORY%$/m);
+    expect(table.stdout).toMatch(/^REPLICA\s+SERVICE\s+NODE\s+CPU\(cores\)\s+MEMORY$/m);
+    expect(table.stdout).toMatch(/^host-a\s+\d+\.\d\d\/\d+\s+\d+%/m);
+    expect(table.stdout).toContain(`${tenant}/web`);
+    // A prefix with no collector behind it: exit 69 and what to do.
+    const none = await sdmi(['top', '--prefix', `${cluster.names.prefix}x`]);
+    expect(none.code).toBe(69);
+    expect(none.stderr).toContain('no metrics-collector answered');
+  });
+
+  it('cluster.metrics() yields live samples of running replicas; a sample breaking its contract is refused, reported with its path and counted by top', async () => {
+    const c = Cluster.over(cluster.nc, { prefix: cluster.names.prefix });
+    let live: ContainerMetrics | undefined;
+    for await (const m of c.metrics({ service: `${tenant}/web` })) {
+      if (m.kind === 'container') live = m.sample;
+      break;
+    }
+    expect(live!.service).toBe(`${tenant}/web`);
+    expect(live!.replicaId.startsWith(`${tenant}/web-`)).toBe(true);
+    expect((await cluster.containers(live!.node)).some((x) => x.replica === live!.replicaId && x.running)).toBe(true);
+
+    const before = (await c.top()).refused.count;
+    const ghost = `${tenant}/ghost-1@rev1`;
+    const subject = cluster.names.metrics('container', metricsToken(ghost));
+    const rejected = cluster.nc.subscribe(cluster.names.rejected('metrics-collector'));
+    const seen = (async () => {
+      for await (const m of rejected) {
+        const e = m.json<{ subject: string; error: { path?: string; rule?: string; message: string } }>();
+        if (e.subject === subject) return e;
+      }
+      return undefined;
+    })();
+    cluster.nc.publish(subject, JSON.stringify({ ...live!, replicaId: ghost, service: `${tenant}/ghost`, cpu: { ...live!.cpu, usedCores: -1 } }));
+    const ev = await Promise.race([seen, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+    rejected.unsubscribe();
+    expect(ev?.error).toMatchObject({ path: '/cpu/usedCores', rule: 'minimum' });
+    const t = await c.top();
+    expect(t.refused.count).toBe(before + 1);
+    expect(t.refused.last).toMatchObject({ subject, error: { path: '/cpu/usedCores' } });
+    expect(t.replicas.some((x) => x.replicaId === ghost)).toBe(false);
+    const rows = await run('psql', [cluster.db.url, '-Atc', `SELECT count(*) FROM metrics.sample WHERE key = '${ghost}'`]);
+    expect(rows.trim()).toBe('0');
   });
 
   it('bad input: a manifest with errors names file, line, path and rule (exit 65) and changes nothing', async () => {
