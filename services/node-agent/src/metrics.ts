@@ -117,7 +117,9 @@ export class MetricsSampler {
     if (network.rxBytes === 0 && network.txBytes === 0 && info.pid > 0) {
       network = await readFile(`${this.o.proc ?? '/proc'}/${info.pid}/net/dev`, 'utf8').then(parseNetDev, () => network);
     }
-    const memLimit = u.memoryLimitBytes > 0 && u.memoryLimitBytes < hostMemory * 2 ? u.memoryLimitBytes : hostMemory;
+    // Without a limit Docker reports the host's memory (or, on some kernels, a huge page-aligned
+    // number): the host's memory is then the limit that matters.
+    const memLimit = u.memoryLimitBytes > 0 && (hostMemory === 0 || u.memoryLimitBytes <= hostMemory) ? u.memoryLimitBytes : hostMemory;
     return {
       version: 1,
       replicaId: r.replicaId,
@@ -135,7 +137,8 @@ export class MetricsSampler {
     const node = await this.nodeSample();
     if (node) this.#publish(names.metrics('node', this.o.node), 'NodeMetrics', node);
     const hostCpus = node?.cpu.cores ?? 1;
-    const hostMemory = node?.memory.totalBytes ?? 0;
+    // The first round has no node sample (no CPU delta yet), but the host's memory is known all the same.
+    const hostMemory = node?.memory.totalBytes ?? parseMeminfo(await readFile(`${this.o.proc ?? '/proc'}/meminfo`, 'utf8')).totalBytes;
     const replicas = await this.o.replicas();
     await Promise.all(
       replicas.map(async (r) => {
