@@ -96,8 +96,9 @@ export class Collector {
       this.#logged.add(key);
       this.o.log.warn({ subject, error: v.error }, `sample refused: ${v.error.message} (further refusals of this subject and rule are counted, not logged)`);
     }
+    // Recorded before it is announced: whoever hears of the refusal finds it counted by top.
+    await this.o.store.refuse(subject, v.error).catch((err: unknown) => this.o.log.warn({ err, subject }, 'refusal not recorded'));
     this.o.nc.publish(this.o.names.rejected(COLLECTOR), JSON.stringify({ subject, at: new Date().toISOString(), error: v.error }));
-    await this.o.store.refuse(subject, v.error);
   }
 
   async stop(): Promise<void> {
