@@ -1,5 +1,5 @@
 import { AlreadyRunningError } from './errors';
-import { isAlive, isServiceProcess, pidFilePath, readPidFile, removePidFile, type PidRecord } from './pidfile';
+import { gone, isAlive, isServiceProcess, pidFilePath, readPidFile, removePidFile, signal, type PidRecord } from './pidfile';
 
 export const DetachedOutcome = {
   /** Ended after SIGTERM. */
@@ -53,21 +53,4 @@ export async function stopDetached(runDir: string, options: { stopTimeoutMs?: nu
   );
   await removePidFile(file);
   return results;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-async function gone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return !isAlive(pid);
 }

@@ -30,7 +30,7 @@ import {
 import { dotProbe, udpProbe } from './dns-probe';
 import { DnsConfigError, DnsPortInUseError, DnsServerStartError } from './errors';
 import { fileSize, tailFile } from './logs';
-import { isAlive } from './pidfile';
+import { gone, isAlive, signal } from './pidfile';
 import { messageOf } from './text';
 
 export const DnsProgram = { pdns: 'pdns_server', dnsdist: 'dnsdist' } as const;
@@ -436,23 +436,6 @@ function argvOf(pid: number): string[] {
   } catch {
     return [];
   }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-  }
-}
-
-async function gone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(100);
-  }
-  return true;
 }
 
 async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {

@@ -78,3 +78,22 @@ export function isServiceProcess(pid: number, service: string): boolean {
   }
   return cmdline.split('\0').some((arg) => arg.endsWith(path.join('services', service, 'src', 'main.ts')));
 }
+
+/** Sends `sig` to `pid` (a negative pid: its process group); one that is gone already is not an error. */
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Waits up to `timeoutMs` for `pid` to exit; whether it did. */
+export async function gone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return !isAlive(pid);
+}

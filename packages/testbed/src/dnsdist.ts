@@ -9,8 +9,7 @@ import { run } from './exec';
 import { kdig, type KdigResult } from './kdig';
 import { testName } from './names';
 import { freePort, lostPortRace, tail } from './ports';
-import { findProcesses, removeTree, terminate } from './procs';
-import { Resource, allSteps } from './resource';
+import { DirDaemon } from './dir-daemon';
 
 export interface DnsdistOptions {
   /** The DNS server it forwards to, e.g. a PowerDns's `{ port: pdns.dnsPort }`; address default 127.0.0.1. */
@@ -36,26 +35,23 @@ function lua(s: string): string {
  * the directory; a run that dies leaves its process and directory, which `sweepLeftovers()` finds
  * by the run tag in their names.
  */
-export class Dnsdist extends Resource {
+export class Dnsdist extends DirDaemon {
   readonly configFile: string;
   readonly certFile: string;
   readonly keyFile: string;
-  readonly logFile: string;
-  #pid: number | undefined;
   #tlsPort = 0;
   #plainPort: number | undefined;
   #pin = '';
 
   private constructor(
-    readonly name: string,
-    readonly dir: string,
+    name: string,
+    dir: string,
     readonly backend: string,
   ) {
-    super();
+    super(name, dir, join(dir, 'dnsdist.log'));
     this.configFile = join(dir, 'dnsdist.conf');
     this.certFile = join(dir, 'cert.pem');
     this.keyFile = join(dir, 'key.pem');
-    this.logFile = join(dir, 'dnsdist.log');
   }
 
   /** Port of the DNS-over-TLS listener on 127.0.0.1. */
@@ -73,10 +69,6 @@ export class Dnsdist extends Resource {
     return this.#pin;
   }
 
-  get pid(): number | undefined {
-    return this.#pid;
-  }
-
   static async start(options: DnsdistOptions): Promise<Dnsdist> {
     const name = testName('d');
     const dir = join(tmpdir(), name);
@@ -90,7 +82,7 @@ export class Dnsdist extends Resource {
           return d;
         } catch (e) {
           if (attempt >= 3 || !(e instanceof DaemonNotReady) || !lostPortRace(e.logTail)) throw e;
-          await d.#stop();
+          await d.stopDaemon();
         }
       }
     } catch (e) {
@@ -133,7 +125,7 @@ export class Dnsdist extends Resource {
       child.on('error', (e) => (exited = e.message));
       child.on('exit', (code, sig) => (exited = `dnsdist exited (${sig ?? code})`));
       child.unref();
-      this.#pid = child.pid;
+      this.daemonPid = child.pid;
     } finally {
       closeSync(log);
     }
@@ -154,26 +146,8 @@ export class Dnsdist extends Resource {
     return kdig({ port: this.#tlsPort, pin: this.#pin }, ...args);
   }
 
-  /** The last lines of its log. */
-  logTail(lines = 20): string {
-    return tail(this.logFile, lines);
-  }
 
-  async #stop(): Promise<void> {
-    if (this.#pid !== undefined) await terminate(this.#pid, 10_000);
-    this.#pid = undefined;
-  }
 
-  protected async teardown(): Promise<void> {
-    await allSteps([
-      () => this.#stop(),
-      async () => {
-        const inDir = (arg: string) => arg.endsWith(this.dir) || arg.includes(`${this.dir}/`);
-        for (const p of findProcesses(inDir)) await terminate(p.pid, 2_000);
-      },
-      () => removeTree(this.dir),
-    ]);
-  }
 }
 
 /** The base64 SHA-256 of a PEM certificate's SubjectPublicKeyInfo (RFC 7858 section 4.2 pin). */

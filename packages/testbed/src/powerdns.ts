@@ -8,8 +8,7 @@ import { DaemonNotReady } from './errors';
 import { run, tryRun } from './exec';
 import { testName } from './names';
 import { freePort, lostPortRace, tail } from './ports';
-import { findProcesses, removeTree, terminate } from './procs';
-import { Resource, allSteps } from './resource';
+import { DirDaemon } from './dir-daemon';
 
 /** Where Debian's pdns-backend-sqlite3 puts the gsqlite3 schema. */
 export const PDNS_SQLITE_SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
@@ -35,23 +34,20 @@ export interface PowerDnsOptions {
  * running from its directory, and deletes the directory; a run that dies leaves a process and a
  * directory with the run tag in their names, which `sweepLeftovers()` removes.
  */
-export class PowerDns extends Resource {
+export class PowerDns extends DirDaemon {
   readonly configFile: string;
   readonly database: string;
-  readonly logFile: string;
-  #pid: number | undefined;
   #dnsPort = 0;
   #apiPort = 0;
   readonly #apiKey = randomBytes(24).toString('base64url');
 
   private constructor(
-    readonly name: string,
-    readonly dir: string,
+    name: string,
+    dir: string,
   ) {
-    super();
+    super(name, dir, join(dir, 'pdns.log'));
     this.configFile = join(dir, 'pdns.conf');
     this.database = join(dir, 'pdns.sqlite3');
-    this.logFile = join(dir, 'pdns.log');
   }
 
   /** Port of the DNS listener (UDP and TCP) on 127.0.0.1. */
@@ -74,10 +70,6 @@ export class PowerDns extends Resource {
     return this.#apiKey;
   }
 
-  /** Pid of the pdns_server process. */
-  get pid(): number | undefined {
-    return this.#pid;
-  }
 
   static async start(options: PowerDnsOptions = {}): Promise<PowerDns> {
     const name = testName('p');
@@ -92,7 +84,7 @@ export class PowerDns extends Resource {
           return pdns;
         } catch (e) {
           if (attempt >= 3 || !(e instanceof DaemonNotReady) || !lostPortRace(e.logTail)) throw e;
-          await pdns.#stop();
+          await pdns.stopDaemon();
         }
       }
     } catch (e) {
@@ -147,7 +139,7 @@ export class PowerDns extends Resource {
       child.on('error', (e) => (exited = e.message));
       child.on('exit', (code, sig) => (exited = `pdns_server exited (${sig ?? code})`));
       child.unref();
-      this.#pid = child.pid;
+      this.daemonPid = child.pid;
     } finally {
       closeSync(log);
     }
@@ -189,26 +181,8 @@ export class PowerDns extends Resource {
     return tryRun('dig', [`@127.0.0.1`, '-p', String(this.#dnsPort), ...args], { timeoutMs: 15_000 });
   }
 
-  /** The last lines of the server's log. */
-  logTail(lines = 20): string {
-    return tail(this.logFile, lines);
-  }
 
-  async #stop(): Promise<void> {
-    if (this.#pid !== undefined) await terminate(this.#pid, 10_000);
-    this.#pid = undefined;
-  }
 
-  protected async teardown(): Promise<void> {
-    await allSteps([
-      () => this.#stop(),
-      async () => {
-        const inDir = (arg: string) => arg.endsWith(this.dir) || arg.includes(`${this.dir}/`);
-        for (const p of findProcesses(inDir)) await terminate(p.pid, 2_000);
-      },
-      () => removeTree(this.dir),
-    ]);
-  }
 }
 
 /** Starts a {@link PowerDns}. */
