@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BusNames, connectNats, createPool, ensureDatabase, metricsToken } from '@sdmi/bus';
+import { BusNames, connectNats, createPool, ensureDatabase, jetstreamManager, metricsToken, removeStreams } from '@sdmi/bus';
 import { contracts, type ContainerMetrics } from '@sdmi/contracts';
 import { healthSubject, requestHealth } from '@sdmi/service';
 import pg from 'pg';
@@ -113,6 +113,8 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1_000));
     child.kill('SIGKILL');
+    // The collector is an RDMP endpoint: its streams are made under the run's prefix.
+    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
     await nc.close();
     await pool.end();
     const admin = new pg.Client({ connectionString: dbUrl.replace(/\/[^/]+$/, '/postgres') });
