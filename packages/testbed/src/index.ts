@@ -33,6 +33,8 @@ export {
   testDatabaseName,
   testName,
 } from './names';
+export { NETCONFD, NETCONF_SUBSYSTEM, Netconfd, SSHD, startNetconfd } from './netconfd';
+export type { NetconfdOptions } from './netconfd';
 export { NetNamespace, createNamespace, listNamespaces } from './netns';
 export type { NamespaceOptions } from './netns';
 export { FailMode, OvsBridge, createBridge, deleteLink, listBridges } from './ovs';
