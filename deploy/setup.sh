@@ -53,6 +53,8 @@ APT_PACKAGES=(
   iputils-ping
   ethtool
   procps
+  # promtool: the metrics-collector's test checks its Prometheus endpoint's output with it (no daemon is started)
+  prometheus
 )
 
 [[ $EUID -eq 0 ]] || die "run as root (sudo bash deploy/setup.sh)"

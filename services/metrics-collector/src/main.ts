@@ -6,18 +6,21 @@ import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { Collector } from './collector';
 import { MetricsEnv, loadMetricsConfig } from './config';
+import { startPrometheus, type PrometheusEndpoint } from './prometheus';
 import { MetricsStore } from './store';
 
 const config = loadMetricsConfig();
 const service = new SdmiService({ name: METRICS_COLLECTOR, version: pkg.version, description: pkg.description, knownEnv: Object.values(MetricsEnv) });
 let collector: Collector | undefined;
+let prometheus: PrometheusEndpoint | undefined;
 
 service.onStart('metrics', async ({ nc, log }) => {
   const names = new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi');
   const pool = createPool(defaultPgUrl());
   const store = new MetricsStore(pool);
   await store.migrate();
-  collector = new Collector({ nc, names, store, log, retentionMs: config.retentionMs }).start();
+  collector = new Collector({ nc, names, store, log, rawMs: config.rawMs, rollupBucketMs: config.rollupBucketMs, retentionMs: config.retentionMs, maxInflight: config.maxInflight }).start();
+  if (config.prometheus) prometheus = await startPrometheus({ listen: config.prometheus, store, collector, staleAfterMs: 3 * config.intervalMs, log });
   const queries = new QueryServer({
     nc,
     service: METRICS_COLLECTOR,
@@ -31,12 +34,17 @@ service.onStart('metrics', async ({ nc, log }) => {
     log,
   }).start();
   return async () => {
+    await prometheus?.stop();
     await queries.stop();
     await collector?.stop();
     await pool.end();
   };
 });
-service.addReadinessCheck('metrics', () => (collector ? { ok: true, detail: `${collector.stored} samples stored, ${collector.refused} refused` } : { ok: false, detail: 'not started' }));
+service.addReadinessCheck('metrics', () =>
+  collector
+    ? { ok: true, detail: `${collector.stored} samples stored, ${collector.refused} refused, ${collector.dropped} dropped${prometheus ? `; Prometheus on ${prometheus.url}` : ''}` }
+    : { ok: false, detail: 'not started' },
+);
 // It takes no commands yet (threshold events arrive with the autoscaler); every command is refused as unknown.
 attachRdmp(service, { handlers: [] });
 await service.runUntilSignal();

@@ -1,4 +1,5 @@
-// metrics-collector's tables (migrations/): raw samples and refusals, pruned to the retention.
+// metrics-collector's tables (migrations/): raw samples and refusals for the raw window, then the
+// samples' rollups per time bucket for the retention.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate, type MetricsKind } from '@sdmi/bus';
@@ -15,6 +16,37 @@ export interface StoredSample {
   body: unknown;
 }
 
+export interface RollupSettings {
+  /** Raw samples are kept this long, then rolled up. */
+  rawMs: number;
+  /** Width of a rollup's bucket. */
+  bucketMs: number;
+  /** Rollups are kept this long. */
+  retentionMs: number;
+}
+
+export interface RollupPass {
+  /** Raw samples rolled up (and deleted). */
+  rolledUp: number;
+  /** Rollup rows written or merged into. */
+  buckets: number;
+  /** Refusals past the raw window deleted. */
+  refusals: number;
+  /** Rollups past the retention deleted. */
+  expired: number;
+}
+
+export interface StoredRollup {
+  bucket: string;
+  bucketMs: number;
+  service: string | null;
+  count: number;
+  fields: Record<string, { avg: number; min: number; max: number }>;
+}
+
+/** Any constant; hashed, as the other services' lock names are. */
+const ROLLUP_LOCK = 'metrics-collector.rollup';
+
 export class MetricsStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -23,19 +55,94 @@ export class MetricsStore {
   }
 
   async insert(s: StoredSample): Promise<void> {
-    await this.pool.query('INSERT INTO metrics.sample (kind, key, service, at, body) VALUES ($1, $2, $3, $4, $5)', [s.kind, s.key, s.service, s.at, JSON.stringify(s.body)]);
+    await this.insertMany([s]);
+  }
+
+  /** One INSERT for all of them (arrays unnested: five parameters whatever the count). */
+  async insertMany(batch: readonly StoredSample[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.pool.query(
+      'INSERT INTO metrics.sample (kind, key, service, at, body) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])',
+      [batch.map((s) => s.kind), batch.map((s) => s.key), batch.map((s) => s.service), batch.map((s) => s.at), batch.map((s) => JSON.stringify(s.body))],
+    );
   }
 
   async refuse(subject: string, error: ErrorInfo): Promise<void> {
     await this.pool.query('INSERT INTO metrics.refusal (subject, error) VALUES ($1, $2)', [subject, JSON.stringify(error)]);
   }
 
-  /** Deletes what is older than the retention; returns how many rows went. */
-  async prune(retentionMs: number): Promise<number> {
-    const cutoff = new Date(Date.now() - retentionMs);
-    const a = await this.pool.query('DELETE FROM metrics.sample WHERE at < $1', [cutoff]);
-    const b = await this.pool.query('DELETE FROM metrics.refusal WHERE at < $1', [cutoff]);
-    return (a.rowCount ?? 0) + (b.rowCount ?? 0);
+  /**
+   * One pass of downsampling and retention at `now`: the raw samples older than the raw window,
+   * rounded down to a bucket boundary (so that a bucket is rolled up whole), are deleted and rolled
+   * up into metrics.rollup in one statement, merged into a bucket's row when it exists (late
+   * samples); refusals older than the raw window and rollups older than the retention are deleted.
+   * One collector passes at a time (a transaction-scoped advisory lock; the others skip the pass):
+   * the statement would be correct concurrently too, but two of them deleting the same rows could
+   * deadlock. Returns what went, or null when another collector held the pass.
+   */
+  async rollup(now: number, o: RollupSettings): Promise<RollupPass | null> {
+    const rawCutoff = new Date(Math.floor((now - o.rawMs) / o.bucketMs) * o.bucketMs);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [ROLLUP_LOCK]);
+      if (!lock.rows[0]?.ok) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      const r = await client.query<{ rows: string; buckets: string }>(
+        `WITH gone AS (
+           DELETE FROM metrics.sample WHERE at < $1
+           RETURNING kind, key, service, body, date_bin(make_interval(secs => $2::float8 / 1000), at, timestamptz 'epoch') AS bucket
+         ), per_field AS (
+           SELECT v.kind, v.key, v.bucket, jsonb_object_agg(v.field, v.stats) AS fields
+           FROM (
+             SELECT g.kind, g.key, g.bucket, x.field, jsonb_build_object('avg', avg(x.value), 'min', min(x.value), 'max', max(x.value)) AS stats
+             FROM gone g CROSS JOIN LATERAL metrics.rollup_values(g.kind, g.body) x
+             GROUP BY g.kind, g.key, g.bucket, x.field
+           ) v
+           GROUP BY v.kind, v.key, v.bucket
+         ), per_bucket AS (
+           SELECT kind, key, bucket, max(service) AS service, count(*) AS n FROM gone GROUP BY kind, key, bucket
+         ), written AS (
+           INSERT INTO metrics.rollup AS r (kind, key, bucket, bucket_ms, service, count, fields)
+           SELECT b.kind, b.key, b.bucket, $2, b.service, b.n, coalesce(f.fields, '{}'::jsonb)
+           FROM per_bucket b LEFT JOIN per_field f USING (kind, key, bucket)
+           ON CONFLICT (kind, key, bucket) DO UPDATE SET
+             count = r.count + excluded.count,
+             fields = metrics.merge_rollup(r.fields, r.count, excluded.fields, excluded.count),
+             service = coalesce(excluded.service, r.service),
+             bucket_ms = greatest(r.bucket_ms, excluded.bucket_ms)
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM gone) AS rows, (SELECT count(*) FROM written) AS buckets`,
+        [rawCutoff, o.bucketMs],
+      );
+      const refusals = await client.query('DELETE FROM metrics.refusal WHERE at < $1', [new Date(now - o.rawMs)]);
+      const expired = await client.query('DELETE FROM metrics.rollup WHERE bucket < $1', [new Date(now - o.retentionMs)]);
+      await client.query('COMMIT');
+      return { rolledUp: Number(r.rows[0]?.rows ?? 0), buckets: Number(r.rows[0]?.buckets ?? 0), refusals: refusals.rowCount ?? 0, expired: expired.rowCount ?? 0 };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Rollups of one kind with this key, oldest first (tests and diagnostics). */
+  async rollups(kind: MetricsKind, key: string): Promise<StoredRollup[]> {
+    const r = await this.pool.query<{ bucket: Date; bucket_ms: number; service: string | null; count: number; fields: StoredRollup['fields'] }>(
+      'SELECT bucket, bucket_ms, service, count, fields FROM metrics.rollup WHERE kind = $1 AND key = $2 ORDER BY bucket',
+      [kind, key],
+    );
+    return r.rows.map((x) => ({ bucket: x.bucket.toISOString(), bucketMs: x.bucket_ms, service: x.service, count: x.count, fields: x.fields }));
+  }
+
+  /** The latest sample of each key of a kind taken since `since` (the Prometheus endpoint's gauges). */
+  async latest<T>(kind: MetricsKind, since: Date): Promise<T[]> {
+    const r = await this.pool.query<{ body: T }>('SELECT DISTINCT ON (key) body FROM metrics.sample WHERE kind = $1 AND at >= $2 ORDER BY key, at DESC', [kind, since]);
+    return r.rows.map((x) => x.body);
   }
 
   /** Rows of one kind with this key, newest first (tests and diagnostics). */
