@@ -208,9 +208,12 @@ export class NetconfSession {
     return this.rpc({ unlock: { target: { [target]: '' } } });
   }
 
-  /** `<validate>` of a datastore (:validate). */
-  async validate(source: Datastore): Promise<RpcReply> {
-    return this.rpc({ validate: { source: { [source]: '' } } });
+  /**
+   * `<validate>` (:validate:1.1) of a datastore, or of a configuration given inline (a tree as for
+   * {@link editConfig}'s config).
+   */
+  async validate(source: Datastore | XmlTree): Promise<RpcReply> {
+    return this.rpc({ validate: { source: typeof source === 'string' ? { [source]: '' } : { config: source } } });
   }
 
   /**

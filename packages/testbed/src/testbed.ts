@@ -10,6 +10,8 @@ import type { Inventory } from './inventory';
 import { TestStream } from './jetstream';
 import type { StreamOptions } from './jetstream';
 import { runId } from './names';
+import { Netconfd } from './netconfd';
+import type { NetconfdOptions } from './netconfd';
 import { NetNamespace } from './netns';
 import type { NamespaceOptions } from './netns';
 import { OvsBridge } from './ovs';
@@ -88,6 +90,11 @@ export class Testbed implements AsyncDisposable {
   /** A dnsdist of its own: DNS over TLS (self-signed certificate) on a loopback port, in front of `backend`. */
   dnsdist(options: DnsdistOptions): Promise<Dnsdist> {
     return this.#add(Dnsdist.start(options));
+  }
+
+  /** A real NETCONF server of its own: netconfd (yuma123) behind an sshd of its own, on a loopback port. */
+  netconfd(options: NetconfdOptions): Promise<Netconfd> {
+    return this.#add(Netconfd.start(options));
   }
 
   /** Builds (or finds) the busybox base image on a daemon; images are not removed at disposal. */
