@@ -31,6 +31,8 @@ OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
 # pdns-backend-pgsql: up's PowerDNS on PostgreSQL instead (SDMI_PDNS_BACKEND=gpgsql).
 # dnsdist, knot-dnsutils: DNS over TLS in front of PowerDNS (dnsdist) and its client (kdig +tls);
 # openssl makes dnsdist's self-signed certificate.
+# netconfd, openssh-server, openssh-client: the test bed's NETCONF server (yuma123 netconfd behind
+# an sshd of its own, keys made with ssh-keygen; docs/netconf.md). Neither is started here.
 APT_PACKAGES=(
   docker.io
   openvswitch-switch
@@ -46,6 +48,7 @@ APT_PACKAGES=(
   openssl
   netconfd
   openssh-server
+  openssh-client
   bind9-dnsutils
   debootstrap
   busybox-static

@@ -63,9 +63,11 @@ export interface SshOptions extends SessionOptions {
   password?: string;
   /**
    * The server's public host key as in a known_hosts or .pub file (`ssh-ed25519 AAAA...`): the
-   * connection is refused if the server shows another. Without it any host key is accepted.
+   * connection is refused if the server shows another. Required unless `acceptAnyHostKey`.
    */
   hostKey?: string;
+  /** Accept whatever host key the server shows (a lab switch whose key is not known yet). */
+  acceptAnyHostKey?: boolean;
   /** More ssh2 connect settings (they override the ones above). */
   ssh?: Partial<ConnectConfig>;
 }
@@ -419,8 +421,11 @@ export function parseRpcError(e: ParsedXml): RpcErrorDetail {
  * subsystem and exchanges hellos. The SSH connection ends with the session.
  */
 export async function connectNetconf(options: SshOptions): Promise<NetconfSession> {
-  const conn = new Client();
+  if (!options.hostKey && !options.acceptAnyHostKey) {
+    throw new NetconfError('connectNetconf needs the server\'s hostKey (or acceptAnyHostKey: true)');
+  }
   const expected = options.hostKey ? hostKeyBlob(options.hostKey) : undefined;
+  const conn = new Client();
   const timeoutMs = options.timeoutMs ?? 30_000;
   const stream = await new Promise<Duplex>((resolve, reject) => {
     const fail = (e: Error) => {

@@ -89,6 +89,25 @@ describe('hello and framing', () => {
     expect(await vlanConfig('running')).toEqual(BASE);
   });
 
+  it('refuses a server whose host key is not the one expected', async () => {
+    const otherKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKBLfuHvTrMF3DeC1wkmXjXxnpRplFCzGimqbHgLBDas';
+    const e = await connectNetconf({ ...server.endpoint, hostKey: otherKey }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SessionClosed);
+    expect((e as Error).message).toMatch(/Host denied \(verification failed\)/);
+    await expect(connectNetconf({ ...server.endpoint, hostKey: undefined })).rejects.toThrow(/needs the server's hostKey/);
+  });
+
+  it('a second netconfd runs beside the first: its own port, socket and datastore', async () => {
+    const second = await tb.netconfd({ yang: [SDMI_VLAN_YANG] });
+    expect(second.port).not.toBe(server.port);
+    expect(second.socket).not.toBe(server.socket);
+    const s = await open({ ...second.endpoint });
+    expect(await vlanConfig('running', s)).toEqual({ interfaces: [], vlans: {}, trunks: {} });
+    await s.closeSession();
+    await second.dispose();
+    expect(await vlanConfig('running')).toEqual(BASE);
+  });
+
   it('falls back to base:1.0 end-of-message framing when the client offers only 1.0', async () => {
     const s = await open({ capabilities: [BASE_1_0] });
     expect(s.framing).toBe('eom');
