@@ -270,6 +270,14 @@ describe('errors', () => {
       path: "/sv:interfaces/sv:trunk[sv:port='eth9']/sv:port",
       errorMessage: 'required value instance not found',
     });
+    // the other leafrefs: an unknown VLAN on a trunk, a VLAN or an interface still used by a trunk
+    for (const [config, path] of [
+      [{ interfaces: { '@_xmlns': NS, trunk: { port: 'eth1', 'allowed-vlan': 999 } } }, "/sv:interfaces/sv:trunk[sv:port='eth1']/sv:allowed-vlan[.='999']"],
+      [{ vlans: { '@_xmlns': NS, vlan: { ...operation('delete'), id: 10 } } }, "/sv:interfaces/sv:trunk[sv:port='eth2']/sv:allowed-vlan[.='10']"],
+      [{ interfaces: { '@_xmlns': NS, interface: { ...operation('delete'), name: 'eth2' } } }, "/sv:interfaces/sv:trunk[sv:port='eth2']/sv:port"],
+    ] as const) {
+      await expect(main.editConfig('candidate', config)).rejects.toMatchObject({ tag: 'data-missing', appTag: 'instance-required', path });
+    }
     await main.discardChanges();
     await main.commit(); // nothing to commit: running stays as it was
     expect(await vlanConfig('running')).toEqual(BASE);
