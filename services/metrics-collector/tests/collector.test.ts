@@ -1,10 +1,9 @@
 // The metrics-collector as a node-agent meets it: its own process on the real NATS and PostgreSQL,
 // samples published on its subjects. Samples older than the raw window are rolled up into buckets
 // (late ones merged into their bucket, those past the retention gone; passes running at once count
-// each row once); GET /metrics answers the
-// latest fresh samples and the collector's counters in a format promtool accepts; a burst over the
-// bound on samples in flight is dropped and counted, and every sample is either stored or dropped;
-// SIGTERM stops it cleanly.
+// each row once); GET /metrics answers the latest fresh samples and the collector's counters in a
+// format promtool accepts; a burst over the bound on samples in flight is dropped and counted, and
+// every sample is either stored or dropped; SIGTERM stops it cleanly.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BusNames, connectNats, createPool, jetstreamManager, metricsToken, removeStreams } from '@sdmi/bus';
