@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -127,7 +127,7 @@ export class Netconfd extends DirDaemon {
       }
     } catch (e) {
       if (nc) await nc.dispose().catch(() => {});
-      else await run('rm', ['-rf', dir]).catch(() => {});
+      else rmSync(dir, { recursive: true, force: true });
       throw e;
     }
   }
@@ -179,6 +179,9 @@ export class Netconfd extends DirDaemon {
       '--log-level=info',
       ...(options.extraArgs ?? []),
     ];
+    // A second attempt (lost port race) must not take the first one's socket and log line for its own.
+    rmSync(this.socket, { force: true });
+    const logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
     let exited: string | undefined;
     const log = openSync(this.logFile, 'a');
     try {
@@ -197,7 +200,7 @@ export class Netconfd extends DirDaemon {
     }
     for (;;) {
       if (exited) throw new DaemonNotReady(`netconfd ${this.name}`, exited, tail(this.logFile));
-      if (existsSync(this.socket) && tail(this.logFile, 5).includes('Running netconfd server')) break;
+      if (existsSync(this.socket) && logSince(this.logFile, logStart).includes('Running netconfd server')) break;
       if (Date.now() >= deadline) throw new DaemonNotReady(`netconfd ${this.name}`, 'no ncxserver socket in time', tail(this.logFile));
       await sleep(100);
     }
@@ -229,6 +232,15 @@ export class Netconfd extends DirDaemon {
     this.#sshdPid = undefined;
     for (const pid of children) await terminate(pid, 2_000);
     await super.stopDaemon();
+  }
+}
+
+/** What a log file got from byte `start` on. */
+function logSince(file: string, start: number): string {
+  try {
+    return readFileSync(file).subarray(start).toString('utf8');
+  } catch {
+    return '';
   }
 }
 
