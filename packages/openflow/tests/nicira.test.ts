@@ -319,6 +319,9 @@ describe('decode keeps what it cannot type as opaque bytes, and faults on bad le
 
 // ovs-ofctl ofp-print decodes what we encode: random ct actions must print as Open vSwitch's own
 // text (format_CT / format_NAT in lib/ofp-actions.c).
+/** C's printf("%#x"): the 0x prefix only for a value other than 0 (OVS prints ct_mark 0 as "0"). */
+const hashX = (v: number): string => (v === 0 ? '0' : `0x${v.toString(16)}`);
+
 function ovsText(a: NxCtAction): string {
   const parts: string[] = [];
   if (a.commit) parts.push('commit');
@@ -346,7 +349,7 @@ function ovsText(a: NxCtAction): string {
     rest = rest.slice(1);
   }
   if (rest.length > 0) {
-    const inner = rest.map((n) => (n.type === 'NX_NAT' ? natText(n) : n.type === 'SET_FIELD' && n.field.field === 'CT_MARK' ? `set_field:0x${n.field.value.toString(16)}->ct_mark` : '?'));
+    const inner = rest.map((n) => (n.type === 'NX_NAT' ? natText(n) : n.type === 'SET_FIELD' && n.field.field === 'CT_MARK' ? `set_field:${hashX(n.field.value)}->ct_mark` : '?'));
     parts.push(`exec(${inner.join(',')})`);
   }
   if (a.alg === 21) parts.push('alg=ftp');
