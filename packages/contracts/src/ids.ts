@@ -73,6 +73,8 @@ export const SchemaIds = {
   ScaleDecision: `${schemaIdBase}metrics/scale-decision.schema.json`,
   TopQuery: `${schemaIdBase}metrics/top-query.schema.json`,
   TopReply: `${schemaIdBase}metrics/top-reply.schema.json`,
+  HistoryQuery: `${schemaIdBase}metrics/history-query.schema.json`,
+  HistoryReply: `${schemaIdBase}metrics/history-reply.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -6,6 +6,7 @@ import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { Collector } from './collector';
 import { MetricsEnv, loadMetricsConfig } from './config';
+import { answerHistory } from './history';
 import { startPrometheus, type PrometheusEndpoint } from './prometheus';
 import { MetricsStore } from './store';
 
@@ -30,6 +31,7 @@ service.onStart('metrics', async ({ nc, log }) => {
         const staleAfterMs = q.staleAfterMs ?? 3 * config.intervalMs;
         return { at: new Date().toISOString(), staleAfterMs, ...(await store.top(staleAfterMs, q.service)) };
       }),
+      serveQuery(MetricsQueries.history, (q) => answerHistory(store, q, config.rollupBucketMs, Date.now())),
     ],
     log,
   }).start();

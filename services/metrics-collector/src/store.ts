@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { migrate, type MetricsKind } from '@sdmi/bus';
 import type { ContainerMetrics, ErrorInfo, NodeMetrics, TopReply } from '@sdmi/contracts';
 import type pg from 'pg';
+import type { HistoryRow } from './history';
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
 
@@ -137,6 +138,40 @@ export class MetricsStore {
       [kind, key],
     );
     return r.rows.map((x) => ({ bucket: x.bucket.toISOString(), bucketMs: x.bucket_ms, service: x.service, count: x.count, fields: x.fields }));
+  }
+
+  /**
+   * The history query's rows: rollups of buckets starting in [from, to) and the raw samples of that
+   * span bucketed alike (the same summary, by metrics.rollup_values), ordered by key then bucket,
+   * at most `limit` of them.
+   */
+  async history(q: { kind: 'node' | 'container'; key?: string; service?: string; from: Date; to: Date; bucketMs: number; limit: number }): Promise<HistoryRow[]> {
+    const r = await this.pool.query<{ kind: 'node' | 'container'; key: string; service: string | null; bucket: Date; bucket_ms: number; count: number; fields: HistoryRow['fields'] }>(
+      `WITH raw AS (
+         SELECT kind, key, service, body, date_bin(make_interval(secs => $4::float8 / 1000), at, timestamptz 'epoch') AS bucket
+         FROM metrics.sample
+         WHERE kind = $1 AND at >= $2 AND at < $3 AND ($5::text IS NULL OR key = $5) AND ($6::text IS NULL OR service = $6)
+       ), per_field AS (
+         SELECT v.kind, v.key, v.bucket, jsonb_object_agg(v.field, v.stats) AS fields
+         FROM (
+           SELECT g.kind, g.key, g.bucket, x.field, jsonb_build_object('avg', avg(x.value), 'min', min(x.value), 'max', max(x.value)) AS stats
+           FROM raw g CROSS JOIN LATERAL metrics.rollup_values(g.kind, g.body) x
+           GROUP BY g.kind, g.key, g.bucket, x.field
+         ) v
+         GROUP BY v.kind, v.key, v.bucket
+       ), per_bucket AS (
+         SELECT kind, key, bucket, max(service) AS service, count(*)::int AS n FROM raw GROUP BY kind, key, bucket
+       )
+       SELECT b.kind, b.key, b.service, b.bucket, $4::int AS bucket_ms, b.n AS count, coalesce(f.fields, '{}'::jsonb) AS fields
+       FROM per_bucket b LEFT JOIN per_field f USING (kind, key, bucket)
+       UNION ALL
+       SELECT kind, key, service, bucket, bucket_ms, count, fields FROM metrics.rollup
+       WHERE kind = $1 AND bucket >= $2 AND bucket < $3 AND ($5::text IS NULL OR key = $5) AND ($6::text IS NULL OR service = $6)
+       ORDER BY key, bucket
+       LIMIT $7`,
+      [q.kind, q.from, q.to, q.bucketMs, q.key ?? null, q.service ?? null, q.limit],
+    );
+    return r.rows.map((x) => ({ kind: x.kind, key: x.key, service: x.service, bucket: x.bucket, bucketMs: x.bucket_ms, count: x.count, fields: x.fields }));
   }
 
   /** The latest sample of each key of a kind taken since `since` (the Prometheus endpoint's gauges). */

@@ -6,8 +6,8 @@
 // every sample is either stored or dropped; SIGTERM stops it cleanly.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BusNames, connectNats, createPool, jetstreamManager, metricsToken, removeStreams } from '@sdmi/bus';
-import { contracts, type ContainerMetrics, type NetworkMetrics, type NodeMetrics } from '@sdmi/contracts';
+import { BusNames, RdmpClient, connectNats, createPool, jetstreamManager, metricsToken, removeStreams } from '@sdmi/bus';
+import { METRICS_COLLECTOR, MetricsQueries, contracts, type ContainerMetrics, type NetworkMetrics, type NodeMetrics } from '@sdmi/contracts';
 import { healthSubject, requestHealth } from '@sdmi/service';
 import { createDatabase, runId, type TestDatabase } from '@sdmi/testbed';
 import type pg from 'pg';
@@ -174,6 +174,28 @@ describe('metrics-collector', () => {
     // Past the retention: its raw row went (rolled up) and its rollup too.
     expect(await rawCount(old)).toBe(0);
     expect(await rollups(old)).toEqual([]);
+
+    // history: the rollups, and raw samples of the raw window bucketed alike, as one series per key;
+    // a late sample not rolled up yet is merged into its bucket's point.
+    const fresh = Math.floor(Date.now() / BUCKET_MS) * BUCKET_MS - 5 * BUCKET_MS;
+    await publish([container(r1, new Date(fresh + 100), 0.3, 100), container(r1, new Date(fresh + 600), 0.5, 300)]);
+    await until(async () => ((await rawCount(r1)) === 2 ? true : undefined), 'two fresh r1 samples stored raw');
+    const client = new RdmpClient(nc, { names });
+    const h = await client.query(METRICS_COLLECTOR, MetricsQueries.history, { kind: 'container', service: `${tag}/web`, from: new Date(b0 + 1).toISOString() });
+    expect(h.from).toBe(new Date(b0).toISOString());
+    expect(h.truncated).toBe(false);
+    expect(h.series.map((x) => [x.key, x.service])).toEqual([[r1, `${tag}/web`]]);
+    const pts = h.series[0]!.points;
+    expect(pts.map((p) => [p.bucket, p.count, p.bucketMs])).toEqual([
+      [new Date(b0).toISOString(), 4, BUCKET_MS],
+      [new Date(b0 + BUCKET_MS).toISOString(), 1, BUCKET_MS],
+      [new Date(fresh).toISOString(), 2, BUCKET_MS],
+    ]);
+    expect(pts[0]!.fields['cpu.usedCores']!.avg).toBeCloseTo(0.4, 10);
+    expect(pts[2]!.fields['cpu.usedCores']!.avg).toBeCloseTo(0.4, 10);
+    expect(pts[2]!.fields['memory.usedBytes']).toEqual({ avg: 200, min: 100, max: 300 });
+    const nodes = await client.query(METRICS_COLLECTOR, MetricsQueries.history, { kind: 'node', key: `n-${tag}`, from: new Date(b0).toISOString(), to: new Date(b0 + BUCKET_MS).toISOString() });
+    expect(nodes.series.map((x) => [x.key, x.service, x.points.length, x.points[0]!.count])).toEqual([[`n-${tag}`, null, 1, 2]]);
   });
 
   it('counts every raw row once when passes run at once (four here and the collector\'s own)', async () => {
@@ -230,8 +252,8 @@ describe('metrics-collector', () => {
     expect(text).toContain(`sdmi_node_cpu_usage_ratio{node="n-${tag}"} 0.75\n`);
     expect(text).toContain(`sdmi_node_cpu_used_cores{node="n-${tag}"} 3\n`);
     expect(text).toContain(`sdmi_interface_transmit_dropped_total{bridge="br-test",network="${tag}/api",node="n-${tag}",port="vport1",replica="${rep}",service="${tag}/api"} 2\n`);
-    // samples rolled up in the first test are not fresh: no gauge for them
-    expect(text).not.toContain(`replica="${tag}/web-1@rev1"`);
+    // samples minutes old (rolled up by the test before) are not fresh: no gauge for them
+    expect(text).not.toContain(`replica="${tag}/many-1@rev1"`);
     const stored = Number(/^sdmi_metrics_collector_samples_stored_total (\d+)$/m.exec(text)?.[1]);
     expect(stored).toBeGreaterThanOrEqual(12);
     expect(text).toMatch(/^sdmi_metrics_collector_samples_dropped_total 0$/m);

@@ -104,6 +104,8 @@ export interface SdmiContracts {
   ManifestResource?: ManifestResource;
   AutoscalePolicy?: AutoscalePolicy;
   ContainerMetrics?: ContainerMetrics;
+  HistoryQuery?: HistoryQuery;
+  HistoryReply?: HistoryReply;
   NetworkMetrics?: NetworkMetrics;
   NodeMetrics?: NodeMetrics;
   ScaleDecision?: ScaleDecision;
@@ -447,6 +449,95 @@ export interface ContainerMetrics {
      */
     txBytes: number;
   };
+}
+/**
+ * Request of the metrics-collector query history: the samples of one kind between from and to, per bucket of the collector's rollup width: rolled-up buckets and, for the raw window, raw samples bucketed the same way.
+ */
+export interface HistoryQuery {
+  /**
+   * Node samples (key: node name) or container samples (key: replica id).
+   */
+  kind: "node" | "container";
+  /**
+   * Only this node or replica.
+   */
+  key?: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service?: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  from: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  to?: string;
+}
+/**
+ * Answer of the metrics-collector query history: one series per node or replica, its points oldest first; a bucket holding both a rollup and raw samples (late ones not yet rolled up) is one point.
+ */
+export interface HistoryReply {
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  from: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  to: string;
+  /**
+   * More than 10000 points matched: only the first 10000 (by key, then time) are given.
+   */
+  truncated: boolean;
+  /**
+   * @maxItems 10000
+   */
+  series: {
+    kind: "node" | "container";
+    /**
+     * Node name or replica id.
+     */
+    key: string;
+    /**
+     * The replica's service; null for a node.
+     */
+    service: string | null;
+    /**
+     * @maxItems 10000
+     */
+    points: {
+      /**
+       * When the sample was taken (or the event happened), RFC 3339 UTC.
+       */
+      bucket: string;
+      /**
+       * Its width in milliseconds.
+       */
+      bucketMs: number;
+      /**
+       * Samples in the bucket.
+       */
+      count: number;
+      fields: HistoryFields;
+    }[];
+  }[];
+}
+/**
+ * Per field (node: cpu.usageRatio, cpu.usedCores, load.one, load.five, load.fifteen, memory.usedBytes; container: cpu.usedCores, cpu.utilization, memory.usedBytes, memory.utilization, network.rxBytes, network.txBytes) the average, minimum and maximum over the bucket's samples.
+ */
+export interface HistoryFields {
+  [k: string]: HistoryStats | undefined;
+}
+export interface HistoryStats {
+  avg: number;
+  min: number;
+  max: number;
 }
 /**
  * One sample of a host bridge's OVS port and flow counters (OpenFlow 1.3 port-stats and flow-stats multipart replies), per interface (published on sdmi.metrics.network.<node>).
