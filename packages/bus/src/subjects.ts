@@ -70,6 +70,17 @@ export class BusNames {
   get allMetrics(): string {
     return `${this.prefix}.metrics.>`;
   }
+  /**
+   * The autoscaler's ScaleDecisions of a service (`<tenant>/<name>`), in the EVENTS stream:
+   * `<p>.evt.metrics.scale.<tenant>.<name>`; `*` for every service.
+   */
+  scaleDecisions(service = '*'): string {
+    return `${this.prefix}.evt.metrics.scale.${service === '*' ? '*.*' : service.replace('/', '.')}`;
+  }
+  /** ThresholdEvents of a service, like {@link scaleDecisions}: `<p>.evt.metrics.threshold.<tenant>.<name>`. */
+  thresholdEvents(service = '*'): string {
+    return `${this.prefix}.evt.metrics.threshold.${service === '*' ? '*.*' : service.replace('/', '.')}`;
+  }
   /** Messages found in a task stream that are not tasks at all. */
   rejected(service: string): string {
     return `${this.prefix}.evt.rejected.${service}`;

@@ -75,6 +75,12 @@ export const SchemaIds = {
   TopReply: `${schemaIdBase}metrics/top-reply.schema.json`,
   HistoryQuery: `${schemaIdBase}metrics/history-query.schema.json`,
   HistoryReply: `${schemaIdBase}metrics/history-reply.schema.json`,
+  SetAutoscalePolicyPayload: `${schemaIdBase}metrics/set-autoscale-policy.schema.json`,
+  DeleteAutoscalePolicyPayload: `${schemaIdBase}metrics/delete-autoscale-policy.schema.json`,
+  SetThresholdPayload: `${schemaIdBase}metrics/set-threshold.schema.json`,
+  DeleteThresholdPayload: `${schemaIdBase}metrics/delete-threshold.schema.json`,
+  AutoscaleStatusQuery: `${schemaIdBase}metrics/autoscale-status-query.schema.json`,
+  AutoscaleStatusReply: `${schemaIdBase}metrics/autoscale-status-reply.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -3,7 +3,8 @@ export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
 export { DnsCommandKinds, DnsErrorCodes, DnsQueries, dnsReplicaKey, dnsZoneKey } from './dns-commands';
 export type { DnsCommandKind } from './dns-commands';
-export { METRICS_COLLECTOR, MetricsQueries } from './metrics-queries';
+export { METRICS_COLLECTOR, MetricsCommandKinds, MetricsErrorCodes, MetricsQueries, autoscaleKey } from './metrics-queries';
+export type { MetricsCommandKind } from './metrics-queries';
 export { SchemaIds } from './ids';
 export { queryContract } from './queries';
 export {
@@ -27,13 +28,18 @@ export type {
   AllocationPool,
   AttachInterfacePayload,
   AutoscalePolicy,
+  AutoscaleStatus,
+  AutoscaleStatusQuery,
+  AutoscaleStatusReply,
   ClusterNetwork,
   ClusterNetworkStatus,
   Comparator,
   ContainerMetrics,
   CreateNetworksPayload,
+  DeleteAutoscalePolicyPayload,
   DeleteNetworkPayload,
   DeleteRecordsPayload,
+  DeleteThresholdPayload,
   DeregisterReplicaPayload,
   DnsPass,
   DnsZoneStatus,
@@ -108,7 +114,9 @@ export type {
   ServiceResources,
   ServiceSpec,
   ServiceStatus,
+  SetAutoscalePolicyPayload,
   SetServiceEndpointsPayload,
+  SetThresholdPayload,
   StartReplicaPayload,
   StopReplicaPayload,
   SubmitReply,
@@ -124,6 +132,7 @@ export type {
   TenantNetworkStatus,
   Threshold,
   ThresholdEvent,
+  ThresholdState,
   TopQuery,
   TopReply,
   UnregisterHostPayload,

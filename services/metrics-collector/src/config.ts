@@ -12,6 +12,8 @@ export const MetricsEnv = {
   maxInflight: 'SDMI_METRICS_MAX_INFLIGHT',
   /** The node-agents' sampling interval, in ms (default 5000): top's default window is three of them. */
   intervalMs: 'SDMI_METRICS_INTERVAL_MS',
+  /** How often the autoscaler evaluates every policy and threshold, in ms (default 5000). */
+  autoscaleIntervalMs: 'SDMI_AUTOSCALE_INTERVAL_MS',
 } as const;
 
 export interface MetricsConfig {
@@ -21,6 +23,7 @@ export interface MetricsConfig {
   rollupBucketMs: number;
   prometheus: Listen | null;
   maxInflight: number;
+  autoscaleIntervalMs: number;
 }
 
 export interface Listen {
@@ -56,5 +59,6 @@ export function loadMetricsConfig(env: NodeJS.ProcessEnv = process.env): Metrics
     rollupBucketMs: ms(env, MetricsEnv.rollupBucketMs, 60_000, 1_000, day),
     prometheus: listen ? parseListen(MetricsEnv.prometheusListen, listen) : null,
     maxInflight: ms(env, MetricsEnv.maxInflight, 1_000, 1, 1_000_000, 'samples'),
+    autoscaleIntervalMs: ms(env, MetricsEnv.autoscaleIntervalMs, 5_000, 100, 3_600_000),
   };
 }

@@ -1,9 +1,13 @@
 // metrics-collector: stores the node-agents' metric samples (core NATS, <prefix>.metrics.>) in
-// PostgreSQL after checking each against its contract, and answers `top` from them.
-import { BusNames, QueryServer, createPool, defaultPgUrl, serveQuery } from '@sdmi/bus';
+// PostgreSQL after checking each against its contract, and answers `top` from them. It also runs
+// the autoscaler: AutoscalePolicy and Threshold are its resources (commands), evaluated on a timer.
+import { BusNames, QueryServer, RdmpClient, createPool, defaultPgUrl, serveQuery, type Handler } from '@sdmi/bus';
 import { METRICS_COLLECTOR, MetricsQueries } from '@sdmi/contracts';
 import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
+import { autoscaleHandlers } from './autoscale-handlers';
+import { AutoscaleLoop } from './autoscale-loop';
+import { AutoscaleStore } from './autoscale-store';
 import { Collector } from './collector';
 import { MetricsEnv, loadMetricsConfig } from './config';
 import { answerHistory } from './history';
@@ -14,6 +18,8 @@ const config = loadMetricsConfig();
 const service = new SdmiService({ name: METRICS_COLLECTOR, version: pkg.version, description: pkg.description, knownEnv: Object.values(MetricsEnv) });
 let collector: Collector | undefined;
 let prometheus: PrometheusEndpoint | undefined;
+let autoscaler: AutoscaleLoop | undefined;
+let handlers: Handler[] = [];
 
 service.onStart('metrics', async ({ nc, log }) => {
   const names = new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi');
@@ -22,6 +28,10 @@ service.onStart('metrics', async ({ nc, log }) => {
   await store.migrate();
   collector = new Collector({ nc, names, store, log, rawMs: config.rawMs, rollupBucketMs: config.rollupBucketMs, retentionMs: config.retentionMs, maxInflight: config.maxInflight }).start();
   if (config.prometheus) prometheus = await startPrometheus({ listen: config.prometheus, store, collector, staleAfterMs: 3 * config.intervalMs, log });
+  const client = new RdmpClient(nc, { names });
+  const autoscale = new AutoscaleStore();
+  handlers = autoscaleHandlers(autoscale, client);
+  autoscaler = new AutoscaleLoop({ pool, nc, names, client, store: autoscale, log, intervalMs: config.autoscaleIntervalMs }).start();
   const queries = new QueryServer({
     nc,
     service: METRICS_COLLECTOR,
@@ -32,12 +42,14 @@ service.onStart('metrics', async ({ nc, log }) => {
         return { at: new Date().toISOString(), staleAfterMs, ...(await store.top(staleAfterMs, q.service)) };
       }),
       serveQuery(MetricsQueries.history, (q) => answerHistory(store, q, config.rollupBucketMs, Date.now())),
+      serveQuery(MetricsQueries.autoscaleStatus, (q) => autoscale.status(pool, q.service)),
     ],
     log,
   }).start();
   return async () => {
     await prometheus?.stop();
     await queries.stop();
+    await autoscaler?.stop();
     await collector?.stop();
     await pool.end();
   };
@@ -47,6 +59,16 @@ service.addReadinessCheck('metrics', () =>
     ? { ok: true, detail: `${collector.stored} samples stored, ${collector.refused} refused, ${collector.dropped} dropped${prometheus ? `; Prometheus on ${prometheus.url}` : ''}` }
     : { ok: false, detail: 'not started' },
 );
-// It takes no commands yet (threshold events arrive with the autoscaler); every command is refused as unknown.
-attachRdmp(service, { handlers: [] });
+service.addReadinessCheck('autoscaler', () => {
+  const p = autoscaler?.last;
+  if (!p) return { ok: true, detail: 'no autoscale pass yet' };
+  if (!p.leader) return { ok: true, detail: 'standby: another instance evaluates the policies' };
+  return { ok: true, detail: `${p.policies} policies, ${p.thresholds} thresholds at ${new Date(p.at).toISOString()}: ${p.scaled} scaled, ${p.errors} failed` };
+});
+// Read at start: the handlers need the pool and the client the start hook makes.
+attachRdmp(service, {
+  get handlers() {
+    return handlers;
+  },
+});
 await service.runUntilSignal();

@@ -103,12 +103,18 @@ export interface SdmiContracts {
   ReplicaRecordsReply?: ReplicaRecordsReply;
   ManifestResource?: ManifestResource;
   AutoscalePolicy?: AutoscalePolicy;
+  AutoscaleStatusQuery?: AutoscaleStatusQuery;
+  AutoscaleStatusReply?: AutoscaleStatusReply;
   ContainerMetrics?: ContainerMetrics;
+  DeleteAutoscalePolicyPayload?: DeleteAutoscalePolicyPayload;
+  DeleteThresholdPayload?: DeleteThresholdPayload;
   HistoryQuery?: HistoryQuery;
   HistoryReply?: HistoryReply;
   NetworkMetrics?: NetworkMetrics;
   NodeMetrics?: NodeMetrics;
   ScaleDecision?: ScaleDecision;
+  SetAutoscalePolicyPayload?: SetAutoscalePolicyPayload;
+  SetThresholdPayload?: SetThresholdPayload;
   ThresholdEvent?: ThresholdEvent;
   Threshold?: Threshold;
   TopQuery?: TopQuery;
@@ -393,6 +399,177 @@ export interface ScalingPolicy {
   periodMs: number;
 }
 /**
+ * Request of the metrics-collector query autoscaleStatus: the autoscale policies and thresholds, with the last decision and each threshold's phase.
+ */
+export interface AutoscaleStatusQuery {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service?: string;
+}
+/**
+ * Reply of autoscaleStatus, ordered by service (and threshold name).
+ */
+export interface AutoscaleStatusReply {
+  /**
+   * @maxItems 100000
+   */
+  policies: AutoscaleStatus[];
+  /**
+   * @maxItems 100000
+   */
+  thresholds: ThresholdState[];
+}
+export interface AutoscaleStatus {
+  policy: AutoscalePolicy;
+  /**
+   * The newest evaluation; null before the first.
+   */
+  lastDecision: ScaleDecision | null;
+  /**
+   * Why the newest evaluation could not be made or applied (the scheduler did not answer, or refused the scale); null when it was.
+   */
+  lastError: string | null;
+}
+/**
+ * One evaluation of a service's AutoscalePolicy, including those that change nothing (published on sdmi.evt.metrics.scale.<tenant>.<service>): from → to, the reason, a sentence for people and every input used.
+ */
+export interface ScaleDecision {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * Replicas the service had (its desired count).
+   */
+  from: number;
+  /**
+   * Replicas decided; equal to from when nothing changes.
+   */
+  to: number;
+  /**
+   * no-data: no replica had a fresh sample, nothing decided; disabled: the service has 0 replicas (scaled to zero by a user); below-min / above-max: the count was outside the bounds; within-tolerance: the ratio was within the tolerance; missing-replicas: counting replicas without a fresh sample (0 on scale-up, the target on scale-down) cancelled the change; recommended: the recommendation was applied as computed; stabilized: the stabilisation window held the count; rate-limited: a rate policy (or selectPolicy Disabled) capped the change; bounded: min or max capped the change.
+   */
+  reason:
+    | "no-data"
+    | "disabled"
+    | "below-min"
+    | "above-max"
+    | "within-tolerance"
+    | "missing-replicas"
+    | "recommended"
+    | "stabilized"
+    | "rate-limited"
+    | "bounded";
+  /**
+   * One sentence naming the inputs, for people.
+   */
+  why: string;
+  /**
+   * When the sample was taken (or the event happened), RFC 3339 UTC.
+   */
+  at: string;
+  inputs: {
+    metric: MetricName;
+    /**
+     * The policy's target, in the metric's unit.
+     */
+    target: number;
+    tolerance: number;
+    /**
+     * A replica count.
+     */
+    minReplicas: number;
+    /**
+     * A replica count.
+     */
+    maxReplicas: number;
+    /**
+     * A replica count.
+     */
+    replicas: number;
+    /**
+     * A replica count.
+     */
+    fresh: number;
+    /**
+     * A replica count.
+     */
+    missing: number;
+    /**
+     * Average of the fresh replicas' metric, in its unit; null without data.
+     */
+    value: number | null;
+    /**
+     * value / target after counting the missing replicas; null without data.
+     */
+    ratio: number | null;
+    /**
+     * The rule's replica count before stabilisation, rate policies and bounds; null when none was computed.
+     */
+    recommendation: number | null;
+    /**
+     * After the stabilisation windows; null when none was computed.
+     */
+    stabilized: number | null;
+    /**
+     * The bound the rate policies allowed in the direction of the change (null when there was no change to limit).
+     */
+    limit: number | null;
+  };
+}
+export interface ThresholdState {
+  threshold: Threshold;
+  /**
+   * ok: the condition does not hold; pending: it holds, for less than durationMs so far; raised; clearing: raised, and it has stopped holding for less than clearAfterMs so far.
+   */
+  phase: "ok" | "pending" | "raised" | "clearing";
+  /**
+   * When the current phase's run began; null in phase ok.
+   */
+  since: string | null;
+}
+/**
+ * A threshold on a service: raised once `aggregation(metric over the service's replicas) <comparator> value` has held for durationMs; cleared once the condition, moved by hysteresis towards the safe side, has not held for clearAfterMs.
+ */
+export interface Threshold {
+  /**
+   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * A threshold's name: lower-case DNS label, unique within its service.
+   */
+  name: string;
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  metric: MetricName;
+  aggregation: Aggregation;
+  comparator: Comparator;
+  /**
+   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   */
+  value: number;
+  /**
+   * How long the condition must hold before the threshold is raised, in milliseconds (0: at the first evaluation that sees it).
+   */
+  durationMs: number;
+  /**
+   * How long the condition must not hold before a raised threshold clears, in milliseconds; default durationMs.
+   */
+  clearAfterMs?: number;
+  /**
+   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   */
+  hysteresis?: number;
+}
+/**
  * One sample of a replica's container from the Docker stats API (published on sdmi.metrics.container.<replica>). Utilizations are derived from it: cpu.usedCores / cpu.limitCores and memory.usedBytes / memory.limitBytes.
  */
 export interface ContainerMetrics {
@@ -449,6 +626,28 @@ export interface ContainerMetrics {
      */
     txBytes: number;
   };
+}
+/**
+ * Payload of deleteAutoscalePolicy (key autoscale/<tenant>/<service>): the service is no longer scaled automatically; its replica count stays where it is. Deleting a policy that does not exist succeeds with removed false.
+ */
+export interface DeleteAutoscalePolicyPayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+}
+/**
+ * Payload of deleteThreshold (key autoscale/<tenant>/<service>). Deleting one that does not exist succeeds with removed false.
+ */
+export interface DeleteThresholdPayload {
+  /**
+   * Full service id: <tenant>/<name>.
+   */
+  service: string;
+  /**
+   * A threshold's name: lower-case DNS label, unique within its service.
+   */
+  name: string;
 }
 /**
  * Request of the metrics-collector query history: the samples of one kind between from and to, per bucket of the collector's rollup width: rolled-up buckets and, for the raw window, raw samples bucketed the same way.
@@ -677,95 +876,16 @@ export interface NodeMetrics {
   };
 }
 /**
- * One evaluation of a service's AutoscalePolicy, including those that change nothing (published on sdmi.evt.metrics.scale.<tenant>.<service>): from → to, the reason, a sentence for people and every input used.
+ * Payload of setAutoscalePolicy (RDMP service metrics-collector, key autoscale/<tenant>/<service>): creates or replaces the service's one AutoscalePolicy. The autoscaler evaluates it from the next pass; a replaced policy keeps the evaluation history (stabilisation window, recent changes) unless its metric changed. Refused with INVALID_AUTOSCALE_POLICY (minReplicas above maxReplicas), SERVICE_NOT_FOUND (no such service), SCHEDULER_UNAVAILABLE (the scheduler could not be asked). A scale the scheduler refuses (a service with static addresses, whose count only updateService changes) is the policy's lastError in autoscaleStatus.
  */
-export interface ScaleDecision {
-  /**
-   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
-   */
-  version: 1;
-  /**
-   * Full service id: <tenant>/<name>.
-   */
-  service: string;
-  /**
-   * Replicas the service had (its desired count).
-   */
-  from: number;
-  /**
-   * Replicas decided; equal to from when nothing changes.
-   */
-  to: number;
-  /**
-   * no-data: no replica had a fresh sample, nothing decided; disabled: the service has 0 replicas (scaled to zero by a user); below-min / above-max: the count was outside the bounds; within-tolerance: the ratio was within the tolerance; missing-replicas: counting replicas without a fresh sample (0 on scale-up, the target on scale-down) cancelled the change; recommended: the recommendation was applied as computed; stabilized: the stabilisation window held the count; rate-limited: a rate policy (or selectPolicy Disabled) capped the change; bounded: min or max capped the change.
-   */
-  reason:
-    | "no-data"
-    | "disabled"
-    | "below-min"
-    | "above-max"
-    | "within-tolerance"
-    | "missing-replicas"
-    | "recommended"
-    | "stabilized"
-    | "rate-limited"
-    | "bounded";
-  /**
-   * One sentence naming the inputs, for people.
-   */
-  why: string;
-  /**
-   * When the sample was taken (or the event happened), RFC 3339 UTC.
-   */
-  at: string;
-  inputs: {
-    metric: MetricName;
-    /**
-     * The policy's target, in the metric's unit.
-     */
-    target: number;
-    tolerance: number;
-    /**
-     * A replica count.
-     */
-    minReplicas: number;
-    /**
-     * A replica count.
-     */
-    maxReplicas: number;
-    /**
-     * A replica count.
-     */
-    replicas: number;
-    /**
-     * A replica count.
-     */
-    fresh: number;
-    /**
-     * A replica count.
-     */
-    missing: number;
-    /**
-     * Average of the fresh replicas' metric, in its unit; null without data.
-     */
-    value: number | null;
-    /**
-     * value / target after counting the missing replicas; null without data.
-     */
-    ratio: number | null;
-    /**
-     * The rule's replica count before stabilisation, rate policies and bounds; null when none was computed.
-     */
-    recommendation: number | null;
-    /**
-     * After the stabilisation windows; null when none was computed.
-     */
-    stabilized: number | null;
-    /**
-     * The bound the rate policies allowed in the direction of the change (null when there was no change to limit).
-     */
-    limit: number | null;
-  };
+export interface SetAutoscalePolicyPayload {
+  policy: AutoscalePolicy;
+}
+/**
+ * Payload of setThreshold (RDMP service metrics-collector, key autoscale/<tenant>/<service>): creates or replaces the service's threshold of this name. A replaced threshold starts over in phase ok (the result says restarted: true when it was raised; no cleared event is sent for it). Refused with INVALID_THRESHOLD, SERVICE_NOT_FOUND when the service does not exist, SCHEDULER_UNAVAILABLE.
+ */
+export interface SetThresholdPayload {
+  threshold: Threshold;
 }
 /**
  * A threshold was raised or cleared (published on sdmi.evt.metrics.threshold.<tenant>.<service>).
@@ -814,42 +934,6 @@ export interface ThresholdEvent {
    * One sentence naming the inputs, for people.
    */
   why: string;
-}
-/**
- * A threshold on a service: raised once `aggregation(metric over the service's replicas) <comparator> value` has held for durationMs; cleared once the condition, moved by hysteresis towards the safe side, has not held for clearAfterMs.
- */
-export interface Threshold {
-  /**
-   * Version of the message's shape. A consumer refuses a version it does not know rather than guessing; version 1 is the first.
-   */
-  version: 1;
-  /**
-   * A threshold's name: lower-case DNS label, unique within its service.
-   */
-  name: string;
-  /**
-   * Full service id: <tenant>/<name>.
-   */
-  service: string;
-  metric: MetricName;
-  aggregation: Aggregation;
-  comparator: Comparator;
-  /**
-   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
-   */
-  value: number;
-  /**
-   * How long the condition must hold before the threshold is raised, in milliseconds (0: at the first evaluation that sees it).
-   */
-  durationMs: number;
-  /**
-   * How long the condition must not hold before a raised threshold clears, in milliseconds; default durationMs.
-   */
-  clearAfterMs?: number;
-  /**
-   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
-   */
-  hysteresis?: number;
 }
 /**
  * Request of the metrics-collector query top: the latest sample of every node and replica that reported within the staleness window.
