@@ -70,6 +70,7 @@ export class Collector {
   #intake?: Promise<void>;
   readonly #queue: StoredSample[] = [];
   readonly #writing = new Set<Promise<void>>();
+  #writers = 0;
   #recording = 0;
   #storing = 0;
   #burst = 0;
@@ -136,21 +137,27 @@ export class Collector {
    * under load the batches grow with the queue.
    */
   #write(): void {
-    if (this.#writing.size >= (this.o.writers ?? 4)) return;
+    if (this.#writers >= (this.o.writers ?? 4)) return;
+    this.#writers++;
     const w = (async () => {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.o.batchRows ?? 500);
-        this.#storing += batch.length;
-        try {
-          await this.o.store.insertMany(batch);
-          this.stored += batch.length;
-        } catch (err) {
-          this.failed += batch.length;
-          this.o.log.warn({ err, samples: batch.length }, 'samples not stored');
-        } finally {
-          this.#storing -= batch.length;
+      try {
+        while (this.#queue.length > 0) {
+          const batch = this.#queue.splice(0, this.o.batchRows ?? 500);
+          this.#storing += batch.length;
+          try {
+            await this.o.store.insertMany(batch);
+            this.stored += batch.length;
+          } catch (err) {
+            this.failed += batch.length;
+            this.o.log.warn({ err, samples: batch.length }, 'samples not stored');
+          } finally {
+            this.#storing -= batch.length;
+          }
+          this.#drained();
         }
-        this.#drained();
+      } finally {
+        // In the same turn as the empty queue was seen: a sample queued after it starts a writer.
+        this.#writers--;
       }
     })();
     this.#writing.add(w);
