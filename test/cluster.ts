@@ -48,8 +48,8 @@ export class LocalCluster {
   /**
    * `dns`: the cluster has DNS under `domain`, kept by a dns-manager in the given PowerDNS (the
    * scheduler then registers replicas as they start). `metrics`: a metrics-collector runs, and the
-   * node-agents sample every second (rather than every 5 s) so that tests see samples soon, and the
-   * autoscaler evaluates every second.
+   * node-agents and the network-controller sample every second (rather than every 5 s) so that tests
+   * see samples soon, and the autoscaler evaluates every second.
    */
   async start(opts: { scheduler?: boolean; metrics?: boolean; dns?: { domain: string; apiUrl: string; apiKey: string; resyncMs?: number; publishTimeoutMs?: number } } = {}): Promise<void> {
     this.db = await createDatabase();
@@ -77,7 +77,7 @@ export class LocalCluster {
     }
     const metricsEnv: Record<string, string> = opts.metrics ? { SDMI_METRICS_INTERVAL_MS: '1000' } : {};
     if (opts.metrics) this.#spawn('metrics-collector', 'services/metrics-collector/src/main.ts', { SDMI_INSTANCE_ID: `mc-${this.tag}`, SDMI_AUTOSCALE_INTERVAL_MS: '1000', ...metricsEnv });
-    this.#spawn('network-controller', 'services/network-controller/src/main.ts', { SDMI_INSTANCE_ID: `nc-${this.tag}`, SDMI_OPENFLOW_LISTEN: `127.0.0.1:${this.#port}` });
+    this.#spawn('network-controller', 'services/network-controller/src/main.ts', { SDMI_INSTANCE_ID: `nc-${this.tag}`, SDMI_OPENFLOW_LISTEN: `127.0.0.1:${this.#port}`, ...metricsEnv });
     for (const h of this.hosts.values()) {
       this.#spawn(h.name, 'services/node-agent/src/main.ts', { SDMI_INSTANCE_ID: h.instance, SDMI_NODE_NAME: h.name, SDMI_DOCKER_SOCKET: h.socket, SDMI_NODE_BRIDGE: h.bridge.name, ...metricsEnv });
     }

@@ -4,8 +4,9 @@ import { BusNames, QueryServer, createPool, defaultPgUrl, serveQuery } from '@sd
 import { NetworkQueries, NetworkStore, networkHandlers } from '@sdmi/networks';
 import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
+import { NetworkMetricsSampler } from './metrics-sampler';
 import { NetworkController } from './network-controller';
-import { OpenflowEnv, parseIdleTimeout, parseListen } from './config';
+import { OpenflowEnv, parseIdleTimeout, parseListen, parseMetricsInterval } from './config';
 
 const service = new SdmiService({ name: 'network-controller', version: pkg.version, description: pkg.description, knownEnv: Object.values(OpenflowEnv) });
 const store = new NetworkStore();
@@ -15,6 +16,7 @@ let running: NetworkController | undefined;
 service.onStart('openflow', async ({ nc, log }) => {
   const listen = parseListen(process.env[OpenflowEnv.listen]);
   const pairIdleTimeout = parseIdleTimeout(process.env[OpenflowEnv.pairIdleTimeout]);
+  const metricsIntervalMs = parseMetricsInterval(process.env[OpenflowEnv.metricsInterval]);
   const dbUrl = defaultPgUrl();
   const pool = createPool(dbUrl);
   try {
@@ -24,10 +26,19 @@ service.onStart('openflow', async ({ nc, log }) => {
     throw err;
   }
   const controller = running;
+  const names = new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi');
+  const sampler = new NetworkMetricsSampler({
+    controller: controller.controller,
+    topology: () => controller.app.topology,
+    publish: (subject, payload) => nc.publish(subject, payload),
+    names,
+    intervalMs: metricsIntervalMs,
+    log,
+  }).start();
   const queries = new QueryServer({
     nc,
     service: 'network-controller',
-    names: new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi'),
+    names,
     handlers: [
       serveQuery(NetworkQueries.interfaceFlows, ({ interfaceIds }) => ({ interfaces: interfaceIds.map((id) => controller.app.interfaceFlows(id)) })),
       // From the store, not the controller's last snapshot: the database is the truth, and a
@@ -37,6 +48,7 @@ service.onStart('openflow', async ({ nc, log }) => {
     log,
   }).start();
   return async () => {
+    await sampler.stop();
     await queries.stop();
     await running?.stop();
     await pool.end();

@@ -5,10 +5,12 @@
 // delete changes nothing; a detach removes the interface's flows and its address; a SIGKILLed
 // controller started again loses no established traffic and leaves the proactive flows untouched.
 // listNetworks, asked of the restarted controller, lists the specs exactly as they were submitted.
+// Every bridge's port and flow counters are published as NetworkMetrics; a replica's port counts
+// the pings through it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BadMessage, BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
-import type { ClusterNetwork, TenantConfig, TenantNetwork } from '@sdmi/contracts';
+import { contracts, type ClusterNetwork, type NetworkMetrics, type TenantConfig, type TenantNetwork } from '@sdmi/contracts';
 import { FailMode, Testbed, createDatabase, describeInventory, inventory, run, runId, type NetNamespace, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import { NetworkQueries } from '@sdmi/networks';
 import { healthSubject, requestHealth } from '@sdmi/service';
@@ -52,6 +54,7 @@ function startService(): ChildProcess {
       SDMI_INSTANCE_ID: instance,
       SDMI_OPENFLOW_LISTEN: `127.0.0.1:${port}`,
       SDMI_PAIR_IDLE_TIMEOUT: '5',
+      SDMI_METRICS_INTERVAL_MS: '500',
       SDMI_LOG_LEVEL: 'warn',
     },
   });
@@ -184,6 +187,44 @@ describe('network-controller service', () => {
       await expect(ask([])).rejects.toMatchObject({ info: { code: 'SCHEMA_VIOLATION' } });
     } finally {
       await cmd('detachInterface', { interfaceId: 'ghost/eth0' });
+    }
+  });
+
+  it('publishes each bridge\'s port and flow counters as NetworkMetrics: a replica\'s port counts the traffic through it', async () => {
+    const samples: { subject: string; data: unknown }[] = [];
+    const sub = nc.subscribe(names.metrics('network'), { callback: (_err, m) => samples.push({ subject: m.subject, data: m.json() }) });
+    // Named as the scheduler names a replica's interface, so the sample can say whose port it is.
+    const web = await attach('host-a', 'acme/app', 'acme/web-1@rev1');
+    try {
+      const ofport = Number((await run('ovs-vsctl', ['--timeout=10', 'get', 'Interface', web.ns.hostIf, 'ofport'])).trim());
+      const latest = (): NetworkMetrics | undefined => samples.filter((s) => s.subject === names.metrics('network', 'host-a')).at(-1)?.data as NetworkMetrics | undefined;
+      const webOf = (m: NetworkMetrics | undefined) => m?.interfaces.find((i) => i.port === web.ns.hostIf);
+      await until(async () => webOf(latest()) !== undefined, 'a host-a sample with the new port');
+      const before = latest()!;
+      const pinged = await web.ns.tryExec(['ping', '-n', '-q', '-i', '0.1', '-c', '20', '-w', '10', app2.ip]);
+      expect(pinged.stdout).toContain('20 received');
+      const after = Date.now();
+      await until(async () => Date.parse(latest()!.at) > after, 'a host-a sample taken after the pings');
+      const now = latest()!;
+      for (const s of samples) expect(contracts().check('NetworkMetrics', s.data).ok).toBe(true);
+      expect(samples.some((s) => s.subject === names.metrics('network', 'host-b') && (s.data as NetworkMetrics).node === 'host-b')).toBe(true);
+      expect(now).toMatchObject({ version: 1, node: 'host-a', bridge: bridges.get('host-a')!.bridge.name });
+      // The bridge's own LOCAL port is no interface; every other named port is.
+      expect(now.interfaces.some((i) => i.port === now.bridge)).toBe(false);
+      expect(now.interfaces.find((i) => i.port === bridges.get('host-a')!.uplink)).not.toHaveProperty('network');
+      expect(now.interfaces.find((i) => i.port === lb1.ns.hostIf)).toMatchObject({ network: 'acme/lb' });
+      expect(now.interfaces.find((i) => i.port === lb1.ns.hostIf)).not.toHaveProperty('replicaId');
+      const [b, a] = [webOf(before)!, webOf(now)!];
+      expect(a).toMatchObject({ ofport, replicaId: 'acme/web-1@rev1', network: 'acme/app' });
+      // 20 echo requests in from the port, 20 replies out of it; every packet in meets a flow matching its in_port.
+      expect(a.rxPackets - b.rxPackets).toBeGreaterThanOrEqual(20);
+      expect(a.txPackets - b.txPackets).toBeGreaterThanOrEqual(20);
+      expect(a.rxBytes - b.rxBytes).toBeGreaterThanOrEqual(20 * 98);
+      expect(a.flows.count).toBeGreaterThan(0);
+      expect(a.flows.packets - b.flows.packets).toBeGreaterThanOrEqual(20);
+    } finally {
+      sub.unsubscribe();
+      await cmd('detachInterface', { interfaceId: web.id });
     }
   });
 
