@@ -1,10 +1,11 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
-import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type ErrorInfo, type TopQuery, type TopReply, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
+import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type AutoscaleStatusReply, type ErrorInfo, type ScaleDecision, type ThresholdEvent, type TopQuery, type TopReply, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
 import { runPlan, type PlanProgress } from './apply';
+import { scaleDecisions, thresholdEvents } from './autoscale';
 import { Dns } from './dns';
 import { liveMetrics, type MetricSample, type MetricsFilter } from './metrics';
 import { ClusterNetwork } from './network';
@@ -24,7 +25,11 @@ export interface ConnectOptions {
   taskTimeoutMs?: number;
 }
 
-export type ClusterEvent = { type: 'task'; service: string; event: TaskStatusEvent } | { type: 'node'; event: NodeStatusEvent };
+export type ClusterEvent =
+  | { type: 'task'; service: string; event: TaskStatusEvent }
+  | { type: 'node'; event: NodeStatusEvent }
+  | { type: 'scale'; event: ScaleDecision }
+  | { type: 'threshold'; event: ThresholdEvent };
 
 /**
  * An SDMI cluster as seen over its bus: the entry point of the SDK. Every change is a task
@@ -152,11 +157,38 @@ export class Cluster {
     return liveMetrics(this.nc, this.names, filter);
   }
 
-  /** Task status events of every service (or one) and node announcements, until the iterator is returned. */
-  async *events(opts: { service?: string; nodes?: boolean } = {}): AsyncGenerator<ClusterEvent> {
+  /**
+   * Every service's (or one's) autoscale policy with its last decision, and thresholds with their
+   * phase. Throws the bus's Timeout when no metrics-collector answers.
+   */
+  autoscaling(service?: string): Promise<AutoscaleStatusReply> {
+    return this.client.query(Services.MetricsCollector, MetricsQueries.autoscaleStatus, service !== undefined ? { service } : {});
+  }
+
+  /**
+   * The autoscaler's ScaleDecisions of one service (`<tenant>/<name>`) or all, as announced: those
+   * that change the count and those that say something else than the one before. Until the
+   * iterator is returned; a decision breaking its contract is skipped.
+   */
+  scaleDecisions(service?: string): AsyncGenerator<ScaleDecision> {
+    return scaleDecisions(this.nc, this.names, service);
+  }
+
+  /** Thresholds raised and cleared, of one service or all, like {@link scaleDecisions}. */
+  thresholdEvents(service?: string): AsyncGenerator<ThresholdEvent> {
+    return thresholdEvents(this.nc, this.names, service);
+  }
+
+  /**
+   * Task status events of every service (or one) and node announcements, with `autoscale` also
+   * the autoscaler's decisions and threshold events, until the iterator is returned.
+   */
+  async *events(opts: { service?: string; nodes?: boolean; autoscale?: boolean } = {}): AsyncGenerator<ClusterEvent> {
     const c = sharedContracts();
     const tasks = this.nc.subscribe(this.names.taskEvents(opts.service ?? '*', '*'));
     const nodes = opts.nodes === false ? null : this.nc.subscribe(this.names.nodeEvents('*', 'status'));
+    const decisions = opts.autoscale === true ? this.nc.subscribe(this.names.scaleDecisions()) : null;
+    const thresholds = opts.autoscale === true ? this.nc.subscribe(this.names.thresholdEvents()) : null;
     const queue: ClusterEvent[] = [];
     let wake: (() => void) | null = null;
     const push = (e: ClusterEvent): void => {
@@ -186,6 +218,16 @@ export class Cluster {
         return ev.ok ? { type: 'node', event: ev.value } : null;
       });
     }
+    if (decisions && thresholds) {
+      void pump(decisions, (_s, data) => {
+        const ev = c.check('ScaleDecision', data);
+        return ev.ok ? { type: 'scale', event: ev.value } : null;
+      });
+      void pump(thresholds, (_s, data) => {
+        const ev = c.check('ThresholdEvent', data);
+        return ev.ok ? { type: 'threshold', event: ev.value } : null;
+      });
+    }
     try {
       for (;;) {
         while (queue.length > 0) yield queue.shift()!;
@@ -195,6 +237,8 @@ export class Cluster {
     } finally {
       tasks.unsubscribe();
       nodes?.unsubscribe();
+      decisions?.unsubscribe();
+      thresholds?.unsubscribe();
     }
   }
 }

@@ -1,5 +1,6 @@
 export { runPlan } from './apply';
 export type { PlanProgress, RunPlanOptions } from './apply';
+export type { AutoscaleSpec, RemoveResult, SetAutoscaleResult, SetThresholdResult, ThresholdSpec } from './autoscale';
 export { Cluster, Services, semanticRules } from './cluster';
 export type { ClusterEvent, ConnectOptions } from './cluster';
 export { Dns, UserRecordTypes, defaultZone, isUserRecordType, networkIdOf, serviceDnsNames } from './dns';
@@ -16,5 +17,5 @@ export type { FollowOptions, LogOptions, ReplicaRef } from './logs';
 export type { MetricSample, MetricsFilter } from './metrics';
 export { Node } from './node';
 export { Service } from './service';
-export type { ReplicaStatus, ServiceTemplate, WaitOptions } from './service';
+export type { ReplicaStatus, ServiceAutoscaling, ServiceTemplate, WaitOptions } from './service';
 export { Tenant } from './tenant';

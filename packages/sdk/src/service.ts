@@ -1,6 +1,7 @@
 import { QueryFailed } from '@sdmi/bus';
-import type { ListReplicasReply, RolloutStatusReply, ServiceSpec, ServiceStatus } from '@sdmi/contracts';
+import { MetricsCommandKinds, MetricsQueries, autoscaleKey, type AutoscaleStatus, type ListReplicasReply, type RolloutStatusReply, type ServiceSpec, type ServiceStatus, type ThresholdState } from '@sdmi/contracts';
 import { SchedulerQueries } from '@sdmi/scheduling';
+import { removeResult, setAutoscaleResult, setThresholdResult, type AutoscaleSpec, type RemoveResult, type SetAutoscaleResult, type SetThresholdResult, type ThresholdSpec } from './autoscale';
 import { Services } from './cluster';
 import { serviceDnsNames, type ServiceDnsNames } from './dns';
 import { ServiceNotConverged, ServiceNotFound } from './errors';
@@ -9,6 +10,15 @@ import { ServiceWatch, type LeaveReason, type Member, type WatchOptions } from '
 import type { Tenant } from './tenant';
 
 export type ReplicaStatus = ListReplicasReply['replicas'][number];
+
+/** A service's autoscaling as the metrics-collector holds it. */
+export interface ServiceAutoscaling {
+  service: string;
+  /** The policy with its last decision and error; null when the service is not scaled automatically. */
+  policy: AutoscaleStatus | null;
+  /** Its thresholds with their phase, by name. */
+  thresholds: ThresholdState[];
+}
 export type ServiceTemplate = Omit<ServiceSpec, 'tenant' | 'name'>;
 
 export interface WaitOptions {
@@ -109,6 +119,44 @@ export class Service {
     const [domain, status, replicas] = await Promise.all([this.cluster.dns.domain(), known.status ?? this.status(), known.replicas ?? this.replicas()]);
     if (!status) throw new ServiceNotFound(this.id);
     return domain === null ? null : serviceDnsNames(domain, status.spec, replicas);
+  }
+
+  /**
+   * Scales the service automatically by `policy` (replacing its policy, if it had one); the
+   * metrics-collector evaluates it from its next pass. Refusals are thrown as the bus's TaskFailed
+   * with the collector's code and path: INVALID_AUTOSCALE_POLICY (minReplicas above maxReplicas),
+   * SERVICE_NOT_FOUND, SCHEDULER_UNAVAILABLE; a policy off its schema as BadMessage
+   * (SCHEMA_VIOLATION) before anything is stored.
+   */
+  async autoscale(policy: AutoscaleSpec): Promise<SetAutoscaleResult> {
+    const outcome = await this.cluster.run(Services.MetricsCollector, MetricsCommandKinds.SetAutoscalePolicy, autoscaleKey(this.id), { policy: { ...policy, version: 1, service: this.id } });
+    return setAutoscaleResult(outcome.result);
+  }
+
+  /** Its policy (with the last decision) and thresholds (with their phase). Throws the bus's Timeout when no metrics-collector answers. */
+  async autoscaling(): Promise<ServiceAutoscaling> {
+    const r = await this.cluster.autoscaling(this.id);
+    return { service: this.id, policy: r.policies.find((p) => p.policy.service === this.id) ?? null, thresholds: r.thresholds.filter((t) => t.threshold.service === this.id) };
+  }
+
+  /** No more automatic scaling; the replica count stays where it is. `removed` is false when there was no policy. */
+  async stopAutoscaling(): Promise<RemoveResult> {
+    const outcome = await this.cluster.run(Services.MetricsCollector, MetricsCommandKinds.DeleteAutoscalePolicy, autoscaleKey(this.id), { service: this.id });
+    return removeResult(outcome.result);
+  }
+
+  /**
+   * Creates or replaces the threshold of that name (a replaced one starts over in phase ok).
+   * Refusals as for {@link autoscale}, with INVALID_THRESHOLD.
+   */
+  async setThreshold(threshold: ThresholdSpec): Promise<SetThresholdResult> {
+    const outcome = await this.cluster.run(Services.MetricsCollector, MetricsCommandKinds.SetThreshold, autoscaleKey(this.id), { threshold: { ...threshold, version: 1, service: this.id } });
+    return setThresholdResult(outcome.result);
+  }
+
+  async deleteThreshold(name: string): Promise<RemoveResult & { name: string }> {
+    const outcome = await this.cluster.run(Services.MetricsCollector, MetricsCommandKinds.DeleteThreshold, autoscaleKey(this.id), { service: this.id, name });
+    return { ...removeResult(outcome.result), name };
   }
 
   /** The replicas that are there (not stopping, stopped or failed), by slot. */
