@@ -54,7 +54,7 @@ export async function withCluster<T>(values: Values, f: (c: Cluster) => Promise<
   }
 }
 
-function serviceId(raw: string): string {
+export function serviceId(raw: string): string {
   if (!/^[a-z][a-z0-9-]{0,62}\/[a-z][a-z0-9-]{0,62}$/.test(raw)) throw new CliError(`"${raw}" is not a service id: write <tenant>/<service>, lower-case letters, digits and "-"`, ExitCodes.DataErr);
   return raw;
 }
@@ -412,14 +412,14 @@ export async function networks(args: readonly string[], io: Io, cluster?: Cluste
   return cluster ? show(cluster) : withCluster(values, show);
 }
 
-const EVENTS_USAGE = 'sdmi events -f [--service name] [--nodes] [-o table|json]';
+const EVENTS_USAGE = 'sdmi events -f [--service name] [--nodes] [--autoscale] [-o table|json]';
 export async function events(args: readonly string[], io: Io): Promise<number> {
-  const { values } = parse(args, { follow: { type: 'boolean', short: 'f' }, service: { type: 'string' }, nodes: { type: 'boolean' }, output: { type: 'string', short: 'o' } }, { min: 0, max: 0, usage: EVENTS_USAGE });
+  const { values } = parse(args, { follow: { type: 'boolean', short: 'f' }, service: { type: 'string' }, nodes: { type: 'boolean' }, autoscale: { type: 'boolean' }, output: { type: 'string', short: 'o' } }, { min: 0, max: 0, usage: EVENTS_USAGE });
   // Task events are not kept for reading back later; following is the only mode, so say so rather than print nothing.
   if (!values.follow) throw new UsageError(`events are streamed as they happen: use -f to follow them (Ctrl-C stops)\nusage: ${EVENTS_USAGE}`);
   const format = outputFormat(values.output as string | undefined);
   return withCluster(values, async (c) => {
-    const it = c.events({ ...(values.service ? { service: values.service as string } : {}), nodes: values.nodes === true });
+    const it = c.events({ ...(values.service ? { service: values.service as string } : {}), nodes: values.nodes === true, autoscale: values.autoscale === true });
     const stop = new Promise<void>((resolve) => io.signal?.addEventListener('abort', () => resolve(), { once: true }));
     io.err('events: following (Ctrl-C stops)');
     for (;;) {
@@ -434,6 +434,8 @@ export async function events(args: readonly string[], io: Io): Promise<number> {
 
 function eventLine(e: ClusterEvent): string {
   if (e.type === 'node') return `${e.event.time}  node      ${e.event.node}: ${e.event.replicas.length} replica(s)`;
+  if (e.type === 'scale') return `${e.event.at}  scale     ${e.event.service} ${e.event.from} -> ${e.event.to} (${e.event.reason}): ${e.event.why}`;
+  if (e.type === 'threshold') return `${e.event.at}  threshold ${e.event.service} ${e.event.threshold} ${e.event.kind}: ${e.event.why}`;
   const t = e.event;
   const what = t.error ? `${t.status}: ${t.error.code} ${t.error.message}` : t.status;
   return `${t.at}  task      ${t.service} ${t.kind} ${t.key} ${t.taskId}: ${what}${t.step ? ` (step ${JSON.stringify(t.step)})` : ''}`;

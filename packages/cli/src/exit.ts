@@ -1,5 +1,5 @@
 import { RdmpError } from '@sdmi/bus';
-import { DnsErrorCodes } from '@sdmi/contracts';
+import { DnsErrorCodes, MetricsErrorCodes } from '@sdmi/contracts';
 import { ManifestInvalid } from '@sdmi/manifest';
 import { PlanFailed, ServiceNotConverged, ServiceNotFound } from '@sdmi/sdk';
 
@@ -47,10 +47,15 @@ const DATA_ERRORS: ReadonlyMap<string, string> = new Map([
   [DnsErrorCodes.InvalidRecord, ''],
   [DnsErrorCodes.ZoneOutsideDomain, 'see the zones there are with: sdmi dns zones'],
   [DnsErrorCodes.NameOutsideZone, 'a name must end in its zone, and only names under the cluster domain can be set (see: sdmi dns zones)'],
+  [MetricsErrorCodes.InvalidAutoscalePolicy, 'see: sdmi autoscale help'],
+  [MetricsErrorCodes.InvalidThreshold, 'see: sdmi threshold help'],
 ]);
 
 /** Codes that mean the service is there but what would answer is not (the cluster has no DNS). */
-const UNAVAILABLE: ReadonlyMap<string, string> = new Map([[DnsErrorCodes.DnsOff, 'DNS comes with a control plane started by sdmi up (SDMI_DNS_DOMAIN, default sdmi.internal)']]);
+const UNAVAILABLE: ReadonlyMap<string, string> = new Map([
+  [DnsErrorCodes.DnsOff, 'DNS comes with a control plane started by sdmi up (SDMI_DNS_DOMAIN, default sdmi.internal)'],
+  [MetricsErrorCodes.SchedulerUnavailable, 'is the scheduler running? (sdmi up starts it)'],
+]);
 
 /** Turns what a command threw into the lines to print and the exit code, saying what to do where we can. */
 export function describeFailure(err: unknown): { text: string; code: number } {

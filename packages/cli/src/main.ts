@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { autoscale, threshold } from './autoscale';
 import * as commands from './commands';
 import { dns } from './dns';
 import { describeFailure, ExitCodes, UsageError } from './exit';
@@ -19,13 +20,18 @@ const HELP = `sdmi: the SDMI command line
   sdmi rollout status|undo <tenant/service> [--to-revision N]
   sdmi nodes [list] | add|drain|remove <node> [--force]
   sdmi networks [-t tenant]
-  sdmi events -f [--service name] [--nodes]
+  sdmi events -f [--service name] [--nodes] [--autoscale]
   sdmi logs <replica-id|tenant/service> [--tail N] [-f] [--timestamps]
   sdmi top [--service S] [-o table|json|yaml] latest CPU and memory of every node and replica
   sdmi dns zones [-o table|json|yaml]       the cluster's zones (cluster, tenants, reverse) with their DS
   sdmi dns set <name> <type> <value>... [--zone Z] [--ttl N]
                                             put a record set of yours (A, AAAA, CNAME, TXT, SRV, MX)
   sdmi dns delete <name> <type> [--zone Z]  remove one (see: sdmi dns help)
+  sdmi autoscale set <tenant/service> --min N --max N --metric cpu.utilization --target 0.6
+                 [--tolerance 0.1] [--scale-down-window 300s]
+                                            scale a service automatically (see: sdmi autoscale help)
+  sdmi autoscale get [<tenant/service>] [-o table|json|yaml] | delete <tenant/service>
+  sdmi threshold set|get|delete ...         thresholds raised and cleared on a service's metrics (see: sdmi threshold help)
 
 Every command takes --nats-url URL (default $SDMI_NATS_URL or nats://127.0.0.1:4222) and
 --prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi).
@@ -60,6 +66,8 @@ const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promis
   logs,
   dns,
   top,
+  autoscale,
+  threshold,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
