@@ -20,8 +20,13 @@ function tempDir(kind: string): string {
   return mkdtempSync(join(tmpdir(), `sdmi-${runId()}-${kind}`));
 }
 
+let archives = 0;
+
 async function importRootfs(endpoint: DockerEndpoint, rootfs: string, tag: string, changes: readonly string[]): Promise<void> {
-  const archive = `${rootfs}.tar`;
+  // One archive per build: two test files importing the same root file system at once (both build
+  // the example's images on a fresh machine) shared `${rootfs}.tar`, and one's rm or rewrite cut
+  // the other's import short ("Error processing tar file: unexpected EOF").
+  const archive = `${rootfs}.${runId()}-${process.pid}-${++archives}.tar`;
   try {
     await run('tar', ['--numeric-owner', '-C', rootfs, '-cf', archive, '.'], { timeoutMs: 600_000 });
     await docker(endpoint, ['import', ...changes.flatMap((c) => ['--change', c]), archive, tag], { timeoutMs: 600_000 });
@@ -107,8 +112,13 @@ export async function buildDebianImage(endpoint: DockerEndpoint = mainDocker, op
       );
       await run('chroot', [partial, 'apt-get', 'clean']);
       writeFileSync(join(partial, '.sdmi-complete'), `${new Date().toISOString()}\n`);
-      await removeTree(rootfs);
-      renameSync(partial, rootfs);
+      if (existsSync(join(rootfs, '.sdmi-complete'))) {
+        // Another process finished the same tree meanwhile and may be archiving it: keep its copy.
+        await removeTree(partial);
+      } else {
+        await removeTree(rootfs);
+        renameSync(partial, rootfs);
+      }
     } catch (e) {
       // debootstrap may leave /proc or /sys mounted inside the target: unmount before deleting.
       await removeTree(partial).catch(() => {});
