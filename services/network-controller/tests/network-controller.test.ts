@@ -192,7 +192,7 @@ describe('network-controller service', () => {
 
   it('publishes each bridge\'s port and flow counters as NetworkMetrics: a replica\'s port counts the traffic through it', async () => {
     const samples: { subject: string; data: unknown }[] = [];
-    const sub = nc.subscribe(names.metrics('network'), { callback: (_err, m) => samples.push({ subject: m.subject, data: m.json() }) });
+    const sub = nc.subscribe(names.metrics('network'), { callback: (_err, m) => void samples.push({ subject: m.subject, data: m.json() }) });
     // Named as the scheduler names a replica's interface, so the sample can say whose port it is.
     const web = await attach('host-a', 'acme/app', 'acme/web-1@rev1');
     try {
