@@ -3,7 +3,7 @@
 // the session reassembles), published on core NATS like the node-agents' samples (no stream: a
 // lost sample is replaced by the next).
 import type { BusNames } from '@sdmi/bus';
-import { contracts } from '@sdmi/contracts';
+import { contracts, type NetworkMetrics } from '@sdmi/contracts';
 import { Group, Port, Table } from '@sdmi/openflow';
 import type { Controller, SwitchConnection } from '@sdmi/openflow-controller';
 import type { Logger } from 'pino';
@@ -75,7 +75,7 @@ export class NetworkMetricsSampler {
   }
 
   /** Asks the switch for its port and flow counters and builds the host's sample. */
-  async sample(node: string, sw: SwitchConnection): Promise<ReturnType<typeof networkSample>> {
+  async sample(node: string, sw: SwitchConnection): Promise<NetworkMetrics> {
     const [portBodies, flowBodies] = await Promise.all([
       sw.multipart({ kind: 'PORT_STATS', portNo: Port.ANY }),
       sw.multipart({ kind: 'FLOW', tableId: Table.ALL, outPort: Port.ANY, outGroup: Group.ANY, cookie: 0n, cookieMask: 0n, match: [] }),
