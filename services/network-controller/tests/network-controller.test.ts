@@ -6,7 +6,7 @@
 // controller started again loses no established traffic and leaves the proactive flows untouched.
 // listNetworks, asked of the restarted controller, lists the specs exactly as they were submitted.
 // Every bridge's port and flow counters are published as NetworkMetrics; a replica's port counts
-// the pings through it.
+// the pings through it, and a metrics-collector of the same cluster stores the samples.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BadMessage, BusNames, RdmpClient, connectNats, createPool, jetstreamManager, removeStreams, type Outcome } from '@sdmi/bus';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const collectorMain = fileURLToPath(new URL('../../metrics-collector/src/main.ts', import.meta.url));
 const SERVICE = 'network-controller';
 const tag = runId();
 const names = new BusNames(`${tag}nc`);
@@ -29,6 +30,7 @@ let nc: Awaited<ReturnType<typeof connectNats>>;
 let client: RdmpClient;
 let port: number;
 let proc: ChildProcess | undefined;
+let collector: ChildProcess | undefined;
 let procLog = '';
 /** How often the service said it lost its LISTEN connection (each is one reconnect attempt). */
 let listenLost = 0;
@@ -128,13 +130,23 @@ beforeAll(async () => {
     bridges.set(host, { bridge, uplink: uplink.bridgeEnd, dpid });
   }
   proc = startService();
+  // The cluster's metrics-collector, as a process of its own: the judge of the network samples.
+  collector = spawn(process.execPath, ['--import', 'tsx', collectorMain], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SDMI_BUS_PREFIX: names.prefix, SDMI_PG_URL: db.url, SDMI_NATS_URL: process.env.SDMI_NATS_URL ?? 'nats://127.0.0.1:4222', SDMI_INSTANCE_ID: `mc-${tag}`, SDMI_LOG_LEVEL: 'warn' },
+  });
+  collector.stderr!.on('data', (d: Buffer) => (procLog = (procLog + d.toString()).slice(-8000)));
   await serviceReady(0);
+  await until(async () => (await requestHealth(nc, healthSubject('metrics-collector', `mc-${tag}`), { timeout: 1_000 })).ready, 'metrics-collector ready');
 });
 
 afterAll(async () => {
   proc?.kill('SIGTERM');
+  collector?.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));
   proc?.kill('SIGKILL');
+  collector?.kill('SIGKILL');
   await tb.dispose();
   if (nc) {
     await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
@@ -222,9 +234,22 @@ describe('network-controller service', () => {
       expect(a.rxBytes - b.rxBytes).toBeGreaterThanOrEqual(20 * 98);
       expect(a.flows.count).toBeGreaterThan(0);
       expect(a.flows.packets - b.flows.packets).toBeGreaterThanOrEqual(20);
+      // The collector judged them as the contract and the subject say, and stored them under the node.
+      const pool = createPool(db.url, 1);
+      try {
+        await until(async () => {
+          const r = await pool.query<{ body: NetworkMetrics }>(`SELECT body FROM metrics.sample WHERE kind = 'network' AND key = 'host-a' AND at = $1`, [now.at]);
+          return r.rows[0]?.body.interfaces.find((i) => i.port === web.ns.hostIf)?.rxPackets === a.rxPackets;
+        }, 'the collector stored the sample');
+        expect((await pool.query('SELECT count(*)::int AS n FROM metrics.refusal')).rows[0].n).toBe(0);
+      } finally {
+        await pool.end();
+      }
     } finally {
       sub.unsubscribe();
       await cmd('detachInterface', { interfaceId: web.id });
+      // The next test compares flows before and after: its flows must be gone first.
+      await until(async () => !(await flowsOf('host-a')).some((l) => l.includes(`=${web.ip},`) || l.includes(`=${web.ip} `)), 'no flow on host-a mentions the detached web interface');
     }
   });
 
