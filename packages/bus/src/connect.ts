@@ -2,12 +2,18 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
 import pino, { type Logger } from 'pino';
+import { natsCredentialOptions } from './credentials';
 
 export const defaultNatsUrl = (): string => process.env.SDMI_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const defaultPgUrl = (): string => process.env.SDMI_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/sdmi';
 
-export async function connectNats(name: string, url: string = defaultNatsUrl()): Promise<NatsConnection> {
-  return natsConnect({ servers: url, name, maxReconnectAttempts: -1 });
+/**
+ * Connects as the principal SDMI_NATS_NKEY_SEED_FILE names (and with TLS if SDMI_NATS_TLS_CA is
+ * set); with neither, without credentials. A credential setting that cannot be used throws
+ * NatsCredentialsError before any connection is tried.
+ */
+export async function connectNats(name: string, url: string = defaultNatsUrl(), env: Readonly<Record<string, string | undefined>> = process.env): Promise<NatsConnection> {
+  return natsConnect({ servers: url, name, maxReconnectAttempts: -1, ...natsCredentialOptions(env) });
 }
 
 /**

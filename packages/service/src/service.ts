@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { Empty, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import { NatsCredentialsEnv, natsCredentialOptions } from '@sdmi/bus';
 import { contracts, type HealthReply } from '@sdmi/contracts';
 import { findUnknownEnv, loadServiceConfig, type ServiceConfig } from './config';
 import { RdmpEnv } from './rdmp';
@@ -192,7 +193,7 @@ export class SdmiService {
     this.description = options.description;
     this.#env = options.env ?? process.env;
     // The RDMP attachment's variables belong to this package too.
-    this.#knownEnv = [...Object.values(RdmpEnv), ...(options.knownEnv ?? [])];
+    this.#knownEnv = [...Object.values(RdmpEnv), ...Object.values(NatsCredentialsEnv), ...(options.knownEnv ?? [])];
     this.config = loadServiceConfig(this.#env, options.defaults);
     this.instanceId = this.config.instanceId;
     this.log = options.logger ?? createLogger(this.name, this.instanceId, { level: this.config.logLevel });
@@ -368,6 +369,8 @@ export class SdmiService {
         name: `${this.name}/${this.instanceId}`,
         // A service outlives NATS restarts; it gives up only when the connection is closed for it.
         maxReconnectAttempts: -1,
+        // SDMI_NATS_NKEY_SEED_FILE / SDMI_NATS_TLS_CA: the service's own principal (docs/security.md).
+        ...natsCredentialOptions(this.#env),
       });
     } catch (err) {
       this.#state = ServiceState.stopped;
