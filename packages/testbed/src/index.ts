@@ -33,6 +33,8 @@ export {
   testDatabaseName,
   testName,
 } from './names';
+export { NATS_SERVER, NatsServer, startNatsServer } from './nats-server';
+export type { NatsServerOptions, NatsServerPlace } from './nats-server';
 export { NETCONFD, NETCONF_SUBSYSTEM, Netconfd, SSHD, startNetconfd } from './netconfd';
 export type { NetconfdOptions } from './netconfd';
 export { NetNamespace, createNamespace, listNamespaces } from './netns';

@@ -24,11 +24,12 @@ export interface Inventory {
    * the ovsdb-server and ovs-vswitchd of each OvsInNamespace (by their `/tmp/sdmi-<tag>-o<n>/` files),
    * the pdns_server of each PowerDns (by its `--config-dir=/tmp/sdmi-<tag>-p<n>`), the dnsdist of
    * each Dnsdist (by its `-C /tmp/sdmi-<tag>-d<n>/dnsdist.conf`), the netconfd, sshd and
-   * netconf-subsystem of each Netconfd (by their `/tmp/sdmi-<tag>-n<n>/` files), and whatever else runs inside a
+   * netconf-subsystem of each Netconfd (by their `/tmp/sdmi-<tag>-n<n>/` files), the nats-server of each
+   * NatsServer (by its `-c /tmp/sdmi-<tag>-a<n>/nats.conf`), and whatever else runs inside a
    * test-bed namespace.
    */
   processes: ProcessInfo[];
-  /** Temp dirs (extra Docker hosts, OvsInNamespace run dirs, PowerDns, Dnsdist and Netconfd dirs, image root file systems). */
+  /** Temp dirs (extra Docker hosts, OvsInNamespace run dirs, PowerDns, Dnsdist, Netconfd and NatsServer dirs, image root file systems). */
   directories: string[];
   databases: string[];
   streams: string[];

@@ -10,6 +10,8 @@ import type { Inventory } from './inventory';
 import { TestStream } from './jetstream';
 import type { StreamOptions } from './jetstream';
 import { runId } from './names';
+import { NatsServer } from './nats-server';
+import type { NatsServerOptions } from './nats-server';
 import { Netconfd } from './netconfd';
 import type { NetconfdOptions } from './netconfd';
 import { NetNamespace } from './netns';
@@ -90,6 +92,11 @@ export class Testbed implements AsyncDisposable {
   /** A dnsdist of its own: DNS over TLS (self-signed certificate) on a loopback port, in front of `backend`. */
   dnsdist(options: DnsdistOptions): Promise<Dnsdist> {
     return this.#add(Dnsdist.start(options));
+  }
+
+  /** A nats-server of its own with the caller's config (auth, JetStream) on a run-unique loopback port. */
+  natsServer(options: NatsServerOptions): Promise<NatsServer> {
+    return this.#add(NatsServer.start(options));
   }
 
   /** A real NETCONF server of its own: netconfd (yuma123) behind an sshd of its own, on a loopback port. */
