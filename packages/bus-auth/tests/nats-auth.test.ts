@@ -1,5 +1,5 @@
-// The generated permissions on a real nats-server with auth on: a real network-controller does its
-// job with its own credential, the same credential is refused outside its subjects, a connection
+// The generated permissions on a real nats-server with auth on: real services (network-controller,
+// scheduler, metrics-collector, switch-agent) do their job each with its own credential, the same credential is refused outside its subjects, a connection
 // without a known key is refused, and no seed shows up in any log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '@nats-io/nkeys';
 import { errors, type NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats } from '@sdmi/bus';
+import { METRICS_COLLECTOR, MetricsQueries } from '@sdmi/contracts';
 import { NetworkQueries } from '@sdmi/networks';
+import { SchedulerQueries } from '@sdmi/scheduling';
 import { healthSubject, requestHealth } from '@sdmi/service';
 import { Testbed, runId, testName, type NatsServer, type TestDatabase } from '@sdmi/testbed';
 import { ensureIdentities, renderServerConfig, type Identity } from '../src/index';
@@ -18,15 +20,51 @@ import { ensureIdentities, renderServerConfig, type Identity } from '../src/inde
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const tb = new Testbed();
 const names = new BusNames(`auth_${runId()}`);
-const instance = `nc-${runId()}`;
 const keyDir = join(tmpdir(), testName('k'));
 let ids: Map<string, Identity>;
 let server: NatsServer;
 let db: TestDatabase;
-let proc: ChildProcess | undefined;
+const procs = new Map<string, ChildProcess>();
 let procLog = '';
-let admin: NatsConnection;
+let admin!: NatsConnection;
 const conns: NatsConnection[] = [];
+
+const instanceOf = (service: string) => `${service === 'network-controller' ? 'nc' : service}-${runId()}`;
+
+/** Starts services/<service>/src/main.ts as its own principal and waits until its health says ready. */
+async function startService(service: string, env: Record<string, string> = {}): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, `services/${service}/src/main.ts`)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      SDMI_BUS_PREFIX: names.prefix,
+      SDMI_PG_URL: db.url,
+      SDMI_NATS_URL: server.url,
+      SDMI_NATS_NKEY_SEED_FILE: ids.get(service)!.seedFile,
+      SDMI_INSTANCE_ID: instanceOf(service),
+      // debug, not warn: the more a service logs, the more chances to leak a seed.
+      SDMI_LOG_LEVEL: 'debug',
+      ...env,
+    },
+  });
+  procs.set(service, child);
+  child.stdout!.on('data', (d: Buffer) => (procLog += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (procLog += d.toString()));
+  tb.defer(service, async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const h = await requestHealth(admin, healthSubject(service, instanceOf(service)), { timeout: 1_000 }).catch(() => undefined);
+    if (h?.ready) return;
+    if (Date.now() > end || child.exitCode !== null) throw new Error(`${service} not ready:\n${procLog.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 const seedOf = (principal: string): string => readFileSync(ids.get(principal)!.seedFile, 'utf8').trim();
 const as = async (principal: string): Promise<NatsConnection> => {
@@ -56,38 +94,13 @@ beforeAll(async () => {
       renderServerConfig({ host: at.host, port: at.port, storeDir: at.storeDir, users: [...ids.values()].map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.principal.permissions })) }),
   });
   db = await tb.database();
-  const openflow = await import('@sdmi/testbed').then((t) => t.freePort(false));
-  proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'services/network-controller/src/main.ts')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      SDMI_BUS_PREFIX: names.prefix,
-      SDMI_PG_URL: db.url,
-      SDMI_NATS_URL: server.url,
-      SDMI_NATS_NKEY_SEED_FILE: ids.get('network-controller')!.seedFile,
-      SDMI_INSTANCE_ID: instance,
-      SDMI_OPENFLOW_LISTEN: `127.0.0.1:${openflow}`,
-      // info, not warn: more of what the service does is logged, so more chances to leak a seed.
-      SDMI_LOG_LEVEL: 'debug',
-    },
-  });
-  proc.stdout!.on('data', (d: Buffer) => (procLog += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (procLog += d.toString()));
-  tb.defer('network-controller', async () => {
-    if (proc && proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc!.once('exit', r));
-    }
-  });
   admin = await as('admin');
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const h = await requestHealth(admin, healthSubject('network-controller', instance), { timeout: 1_000 }).catch(() => undefined);
-    if (h?.ready) break;
-    if (Date.now() > end || proc.exitCode !== null) throw new Error(`network-controller not ready:\n${procLog.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const { freePort } = await import('@sdmi/testbed');
+  // One after another: each migrates its own schema of the shared database, as under `sdmi up`.
+  await startService('network-controller', { SDMI_OPENFLOW_LISTEN: `127.0.0.1:${await freePort(false)}` });
+  await startService('scheduler');
+  await startService('metrics-collector');
+  await startService('switch-agent');
 }, 120_000);
 
 afterAll(async () => {
@@ -106,6 +119,12 @@ describe('bus credentials on a nats-server with auth', () => {
     expect(out.status).toBe('completed');
     const listed = await client.query('network-controller', NetworkQueries.listNetworks, { tenant: 'acme' });
     expect(listed.tenantConfigs.map((c) => c.tenant)).toEqual(['acme']);
+  });
+
+  it('the scheduler and the metrics-collector answer queries, each running as itself', async () => {
+    const client = new RdmpClient(admin, { names });
+    expect((await client.query('scheduler', SchedulerQueries.listServices, {})).services).toEqual([]);
+    expect((await client.query(METRICS_COLLECTOR, MetricsQueries.autoscaleStatus, {})).policies).toEqual([]);
   });
 
   it('the same credential publishing outside its subjects is rejected by the server', async () => {
@@ -151,15 +170,16 @@ describe('bus credentials on a nats-server with auth', () => {
     await expect(connectNats('test-stranger', server.url, { SDMI_NATS_NKEY_SEED_FILE: stranger })).rejects.toBeInstanceOf(errors.AuthorizationError);
   });
 
-  it('the running service met no refusal: its lists hold everything it did', () => {
+  it('the running services met no refusal: their lists hold everything they did', () => {
     const violations = server.logTail(100_000).split('\n').filter((l) => /Violation/.test(l));
     // The deliberate ones of the tests above are there (so the server does log them)...
     expect(violations.length).toBeGreaterThanOrEqual(3);
-    // ...and none from the service's own connection (named `<service>/<instance>`).
-    expect(violations.filter((l) => l.includes(`"network-controller/${instance}"`) || l.includes(`:network-controller/${instance}"`))).toEqual([]);
+    // ...and none from the services' own connections (named `<service>/<instance>`).
+    for (const service of procs.keys()) expect(violations.filter((l) => l.includes(`:${service}/${instanceOf(service)}"`)), service).toEqual([]);
+    expect(procs.size).toBe(4);
   });
 
-  it('no seed appears in the service output or the server log', () => {
+  it('no seed appears in the services\' output or the server log', () => {
     const logs = procLog + server.logTail(100_000);
     expect(procLog.length).toBeGreaterThan(0);
     // The server log does name the users it refused or let in, by public key: the check is not vacuous.
