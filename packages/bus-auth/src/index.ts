@@ -1,4 +1,4 @@
-export { ClusterServices, PrincipalKinds, principalName, principalsFor } from './principals';
+export { ANY_INBOX, ClusterServices, PrincipalKinds, narrowInbox, principalName, principalsFor } from './principals';
 export type { Permissions, Principal, PrincipalKind, RdmpServing } from './principals';
 export { quote, renderServerConfig } from './render';
 export type { ServerConfigOptions, ServerTls, ServerUser } from './render';

@@ -3,8 +3,8 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createUser } from '@nats-io/nkeys';
-import { readNkeySeedFile, type BusNames } from '@sdmi/bus';
-import { principalsFor, type Principal } from './principals';
+import { inboxPrefixFor, readNkeySeedFile, type BusNames } from '@sdmi/bus';
+import { narrowInbox, principalsFor, type Permissions, type Principal } from './principals';
 import { renderServerConfig, type ServerTls } from './render';
 
 /** A principal with its public key; the seed is in {@link Identity.seedFile}. */
@@ -12,6 +12,8 @@ export interface Identity {
   readonly principal: Principal;
   readonly publicKey: string;
   readonly seedFile: string;
+  /** The principal's permissions with its inbox narrowed to its own key: what the server gets. */
+  readonly permissions: Permissions;
 }
 
 export function seedFileOf(dir: string, principal: string): string {
@@ -48,7 +50,8 @@ export function ensureIdentities(o: GenerateOptions): Identity[] {
       writeSecret(seedFile, `${new TextDecoder().decode(kp.getSeed())}\n`);
       kp.clear();
     }
-    return { principal, publicKey: readNkeySeedFile(seedFile, `seed of ${principal.name}`).publicKey, seedFile };
+    const publicKey = readNkeySeedFile(seedFile, `seed of ${principal.name}`).publicKey;
+    return { principal, publicKey, seedFile, permissions: narrowInbox(principal.permissions, inboxPrefixFor(publicKey)) };
   });
 }
 
@@ -79,7 +82,7 @@ export function writeServerConfig(o: WriteServerConfigOptions): ServerFiles {
     ...(o.storeDir !== undefined ? { storeDir: o.storeDir } : {}),
     ...(o.serverName !== undefined ? { serverName: o.serverName } : {}),
     ...(o.tls ? { tls: o.tls } : {}),
-    users: o.identities.map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.principal.permissions })),
+    users: o.identities.map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.permissions })),
   });
   writeFileSync(configFile, text, { mode: 0o600 });
   const manifest = o.identities.map((i) => ({ name: i.principal.name, kind: i.principal.kind, ...(i.principal.node ? { node: i.principal.node } : {}), publicKey: i.publicKey, seedFile: i.seedFile }));

@@ -32,8 +32,13 @@ export interface Principal {
 /** The five singleton services (the node-agent runs one per node and is listed per node). */
 export const ClusterServices = ['scheduler', 'network-controller', 'switch-agent', 'metrics-collector', 'dns-manager'] as const;
 
-/** Requests go out with replies to the connection's inbox; every principal reads its replies there. */
-const INBOX = '_INBOX.>';
+/**
+ * Requests go out with replies to the connection's inbox; every principal reads its replies there.
+ * This is the placeholder {@link narrowInbox} replaces with the principal's own `_INBOX.<key>.>`
+ * once its key exists.
+ */
+export const ANY_INBOX = '_INBOX.>';
+const INBOX = ANY_INBOX;
 
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
@@ -228,6 +233,19 @@ export function principalsFor(names: BusNames, nodes: readonly string[]): Princi
     out.push(Object.freeze({ name: 'viewer', kind: PrincipalKinds.user, permissions: l.done(false) }));
   }
   return out;
+}
+
+/**
+ * The permissions with `_INBOX.>` narrowed to the principal's own inbox, `_INBOX.<public key>.>`,
+ * which is where connectNats puts its replies when it connects with that key.
+ */
+export function narrowInbox(permissions: Permissions, ownInboxPrefix: string): Permissions {
+  const own = `${ownInboxPrefix}.>`;
+  return Object.freeze({
+    publish: permissions.publish,
+    subscribe: Object.freeze(permissions.subscribe.map((s) => (s === ANY_INBOX ? own : s))),
+    allowResponses: permissions.allowResponses,
+  });
 }
 
 /** The principal a service process runs as (`node-agent` needs its node). */

@@ -91,7 +91,7 @@ beforeAll(async () => {
   ids = new Map(ensureIdentities({ dir: keyDir, names, nodes: ['host-a'] }).map((i) => [i.principal.name, i]));
   server = await tb.natsServer({
     config: (at) =>
-      renderServerConfig({ host: at.host, port: at.port, storeDir: at.storeDir, users: [...ids.values()].map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.principal.permissions })) }),
+      renderServerConfig({ host: at.host, port: at.port, storeDir: at.storeDir, users: [...ids.values()].map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.permissions })) }),
   });
   db = await tb.database();
   admin = await as('admin');
@@ -161,6 +161,20 @@ describe('bus credentials on a nats-server with auth', () => {
       for await (const _m of sub) return 'message';
       return 'ended';
     })()).rejects.toBeInstanceOf(errors.PermissionViolationError);
+  });
+
+  it('a principal cannot read replies meant for another: only its own inbox is open to it', async () => {
+    const nc = await as('network-controller');
+    for (const subject of ['_INBOX.>', `_INBOX.${ids.get('admin')!.publicKey}.>`]) {
+      const sub = nc.subscribe(subject);
+      await expect((async () => {
+        for await (const _m of sub) return 'message';
+        return 'ended';
+      })(), subject).rejects.toBeInstanceOf(errors.PermissionViolationError);
+    }
+    // Its own requests (replies under its own prefix) still work, as the service asks its own health.
+    const health = await requestHealth(nc, healthSubject('network-controller', instanceOf('network-controller')), { timeout: 2_000 });
+    expect(health.ready).toBe(true);
   });
 
   it('a connection without credentials, or with a key the server does not know, is refused', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BusNames } from '@sdmi/bus';
-import { principalsFor, type Principal } from '../src/index';
+import { narrowInbox, principalsFor, type Principal } from '../src/index';
 
 const names = new BusNames('sdmi');
 const all = principalsFor(names, ['host-a', 'host-b']);
@@ -91,6 +91,13 @@ describe('principalsFor', () => {
   it('services answer requests; users do not', () => {
     for (const p of all) expect(p.permissions.allowResponses, p.name).toBe(p.kind !== 'user');
     for (const p of all) expect(p.permissions.subscribe, p.name).toContain('_INBOX.>');
+  });
+
+  it('narrowInbox gives a principal its own inbox instead of every inbox', () => {
+    const p = narrowInbox(get('scheduler').permissions, '_INBOX.UABC');
+    expect(p.subscribe).toContain('_INBOX.UABC.>');
+    expect(p.subscribe).not.toContain('_INBOX.>');
+    expect(p.publish).toEqual(get('scheduler').permissions.publish);
   });
 
   it('subjects follow the prefix', () => {

@@ -63,13 +63,27 @@ export function readNkeySeedFile(file: string, setting: string = NatsCredentials
 }
 
 /**
- * Connection options for the credentials the environment names: an nkey authenticator over the
- * seed file, TLS with a CA. Empty when neither is set.
+ * Where a principal's replies arrive: `_INBOX.<public key>`. Its permissions allow it to subscribe
+ * there and nowhere else under `_INBOX`, so nobody reads replies meant for another principal.
  */
-export function natsCredentialOptions(env: Readonly<Record<string, string | undefined>> = process.env): Pick<ConnectionOptions, 'authenticator' | 'tls'> {
-  const out: Pick<ConnectionOptions, 'authenticator' | 'tls'> = {};
+export function inboxPrefixFor(publicKey: string): string {
+  return `_INBOX.${publicKey}`;
+}
+
+export type NatsCredentialOptions = Pick<ConnectionOptions, 'authenticator' | 'tls' | 'inboxPrefix'>;
+
+/**
+ * Connection options for the credentials the environment names: an nkey authenticator over the
+ * seed file and the principal's own inbox prefix, TLS with a CA. Empty when neither is set.
+ */
+export function natsCredentialOptions(env: Readonly<Record<string, string | undefined>> = process.env): NatsCredentialOptions {
+  const out: NatsCredentialOptions = {};
   const seedFile = env[NatsCredentialsEnv.nkeySeedFile];
-  if (seedFile) out.authenticator = nkeyAuthenticator(readNkeySeedFile(seedFile).seed);
+  if (seedFile) {
+    const { seed, publicKey } = readNkeySeedFile(seedFile);
+    out.authenticator = nkeyAuthenticator(seed);
+    out.inboxPrefix = inboxPrefixFor(publicKey);
+  }
   const ca = env[NatsCredentialsEnv.tlsCa];
   if (ca) {
     try {

@@ -1,8 +1,8 @@
 export { RdmpClient } from './client';
 export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
-export { NatsCredentialsEnv, NatsCredentialsError, natsCredentialOptions, readNkeySeedFile } from './credentials';
-export type { NkeySeed } from './credentials';
+export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, readNkeySeedFile } from './credentials';
+export type { NatsCredentialOptions, NkeySeed } from './credentials';
 export {
   BadMessage,
   ErrorCodes,
