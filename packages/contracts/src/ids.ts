@@ -81,6 +81,7 @@ export const SchemaIds = {
   DeleteThresholdPayload: `${schemaIdBase}metrics/delete-threshold.schema.json`,
   AutoscaleStatusQuery: `${schemaIdBase}metrics/autoscale-status-query.schema.json`,
   AutoscaleStatusReply: `${schemaIdBase}metrics/autoscale-status-reply.schema.json`,
+  RoleBinding: `${schemaIdBase}security/role-binding.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -101,6 +101,7 @@ export type {
   RolloutStatus,
   RolloutStatusQuery,
   RolloutStatusReply,
+  RoleBinding,
   RolloutUndoPayload,
   RunReplicaPayload,
   ScaleDecision,

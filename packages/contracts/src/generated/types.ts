@@ -150,6 +150,7 @@ export interface SdmiContracts {
   TaskStatusQuery?: TaskStatusQuery;
   TaskStatusReply?: TaskStatusReply;
   Task?: Task;
+  RoleBinding?: RoleBinding;
   HealthReply?: HealthReply;
   AddNodePayload?: AddNodePayload;
   DeployServicePayload?: DeployServicePayload;
@@ -1810,6 +1811,28 @@ export interface Task {
    */
   mode: "queued" | "broadcast";
   submittedAt: string;
+}
+/**
+ * Gives a principal a role, in one tenant for the tenant-scoped roles (tenant-admin and tenant-user need a tenant; viewer may have one; cluster-admin, network-admin and system have none). A principal's rights are the union of its bindings. Which roles take a tenant, and that system is for service principals only, is checked by the service that stores a binding (@sdmi/rbac checkBinding: INVALID_ROLE_BINDING with the path), not by this schema.
+ */
+export interface RoleBinding {
+  /**
+   * Version of the message's shape; version 1 is the first.
+   */
+  version: 1;
+  /**
+   * A binding's name, unique in the cluster.
+   */
+  name: string;
+  /**
+   * Who: a user (user:<name>) or a service (service:<name>).
+   */
+  principal: string;
+  /**
+   * cluster-admin: everything. network-admin: cluster networks, tenant configs and hosts; reads everything. tenant-admin: its tenant's networks, services, autoscaling, DNS records and exec in its replicas; reads its tenant. tenant-user: scales and rolls back its tenant's services; reads its tenant. viewer: reads (its tenant, or everything without one). system: the services' own calls to each other (replica transactions, interfaces, DNS registrations); bound to service principals only.
+   */
+  role: "cluster-admin" | "network-admin" | "tenant-admin" | "tenant-user" | "viewer" | "system";
+  tenant?: string;
 }
 /**
  * Answer of every service's health endpoint: liveness, readiness and the checks behind it.
