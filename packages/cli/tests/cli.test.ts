@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metricsToken } from '@sdmi/bus';
-import type { ContainerMetrics, TopReply } from '@sdmi/contracts';
+import type { AutoscaleStatus, ContainerMetrics, ScaleDecision, ThresholdEvent, ThresholdState, TopReply } from '@sdmi/contracts';
 import { Cluster } from '@sdmi/sdk';
 import { describeInventory, inventory, run, runId, startPowerDns, type PowerDns } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -347,6 +347,76 @@ describe('sdmi', () => {
     expect(t.replicas.some((x) => x.replicaId === ghost)).toBe(false);
     const rows = await run('psql', [cluster.db.url, '-Atc', `SELECT count(*) FROM metrics.sample WHERE key = '${ghost}'`]);
     expect(rows.trim()).toBe('0');
+  });
+
+  it('autoscale set/get/delete a policy on the service; threshold set/get/delete; the decision and the raised event arrive through the SDK and events -f', async () => {
+    const web = `${tenant}/web`;
+    const c = Cluster.over(cluster.nc, { prefix: cluster.names.prefix });
+    // Subscribed before anything is set, so the first decision and the raised event are not missed.
+    const decisions = c.scaleDecisions(web);
+    const raised = c.thresholdEvents(web);
+    await cluster.nc.flush();
+    const follower = sdmi(['events', '-f', '--autoscale'], { until: (out) => out.includes(`threshold ${web} mem-any raised`) });
+    const within = <T>(p: Promise<T>, what: string): Promise<T> => Promise.race([p, new Promise<T>((_r, no) => setTimeout(() => no(new Error(`${what}: nothing within 20 s`)), 20_000))]);
+    const first = async <T>(it: AsyncGenerator<T>): Promise<T> => {
+      for await (const x of it) return x;
+      throw new Error('ended');
+    };
+    try {
+      // min 2 = the replicas it has, and its CPU is near 0: the policy holds the count (below the target, bounded by min).
+      const set = await sdmi(['autoscale', 'set', web, '--min', '2', '--max', '4', '--metric', 'cpu.utilization', '--target', '0.6', '--scale-down-window', '30s', '--tolerance', '0.2']);
+      expect(set, set.stderr).toMatchObject({ code: 0, stdout: `${web}: autoscaling 2-4 replicas on cpu.utilization target 60% set; evaluated from the metrics-collector's next pass (see: sdmi autoscale get ${web})\n` });
+      const d = await within(first<ScaleDecision>(decisions), 'a ScaleDecision');
+      expect(d).toMatchObject({ service: web, from: 2, to: 2, inputs: { metric: 'cpu.utilization', target: 0.6, tolerance: 0.2, minReplicas: 2, maxReplicas: 4 } });
+      const listed = json<AutoscaleStatus[]>(await sdmi(['autoscale', 'get', web, '-o', 'json']));
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.policy).toEqual({ version: 1, service: web, minReplicas: 2, maxReplicas: 4, metric: 'cpu.utilization', target: 0.6, tolerance: 0.2, behavior: { scaleDown: { stabilizationWindowMs: 30_000 } } });
+      expect(listed[0]!.lastDecision).toMatchObject({ service: web, from: 2, to: 2 });
+      const t = await sdmi(['autoscale', 'get']);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.stdout.split('\n')[0]).toMatch(/^SERVICE\s+MIN\s+MAX\s+METRIC\s+TARGET\s+VALUE\s+DECISION\s+REASON\s+AGE\s+WHY$/);
+      expect(t.stdout).toMatch(new RegExp(`^${escape(web)}\\s+2\\s+4\\s+cpu\\.utilization\\s+60%\\s+\\d+%\\s+2->2\\s+[a-z-]+\\s+\\d+[smhd]\\s+\\S`, 'm'));
+
+      // Checked by the CLI before anything is sent: the flag and why, exit 65; a missing flag exits 64.
+      const bad = await sdmi(['autoscale', 'set', web, '--min', '2', '--max', 'lots', '--metric', 'cpu.utilization', '--target', '0.6']);
+      expect(bad.code).toBe(65);
+      expect(bad.stderr).toBe('sdmi: --max must be a whole number from 1 to 1000, got "lots"\n');
+      const missing = await sdmi(['autoscale', 'set', web, '--min', '2', '--max', '3', '--metric', 'cpu.utilization']);
+      expect(missing.code).toBe(64);
+      expect(missing.stderr).toContain('sdmi: --target is required');
+      // Refused by the metrics-collector: its code, message and the field; the policy stays as it was.
+      const refused = await sdmi(['autoscale', 'set', web, '--min', '5', '--max', '3', '--metric', 'cpu.utilization', '--target', '0.6']);
+      expect(refused.code, refused.stderr).toBe(65);
+      expect(refused.stderr).toMatch(/^sdmi: INVALID_AUTOSCALE_POLICY: .+ \(at \/payload\/policy\/[a-zA-Z]+/);
+      expect(json<AutoscaleStatus[]>(await sdmi(['autoscale', 'get', web, '-o', 'json']))[0]!.policy.minReplicas).toBe(2);
+
+      // Every replica uses some memory: raised at the first evaluation.
+      const th = await sdmi(['threshold', 'set', web, 'mem-any', '--metric', 'memory.bytes', '--aggregation', 'max', '--comparator', '>', '--value', '0']);
+      expect(th, th.stderr).toMatchObject({ code: 0, stdout: `${web} threshold mem-any: set\n` });
+      const ev = await within(first<ThresholdEvent>(raised), 'a ThresholdEvent');
+      expect(ev).toMatchObject({ kind: 'raised', threshold: 'mem-any', service: web, metric: 'memory.bytes', aggregation: 'max', comparator: '>', thresholdValue: 0 });
+      // Every running replica with a fresh sample (a replica stopped by the scale to 2 may still count).
+      expect(ev.replicas).toBeGreaterThanOrEqual(2);
+      expect(json<ThresholdState[]>(await sdmi(['threshold', 'get', web, '-o', 'json'])).map((x) => [x.threshold.name, x.phase])).toEqual([['mem-any', 'raised']]);
+      const followed = await within(follower, 'events -f --autoscale');
+      expect(followed.stdout).toMatch(new RegExp(`^\\S+  threshold ${escape(web)} mem-any raised: \\S`, 'm'));
+      expect((await sdmi(['threshold', 'delete', web, 'mem-any'])).stdout).toBe(`${web} threshold mem-any: deleted\n`);
+
+      const del = await sdmi(['autoscale', 'delete', web]);
+      expect(del, del.stderr).toMatchObject({ code: 0, stdout: `${web}: autoscaling stopped; the replica count stays where it is\n` });
+      const none = await sdmi(['autoscale', 'get', web]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain(`${web} has no autoscale policy`);
+      expect((await c.tenant(tenant).service('web').autoscaling())).toEqual({ service: web, policy: null, thresholds: [] });
+    } finally {
+      // A policy left behind would go on scaling web (and its redeployment) under the later tests.
+      const svc = c.tenant(tenant).service('web');
+      await svc.stopAutoscaling();
+      await svc.deleteThreshold('mem-any');
+      // Already ended by the loops above; returning again is harmless and ends them if a wait timed out.
+      await decisions.return(undefined);
+      await raised.return(undefined);
+    }
   });
 
   it('bad input: a manifest with errors names file, line, path and rule (exit 65) and changes nothing', async () => {

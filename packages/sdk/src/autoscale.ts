@@ -39,23 +39,35 @@ function checkServiceId(service: string | undefined): void {
 /**
  * Messages of one contract on a core-NATS subject until the iterator is returned; one that is not
  * JSON or breaks its contract is skipped (a consumer cannot act on it, and the publisher is ours).
+ * The subscription is made at the call, not at the first next(), so that what is announced right
+ * after (the decision of a policy just set) is not missed. return() ends the subscription at once,
+ * even while the iterator waits for a message (a generator alone would finish only at the next one).
  */
-async function* checked<T>(nc: NatsConnection, subject: string, check: (data: unknown) => T | null): AsyncGenerator<T> {
+function checked<T>(nc: NatsConnection, subject: string, check: (data: unknown) => T | null): AsyncGenerator<T> {
   const sub = nc.subscribe(subject);
-  try {
-    for await (const m of sub) {
-      let data: unknown;
-      try {
-        data = m.json();
-      } catch {
-        continue;
+  async function* read(): AsyncGenerator<T> {
+    try {
+      for await (const m of sub) {
+        let data: unknown;
+        try {
+          data = m.json();
+        } catch {
+          continue;
+        }
+        const v = check(data);
+        if (v !== null) yield v;
       }
-      const v = check(data);
-      if (v !== null) yield v;
+    } finally {
+      sub.unsubscribe();
     }
-  } finally {
-    sub.unsubscribe();
   }
+  const it = read();
+  const finish = it.return.bind(it);
+  it.return = (value) => {
+    sub.unsubscribe();
+    return finish(value);
+  };
+  return it;
 }
 
 /** The autoscaler's decisions of one service (default every service), as announced. */

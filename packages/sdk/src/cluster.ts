@@ -181,9 +181,10 @@ export class Cluster {
 
   /**
    * Task status events of every service (or one) and node announcements, with `autoscale` also
-   * the autoscaler's decisions and threshold events, until the iterator is returned.
+   * the autoscaler's decisions and threshold events, until the iterator is returned. Subscribed
+   * at the call, so nothing announced after it is missed.
    */
-  async *events(opts: { service?: string; nodes?: boolean; autoscale?: boolean } = {}): AsyncGenerator<ClusterEvent> {
+  events(opts: { service?: string; nodes?: boolean; autoscale?: boolean } = {}): AsyncGenerator<ClusterEvent> {
     const c = sharedContracts();
     const tasks = this.nc.subscribe(this.names.taskEvents(opts.service ?? '*', '*'));
     const nodes = opts.nodes === false ? null : this.nc.subscribe(this.names.nodeEvents('*', 'status'));
@@ -191,6 +192,7 @@ export class Cluster {
     const thresholds = opts.autoscale === true ? this.nc.subscribe(this.names.thresholdEvents()) : null;
     const queue: ClusterEvent[] = [];
     let wake: (() => void) | null = null;
+    let closed = false;
     const push = (e: ClusterEvent): void => {
       queue.push(e);
       wake?.();
@@ -228,18 +230,35 @@ export class Cluster {
         return ev.ok ? { type: 'threshold', event: ev.value } : null;
       });
     }
-    try {
-      for (;;) {
-        while (queue.length > 0) yield queue.shift()!;
-        await new Promise<void>((r) => (wake = r));
-        wake = null;
-      }
-    } finally {
+    const unsubscribe = (): void => {
       tasks.unsubscribe();
       nodes?.unsubscribe();
       decisions?.unsubscribe();
       thresholds?.unsubscribe();
+    };
+    async function* read(): AsyncGenerator<ClusterEvent> {
+      try {
+        while (!closed) {
+          while (queue.length > 0) yield queue.shift()!;
+          if (closed) break;
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
+      } finally {
+        unsubscribe();
+      }
     }
+    const it = read();
+    // A generator waiting for the next event would take return() only when one arrives (maybe
+    // never, on a quiet cluster): wake it so that it ends now.
+    const finish = it.return.bind(it);
+    it.return = (value) => {
+      closed = true;
+      unsubscribe();
+      wake?.();
+      return finish(value);
+    };
+    return it;
   }
 }
 
