@@ -1,5 +1,6 @@
 // The generated permissions on a real nats-server with auth on: real services (network-controller,
-// scheduler, metrics-collector, switch-agent) do their job each with its own credential, the same credential is refused outside its subjects, a connection
+// scheduler, metrics-collector, switch-agent, dns-manager, a node-agent) do their job each with its own
+// credential, the same credential is refused outside its subjects, a connection
 // without a known key is refused, and no seed shows up in any log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '@nats-io/nkeys';
 import { errors, type NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats } from '@sdmi/bus';
-import { METRICS_COLLECTOR, MetricsQueries } from '@sdmi/contracts';
+import { METRICS_COLLECTOR, MetricsQueries, NodeAgentCommandKinds, NodeAgentQueries, nodeService, replicaKey } from '@sdmi/contracts';
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries } from '@sdmi/scheduling';
 import { healthSubject, requestHealth } from '@sdmi/service';
@@ -31,8 +32,11 @@ const conns: NatsConnection[] = [];
 
 const instanceOf = (service: string) => `${service === 'network-controller' ? 'nc' : service}-${runId()}`;
 
-/** Starts services/<service>/src/main.ts as its own principal and waits until its health says ready. */
-async function startService(service: string, env: Record<string, string> = {}): Promise<void> {
+/**
+ * Starts services/<service>/src/main.ts as its own principal (`principal`, the service's name but
+ * for a node-agent) and waits until its health says ready.
+ */
+async function startService(service: string, env: Record<string, string> = {}, principal = service): Promise<void> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, `services/${service}/src/main.ts`)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +45,7 @@ async function startService(service: string, env: Record<string, string> = {}): 
       SDMI_BUS_PREFIX: names.prefix,
       SDMI_PG_URL: db.url,
       SDMI_NATS_URL: server.url,
-      SDMI_NATS_NKEY_SEED_FILE: ids.get(service)!.seedFile,
+      SDMI_NATS_NKEY_SEED_FILE: ids.get(principal)!.seedFile,
       SDMI_INSTANCE_ID: instanceOf(service),
       // debug, not warn: the more a service logs, the more chances to leak a seed.
       SDMI_LOG_LEVEL: 'debug',
@@ -101,6 +105,12 @@ beforeAll(async () => {
   await startService('scheduler');
   await startService('metrics-collector');
   await startService('switch-agent');
+  // DNS off (no SDMI_DNS_DOMAIN): no PowerDNS needed; its bus side (gateway, worker, queries) runs.
+  await startService('dns-manager');
+  // On the machine's dockerd (it touches only containers labelled with its cluster, this run's
+  // prefix) with a bridge of its own.
+  const bridge = await tb.bridge();
+  await startService('node-agent', { SDMI_NODE_NAME: 'host-a', SDMI_DOCKER_SOCKET: '/var/run/docker.sock', SDMI_NODE_BRIDGE: bridge.name }, 'node-agent-host-a');
 }, 120_000);
 
 afterAll(async () => {
@@ -125,6 +135,22 @@ describe('bus credentials on a nats-server with auth', () => {
     const client = new RdmpClient(admin, { names });
     expect((await client.query('scheduler', SchedulerQueries.listServices, {})).services).toEqual([]);
     expect((await client.query(METRICS_COLLECTOR, MetricsQueries.autoscaleStatus, {})).policies).toEqual([]);
+  });
+
+  it('the node-agent runs its node\'s tasks and queries as node-agent-host-a', async () => {
+    const client = new RdmpClient(admin, { names });
+    const replicaId = `${runId()}/gone-1@rev1`;
+    // Removing a replica that never ran is harmless and completes: gateway, JetStream, the node's worker.
+    const out = await client.run(nodeService('host-a'), { kind: NodeAgentCommandKinds.RemoveReplica, key: replicaKey(replicaId), payload: { replicaId, timeoutSec: 2 } }, { timeoutMs: 30_000 });
+    expect(out.status).toBe('completed');
+    const refused = await client.query(nodeService('host-a'), NodeAgentQueries.replicaLogs, { replicaId }).catch((e: { info?: { code?: string } }) => e);
+    expect((refused as { info?: { code?: string } }).info?.code).toBe('REPLICA_NOT_FOUND');
+    // It announces its node, as itself.
+    const status = await new Promise<string>((resolve) => {
+      const sub = admin.subscribe(names.nodeEvents('host-a', 'status'), { max: 1, callback: (_e, m) => resolve(m.subject) });
+      setTimeout(() => sub.unsubscribe(), 20_000);
+    });
+    expect(status).toBe(names.nodeEvents('host-a', 'status'));
   });
 
   it('the same credential publishing outside its subjects is rejected by the server', async () => {
@@ -190,7 +216,7 @@ describe('bus credentials on a nats-server with auth', () => {
     expect(violations.length).toBeGreaterThanOrEqual(3);
     // ...and none from the services' own connections (named `<service>/<instance>`).
     for (const service of procs.keys()) expect(violations.filter((l) => l.includes(`:${service}/${instanceOf(service)}"`)), service).toEqual([]);
-    expect(procs.size).toBe(4);
+    expect(procs.size).toBe(6);
   });
 
   it('no seed appears in the services\' output or the server log', () => {
