@@ -76,6 +76,7 @@ const KNOWN_KINDS: Record<string, string> = {
   'network-controller': 'putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost, setServiceEndpoints, releaseServiceAddress',
   scheduler: 'deployService, updateService, scaleService, removeService, rolloutUndo, addNode, removeNode, startReplica, stopReplica',
   'dns-manager': 'registerReplica, deregisterReplica, putRecords, deleteRecords',
+  'metrics-collector': 'setAutoscalePolicy, deleteAutoscalePolicy, setThreshold, deleteThreshold',
 };
 
 describe('ControlPlane', () => {
