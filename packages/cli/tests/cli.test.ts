@@ -407,6 +407,28 @@ describe('sdmi', () => {
       const none = await sdmi(['autoscale', 'get', web]);
       expect(none.code).toBe(1);
       expect(none.stderr).toContain(`${web} has no autoscale policy`);
+
+      // As a manifest: plan shows the policy to create, apply sets it, a changed one is a field diff, delete removes it.
+      const text = `apiVersion: sdmi/v1\nkind: AutoscalePolicy\nspec: { version: 1, service: ${web}, minReplicas: 2, maxReplicas: 3, metric: cpu.utilization, target: 0.7 }\n`;
+      const m = manifest('autoscale.yaml', text);
+      const planned = await sdmi(['plan', '-f', m, '--exit-code']);
+      expect(planned.code, planned.stderr).toBe(2);
+      expect(planned.stdout).toContain(`+ create    AutoscalePolicy ${web}  (${m}:1)`);
+      const applied = await sdmi(['apply', '-f', m]);
+      expect(applied, applied.stderr).toMatchObject({ code: 0, stdout: `applied: create AutoscalePolicy ${web}\n` });
+      expect(json<AutoscaleStatus[]>(await sdmi(['autoscale', 'get', web, '-o', 'json']))[0]!.policy).toMatchObject({ minReplicas: 2, maxReplicas: 3, target: 0.7 });
+      const changed = await sdmi(['plan', '-f', manifest('autoscale2.yaml', text.replace('maxReplicas: 3', 'maxReplicas: 4'))]);
+      expect(changed.stdout).toContain(`~ update    AutoscalePolicy ${web}`);
+      expect(changed.stdout).toContain('/maxReplicas: 3 -> 4');
+      // Min above max is refused before anything is sent, at the file, line and column of maxReplicas.
+      const badText = text.replace('minReplicas: 2', 'minReplicas: 5');
+      const badFile = manifest('autoscale-bad.yaml', badText);
+      const refusedManifest = await sdmi(['apply', '-f', badFile]);
+      expect(refusedManifest.code).toBe(65);
+      const col = badText.split('\n')[2]!.indexOf('maxReplicas: ') + 'maxReplicas: '.length + 1;
+      expect(refusedManifest.stderr).toContain(`${badFile}:3:${col}: /maxReplicas: 3 is below minReplicas 5 (rule min-not-above-max, at /spec/maxReplicas)`);
+      const deleted = await sdmi(['delete', '-f', m]);
+      expect(deleted, deleted.stderr).toMatchObject({ code: 0, stdout: `deleted: delete AutoscalePolicy ${web}\n` });
       expect((await c.tenant(tenant).service('web').autoscaling())).toEqual({ service: web, policy: null, thresholds: [] });
     } finally {
       // A policy left behind would go on scaling web (and its redeployment) under the later tests.

@@ -1,6 +1,6 @@
 // What `plan` shows and `apply`/`delete` do: the declared resources against what the cluster holds,
 // as an ordered list of changes. Pure: the caller fetches the cluster's state and runs the changes.
-import type { ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork } from '@sdmi/contracts';
+import type { AutoscalePolicy, ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
 import { networkRef, resourceId, type Resource, type ResourceKind } from './resource';
 
 /** What the cluster holds, as the specs it was given. */
@@ -9,6 +9,12 @@ export interface ClusterState {
   clusterNetworks: readonly ClusterNetwork[];
   tenantNetworks: readonly TenantNetwork[];
   services: readonly ServiceSpec[];
+  /**
+   * The metrics-collector's policies and thresholds; only needed (and only read) when the manifests
+   * declare some, so that planning networks and services does not depend on a collector running.
+   */
+  autoscalePolicies?: readonly AutoscalePolicy[];
+  thresholds?: readonly Threshold[];
 }
 
 export const ChangeActions = {
@@ -49,7 +55,8 @@ export function planIsEmpty(plan: Plan): boolean {
   return plan.changes.every((c) => c.action === ChangeActions.Unchanged || c.action === ChangeActions.Keep);
 }
 
-const KIND_ORDER: Record<ResourceKind, number> = { TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Service: 3 };
+// Policies and thresholds after services: the metrics-collector refuses them for a service that does not exist.
+const KIND_ORDER: Record<ResourceKind, number> = { TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Service: 3, AutoscalePolicy: 4, Threshold: 4 };
 
 function currentOf(state: ClusterState, r: Resource): object | undefined {
   const id = resourceId(r);
@@ -62,6 +69,10 @@ function currentOf(state: ClusterState, r: Resource): object | undefined {
       return state.tenantNetworks.find((n) => `${n.tenant}/${n.name}` === id);
     case 'Service':
       return state.services.find((s) => `${s.tenant}/${s.name}` === id);
+    case 'AutoscalePolicy':
+      return state.autoscalePolicies?.find((p) => p.service === id);
+    case 'Threshold':
+      return state.thresholds?.find((t) => `${t.service}/${t.name}` === id);
   }
 }
 
@@ -88,18 +99,21 @@ export function planApply(declared: readonly Resource[], state: ClusterState): P
 }
 
 /**
- * The changes that remove the declared resources the cluster holds: services first (their
+ * The changes that remove the declared resources the cluster holds: autoscale policies and
+ * thresholds first (a policy would scale a service being removed), then services (their
  * interfaces are on the networks), then networks, each after every network being deleted that
  * depends on it or nests in it. TenantConfigs have no delete command and are kept.
  */
 export function planDelete(declared: readonly Resource[], state: ClusterState): Plan {
   const present = declared.filter((r) => currentOf(state, r) !== undefined);
+  const autoscale = present.filter((r) => r.kind === 'AutoscalePolicy' || r.kind === 'Threshold');
   const services = present.filter((r) => r.kind === 'Service');
   const networks = present.filter((r): r is Extract<Resource, { kind: 'ClusterNetwork' | 'TenantNetwork' }> => r.kind === 'ClusterNetwork' || r.kind === 'TenantNetwork');
   const configs = present.filter((r) => r.kind === 'TenantConfig');
   const change = (r: Resource, action: ChangeAction): Change => ({ action, kind: r.kind, id: resourceId(r), resource: r, fields: [] });
   return {
     changes: [
+      ...autoscale.map((r) => change(r, ChangeActions.Delete)),
       ...services.map((r) => change(r, ChangeActions.Delete)),
       ...deletionOrder(networks).map((r) => change(r, ChangeActions.Delete)),
       ...configs.map((r) => change(r, ChangeActions.Keep)),

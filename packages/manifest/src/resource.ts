@@ -1,4 +1,4 @@
-import type { ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork } from '@sdmi/contracts';
+import type { AutoscalePolicy, ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
 
 /** The manifest format's version; a document naming another is refused. */
 export const API_VERSION = 'sdmi/v1';
@@ -8,6 +8,8 @@ export const ResourceKinds = {
   ClusterNetwork: 'ClusterNetwork',
   TenantNetwork: 'TenantNetwork',
   Service: 'Service',
+  AutoscalePolicy: 'AutoscalePolicy',
+  Threshold: 'Threshold',
 } as const;
 export type ResourceKind = (typeof ResourceKinds)[keyof typeof ResourceKinds];
 
@@ -22,11 +24,14 @@ export type Resource =
   | { readonly kind: 'TenantConfig'; readonly spec: TenantConfig; readonly source?: SourceLocation }
   | { readonly kind: 'ClusterNetwork'; readonly spec: ClusterNetwork; readonly source?: SourceLocation }
   | { readonly kind: 'TenantNetwork'; readonly spec: TenantNetwork; readonly source?: SourceLocation }
-  | { readonly kind: 'Service'; readonly spec: ServiceSpec; readonly source?: SourceLocation };
+  | { readonly kind: 'Service'; readonly spec: ServiceSpec; readonly source?: SourceLocation }
+  | { readonly kind: 'AutoscalePolicy'; readonly spec: AutoscalePolicy; readonly source?: SourceLocation }
+  | { readonly kind: 'Threshold'; readonly spec: Threshold; readonly source?: SourceLocation };
 
 /**
  * The id the bus knows a resource by: `cluster/<name>` for a ClusterNetwork, `<tenant>/<name>` for
- * a TenantNetwork or a Service, the tenant for its TenantConfig. Unique per kind.
+ * a TenantNetwork or a Service, the tenant for its TenantConfig, the service for its (one)
+ * AutoscalePolicy, `<tenant>/<service>/<name>` for a Threshold. Unique per kind.
  */
 export function resourceId(r: Resource): string {
   switch (r.kind) {
@@ -37,6 +42,10 @@ export function resourceId(r: Resource): string {
     case 'TenantNetwork':
     case 'Service':
       return `${r.spec.tenant}/${r.spec.name}`;
+    case 'AutoscalePolicy':
+      return r.spec.service;
+    case 'Threshold':
+      return `${r.spec.service}/${r.spec.name}`;
   }
 }
 

@@ -93,3 +93,15 @@ describe('semantic rules', () => {
     }
   });
 });
+
+describe('autoscale kinds', () => {
+  it('reads an AutoscalePolicy and a Threshold, checked by the metrics-collector\'s contracts with file, line and column', () => {
+    const policy = 'apiVersion: sdmi/v1\nkind: AutoscalePolicy\nspec: { version: 1, service: shop/app, minReplicas: 2, maxReplicas: 6, metric: cpu.utilization, target: 0.6 }\n';
+    const threshold = 'apiVersion: sdmi/v1\nkind: Threshold\nspec:\n  version: 1\n  name: hot\n  service: shop/app\n  metric: cpu.utilization\n  aggregation: median\n  comparator: ">"\n  value: 0.9\n  durationMs: 60000\n';
+    expect(parseManifest(policy, 'as.yaml').map((r) => [r.kind, r.source?.line])).toEqual([['AutoscalePolicy', 1]]);
+    const [e] = errorsOf(`${policy}---\n${threshold}`, 'as.yaml');
+    expect(e!.location).toEqual({ file: 'as.yaml', line: 12, col: 16 });
+    expect(e!.path).toBe('/spec/aggregation');
+    expect(e!.rule).toBe('enum');
+  });
+});

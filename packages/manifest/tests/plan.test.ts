@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceSpec } from '@sdmi/contracts';
+import type { AutoscalePolicy, ServiceSpec, Threshold } from '@sdmi/contracts';
 import { planApply, planDelete, planIsEmpty, type ClusterState, type Resource } from '@sdmi/manifest';
 
 const app: ServiceSpec = { tenant: 'shop', name: 'app', image: 'img:1', replicas: 2, networks: [{ network: 'front', ip: { mode: 'dynamic' } }] };
@@ -50,9 +50,29 @@ describe('planDelete', () => {
       if (r.kind === 'Service') return { ...s, services: [...s.services, r.spec] };
       if (r.kind === 'TenantNetwork') return { ...s, tenantNetworks: [...s.tenantNetworks, r.spec] };
       if (r.kind === 'ClusterNetwork') return { ...s, clusterNetworks: [...s.clusterNetworks, r.spec] };
-      return { ...s, tenantConfigs: [...s.tenantConfigs, r.spec] };
+      if (r.kind === 'TenantConfig') return { ...s, tenantConfigs: [...s.tenantConfigs, r.spec] };
+      return s;
     }, empty);
     expect(planDelete(declared, state).changes.map((c) => `${c.action} ${c.id}`)).toEqual(['delete shop/app', 'delete cluster/fabric', 'delete shop/front', 'delete shop/back', 'keep shop']);
     expect(planDelete(declared, empty).changes).toEqual([]);
+  });
+});
+
+describe('autoscale policies and thresholds', () => {
+  const policy: AutoscalePolicy = { version: 1, service: 'shop/app', minReplicas: 2, maxReplicas: 6, metric: 'cpu.utilization', target: 0.6 };
+  const hot: Threshold = { version: 1, name: 'hot', service: 'shop/app', metric: 'cpu.utilization', aggregation: 'avg', comparator: '>', value: 0.9, durationMs: 60_000 };
+  const withAutoscale: Resource[] = [{ kind: 'Threshold', spec: hot }, { kind: 'AutoscalePolicy', spec: policy }, declared[0]!];
+
+  it('are created after the service they belong to, and diffed by field against what the collector holds', () => {
+    expect(planApply(withAutoscale, empty).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['create Service shop/app', 'create Threshold shop/app/hot', 'create AutoscalePolicy shop/app']);
+    const held: ClusterState = { ...empty, services: [app], autoscalePolicies: [{ ...policy, maxReplicas: 4 }], thresholds: [hot] };
+    const changes = planApply(withAutoscale, held).changes;
+    expect(changes.find((c) => c.kind === 'AutoscalePolicy')).toMatchObject({ action: 'update', fields: [{ path: '/maxReplicas', from: 4, to: 6 }] });
+    expect(changes.find((c) => c.kind === 'Threshold')).toMatchObject({ action: 'unchanged', fields: [] });
+  });
+
+  it('are deleted before the service, so that nothing scales a service being removed', () => {
+    const held: ClusterState = { ...empty, services: [app], autoscalePolicies: [policy], thresholds: [hot] };
+    expect(planDelete(withAutoscale, held).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['delete Threshold shop/app/hot', 'delete AutoscalePolicy shop/app', 'delete Service shop/app']);
   });
 });

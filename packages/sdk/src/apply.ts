@@ -75,6 +75,15 @@ function stepsOf(cluster: Cluster, plan: Plan, opts: RunPlanOptions): Step[] {
       } else if (c.action === ChangeActions.Delete) {
         steps.push({ changes: [c], run: async () => void (await cluster.run(Services.NetworkController, 'deleteNetwork', 'networks', { id: c.id })) });
       }
+    } else if (r.kind === 'AutoscalePolicy' || r.kind === 'Threshold') {
+      const [tenant, name] = r.spec.service.split('/') as [string, string];
+      const svc = cluster.tenant(tenant).service(name);
+      // Create and update are the same command: set replaces the service's policy (or the threshold of that name).
+      const run =
+        r.kind === 'AutoscalePolicy'
+          ? () => (c.action === ChangeActions.Delete ? svc.stopAutoscaling() : svc.autoscale(r.spec))
+          : () => (c.action === ChangeActions.Delete ? svc.deleteThreshold(r.spec.name) : svc.setThreshold(r.spec));
+      steps.push({ changes: [c], run: async () => void (await run()) });
     } else {
       const svc = cluster.tenant(r.spec.tenant).service(r.spec.name);
       const { tenant: _t, name: _n, ...template } = r.spec;

@@ -104,25 +104,30 @@ export class Cluster {
     return (await this.client.query(Services.Scheduler, SchedulerQueries.listReplicas, filter)).replicas;
   }
 
-  /** What the cluster holds, as the specs it was given: what a manifest is planned against. */
-  async state(): Promise<ClusterState> {
-    const [nets, services] = await Promise.all([this.networks(), this.services()]);
+  /**
+   * What the cluster holds, as the specs it was given: what a manifest is planned against. With
+   * `autoscale`, also the metrics-collector's policies and thresholds (asked only then, so that
+   * manifests without them do not need a collector).
+   */
+  async state(opts: { autoscale?: boolean } = {}): Promise<ClusterState> {
+    const [nets, services, autoscale] = await Promise.all([this.networks(), this.services(), opts.autoscale ? this.autoscaling() : null]);
     return {
       tenantConfigs: nets.tenantConfigs,
       clusterNetworks: nets.clusterNetworks.map((n) => n.spec),
       tenantNetworks: nets.tenantNetworks.map((n) => n.spec),
       services: services.map((s) => s.spec),
+      ...(autoscale ? { autoscalePolicies: autoscale.policies.map((p) => p.policy), thresholds: autoscale.thresholds.map((t) => t.threshold) } : {}),
     };
   }
 
   async plan(resources: readonly Resource[]): Promise<Plan> {
     checkResources(resources);
-    return planApply(resources, await this.state());
+    return planApply(resources, await this.state({ autoscale: declaresAutoscale(resources) }));
   }
 
   async planDeletion(resources: readonly Resource[]): Promise<Plan> {
     checkResources(resources);
-    return planDelete(resources, await this.state());
+    return planDelete(resources, await this.state({ autoscale: declaresAutoscale(resources) }));
   }
 
   /**
@@ -267,7 +272,16 @@ export class Cluster {
  * sent so that a plan does not stop half-way on them (today: a ServiceSpec's semantic rules).
  */
 export function semanticRules(r: Resource): ErrorInfo[] {
-  return r.kind === 'Service' ? validateServiceSpec(r.spec).map((e) => e.info) : [];
+  if (r.kind === 'Service') return validateServiceSpec(r.spec).map((e) => e.info);
+  // The metrics-collector's INVALID_AUTOSCALE_POLICY, seen before anything is sent so that it comes with the file and line.
+  if (r.kind === 'AutoscalePolicy' && r.spec.minReplicas > r.spec.maxReplicas) {
+    return [{ code: 'INVALID_AUTOSCALE_POLICY', message: `/maxReplicas: ${r.spec.maxReplicas} is below minReplicas ${r.spec.minReplicas}`, path: '/maxReplicas', rule: 'min-not-above-max' }];
+  }
+  return [];
+}
+
+function declaresAutoscale(resources: readonly Resource[]): boolean {
+  return resources.some((r) => r.kind === 'AutoscalePolicy' || r.kind === 'Threshold');
 }
 
 /** Resources given in code (not read from a manifest file) are checked like a manifest's, before anything is sent. */

@@ -19,7 +19,7 @@ export type ManifestResource = {
    * The manifest format's version.
    */
   apiVersion: "sdmi/v1";
-  kind: "TenantConfig" | "ClusterNetwork" | "TenantNetwork" | "Service";
+  kind: "TenantConfig" | "ClusterNetwork" | "TenantNetwork" | "Service" | "AutoscalePolicy" | "Threshold";
   spec: {};
 };
 /**
