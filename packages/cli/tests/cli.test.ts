@@ -368,24 +368,27 @@ describe('sdmi', () => {
       expect(set, set.stderr).toMatchObject({ code: 0, stdout: `${web}: autoscaling 2-4 replicas on cpu.utilization target 60% set; evaluated from the metrics-collector's next pass (see: sdmi autoscale get ${web})\n` });
       const d = await within(first<ScaleDecision>(decisions), 'a ScaleDecision');
       expect(d).toMatchObject({ service: web, from: 2, to: 2, inputs: { metric: 'cpu.utilization', target: 0.6, tolerance: 0.2, minReplicas: 2, maxReplicas: 4 } });
-      const listed = json<AutoscaleStatus[]>(await sdmi(['autoscale', 'get', web, '-o', 'json']));
+      // Independent of each other, so run together (each sdmi run starts tsx: seconds on a loaded machine).
+      const [got, t, bad, missing, refused] = await Promise.all([
+        sdmi(['autoscale', 'get', web, '-o', 'json']),
+        sdmi(['autoscale', 'get']),
+        // Checked by the CLI before anything is sent: the flag and why, exit 65; a missing flag exits 64.
+        sdmi(['autoscale', 'set', web, '--min', '2', '--max', 'lots', '--metric', 'cpu.utilization', '--target', '0.6']),
+        sdmi(['autoscale', 'set', web, '--min', '2', '--max', '3', '--metric', 'cpu.utilization']),
+        // Refused by the metrics-collector: its code, message and the field; the policy stays as it was.
+        sdmi(['autoscale', 'set', web, '--min', '5', '--max', '3', '--metric', 'cpu.utilization', '--target', '0.6']),
+      ]);
+      const listed = json<AutoscaleStatus[]>(got);
       expect(listed).toHaveLength(1);
       expect(listed[0]!.policy).toEqual({ version: 1, service: web, minReplicas: 2, maxReplicas: 4, metric: 'cpu.utilization', target: 0.6, tolerance: 0.2, behavior: { scaleDown: { stabilizationWindowMs: 30_000 } } });
       expect(listed[0]!.lastDecision).toMatchObject({ service: web, from: 2, to: 2 });
-      const t = await sdmi(['autoscale', 'get']);
       expect(t.code, t.stderr).toBe(0);
       expect(t.stdout.split('\n')[0]).toMatch(/^SERVICE\s+MIN\s+MAX\s+METRIC\s+TARGET\s+VALUE\s+DECISION\s+REASON\s+AGE\s+WHY$/);
       expect(t.stdout).toMatch(new RegExp(`^${escape(web)}\\s+2\\s+4\\s+cpu\\.utilization\\s+60%\\s+\\d+%\\s+2->2\\s+[a-z-]+\\s+\\d+[smhd]\\s+\\S`, 'm'));
-
-      // Checked by the CLI before anything is sent: the flag and why, exit 65; a missing flag exits 64.
-      const bad = await sdmi(['autoscale', 'set', web, '--min', '2', '--max', 'lots', '--metric', 'cpu.utilization', '--target', '0.6']);
       expect(bad.code).toBe(65);
       expect(bad.stderr).toBe('sdmi: --max must be a whole number from 1 to 1000, got "lots"\n');
-      const missing = await sdmi(['autoscale', 'set', web, '--min', '2', '--max', '3', '--metric', 'cpu.utilization']);
       expect(missing.code).toBe(64);
       expect(missing.stderr).toContain('sdmi: --target is required');
-      // Refused by the metrics-collector: its code, message and the field; the policy stays as it was.
-      const refused = await sdmi(['autoscale', 'set', web, '--min', '5', '--max', '3', '--metric', 'cpu.utilization', '--target', '0.6']);
       expect(refused.code, refused.stderr).toBe(65);
       expect(refused.stderr).toMatch(/^sdmi: INVALID_AUTOSCALE_POLICY: .+ \(at \/payload\/policy\/[a-zA-Z]+/);
       expect(json<AutoscaleStatus[]>(await sdmi(['autoscale', 'get', web, '-o', 'json']))[0]!.policy.minReplicas).toBe(2);
@@ -411,22 +414,21 @@ describe('sdmi', () => {
       // As a manifest: plan shows the policy to create, apply sets it, a changed one is a field diff, delete removes it.
       const text = `apiVersion: sdmi/v1\nkind: AutoscalePolicy\nspec: { version: 1, service: ${web}, minReplicas: 2, maxReplicas: 3, metric: cpu.utilization, target: 0.7 }\n`;
       const m = manifest('autoscale.yaml', text);
-      const planned = await sdmi(['plan', '-f', m, '--exit-code']);
+      // Min above max is refused before anything is sent, at the file, line and column of maxReplicas.
+      const badText = text.replace('minReplicas: 2', 'minReplicas: 5');
+      const badFile = manifest('autoscale-bad.yaml', badText);
+      const [planned, refusedManifest] = await Promise.all([sdmi(['plan', '-f', m, '--exit-code']), sdmi(['apply', '-f', badFile])]);
       expect(planned.code, planned.stderr).toBe(2);
       expect(planned.stdout).toContain(`+ create    AutoscalePolicy ${web}  (${m}:1)`);
+      expect(refusedManifest.code).toBe(65);
+      const col = badText.split('\n')[2]!.indexOf('maxReplicas: ') + 'maxReplicas: '.length + 1;
+      expect(refusedManifest.stderr).toContain(`${badFile}:3:${col}: /maxReplicas: 3 is below minReplicas 5 (rule min-not-above-max, at /spec/maxReplicas)`);
       const applied = await sdmi(['apply', '-f', m]);
       expect(applied, applied.stderr).toMatchObject({ code: 0, stdout: `applied: create AutoscalePolicy ${web}\n` });
       expect(json<AutoscaleStatus[]>(await sdmi(['autoscale', 'get', web, '-o', 'json']))[0]!.policy).toMatchObject({ minReplicas: 2, maxReplicas: 3, target: 0.7 });
       const changed = await sdmi(['plan', '-f', manifest('autoscale2.yaml', text.replace('maxReplicas: 3', 'maxReplicas: 4'))]);
       expect(changed.stdout).toContain(`~ update    AutoscalePolicy ${web}`);
       expect(changed.stdout).toContain('/maxReplicas: 3 -> 4');
-      // Min above max is refused before anything is sent, at the file, line and column of maxReplicas.
-      const badText = text.replace('minReplicas: 2', 'minReplicas: 5');
-      const badFile = manifest('autoscale-bad.yaml', badText);
-      const refusedManifest = await sdmi(['apply', '-f', badFile]);
-      expect(refusedManifest.code).toBe(65);
-      const col = badText.split('\n')[2]!.indexOf('maxReplicas: ') + 'maxReplicas: '.length + 1;
-      expect(refusedManifest.stderr).toContain(`${badFile}:3:${col}: /maxReplicas: 3 is below minReplicas 5 (rule min-not-above-max, at /spec/maxReplicas)`);
       const deleted = await sdmi(['delete', '-f', m]);
       expect(deleted, deleted.stderr).toMatchObject({ code: 0, stdout: `deleted: delete AutoscalePolicy ${web}\n` });
       expect((await c.tenant(tenant).service('web').autoscaling())).toEqual({ service: web, policy: null, thresholds: [] });
