@@ -45,6 +45,9 @@ afterAll(async () => {
   main?.destroy();
   if (keyDir) rmSync(keyDir, { recursive: true, force: true });
   await tb.dispose();
+  const left = await tb.inventory();
+  expect(left.processes).toEqual([]);
+  expect(left.directories).toEqual([]);
 });
 
 describe('VLAN transaction', () => {
