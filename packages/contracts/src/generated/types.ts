@@ -554,7 +554,7 @@ export interface Threshold {
   aggregation: Aggregation;
   comparator: Comparator;
   /**
-   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   * The threshold, in the metric's unit (ratio, cores or bytes).
    */
   value: number;
   /**
@@ -566,7 +566,7 @@ export interface Threshold {
    */
   clearAfterMs?: number;
   /**
-   * A value of a MetricName, in its unit (ratio, cores or bytes); a utilization may exceed 1 when a replica bursts over its limit.
+   * In the metric's unit: a raised threshold clears only when the value is this far past `value` on the safe side (below it for > and >=, above it for < and <=); default 0.
    */
   hysteresis?: number;
 }
