@@ -103,7 +103,15 @@ export class AutoscaleLoop {
           {},
           thresholds.map((t) => t.status),
         );
-        events.push(...evaluator.evaluate(samples, now));
+        // Only replicas that run count: a replica stopped a moment ago still has a fresh sample,
+        // and would be aggregated with the ones that replaced it. A service whose replicas the
+        // scheduler did not list contributes nothing (a pending run restarts, a raised one stays).
+        const running = new Set<string>();
+        for (const service of new Set(thresholds.map((t) => t.threshold.service))) {
+          const listed = await this.o.client.query('scheduler', SchedulerQueries.listReplicas, { service }, { timeoutMs: QUERY_TIMEOUT_MS }).catch(() => undefined);
+          for (const r of listed?.replicas ?? []) if (REPORTING.has(r.state)) running.add(r.id);
+        }
+        events.push(...evaluator.evaluate(samples.filter((x) => running.has(x.replicaId)), now));
         for (const s of evaluator.status()) await store.saveThresholdStatus(db, s);
       }
       await db.query('COMMIT');
