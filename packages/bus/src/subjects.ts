@@ -75,11 +75,14 @@ export class BusNames {
    * `<p>.evt.metrics.scale.<tenant>.<name>`; `*` for every service.
    */
   scaleDecisions(service = '*'): string {
-    return `${this.prefix}.evt.metrics.scale.${service === '*' ? '*.*' : service.replace('/', '.')}`;
+    return this.#metricsEvent('scale', service);
   }
   /** ThresholdEvents of a service, like {@link scaleDecisions}: `<p>.evt.metrics.threshold.<tenant>.<name>`. */
   thresholdEvents(service = '*'): string {
-    return `${this.prefix}.evt.metrics.threshold.${service === '*' ? '*.*' : service.replace('/', '.')}`;
+    return this.#metricsEvent('threshold', service);
+  }
+  #metricsEvent(topic: 'scale' | 'threshold', service: string): string {
+    return `${this.prefix}.evt.metrics.${topic}.${service === '*' ? '*.*' : service.replace('/', '.')}`;
   }
   /** Messages found in a task stream that are not tasks at all. */
   rejected(service: string): string {

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DirDaemon } from './dir-daemon';
 import { DaemonNotReady } from './errors';
 import { testName } from './names';
-import { freePort, lostPortRace, tail } from './ports';
+import { freePort, greetsWith, lostPortRace, tail } from './ports';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 
@@ -99,25 +98,11 @@ export class NatsServer extends DirDaemon {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
     for (;;) {
       if (exited) throw new DaemonNotReady(`nats-server ${this.name}`, exited, tail(this.logFile));
-      if (await greets(this.#port)) return;
+      if (await greetsWith(this.#port, 'INFO ')) return;
       if (Date.now() >= deadline) throw new DaemonNotReady(`nats-server ${this.name}`, 'no INFO greeting in time', tail(this.logFile));
       await sleep(100);
     }
   }
-}
-
-/** Whether a NATS server answers on 127.0.0.1:port with its INFO line. */
-function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1_000, () => done(false));
-    s.once('error', () => done(false));
-    s.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('INFO ')));
-  });
 }
 
 /** Starts a {@link NatsServer}. */

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,8 +7,8 @@ import { DirDaemon } from './dir-daemon';
 import { DaemonNotReady } from './errors';
 import { run } from './exec';
 import { testName } from './names';
-import { freePort, lostPortRace, tail } from './ports';
-import { terminate } from './procs';
+import { freePort, greetsWith, lostPortRace, tail } from './ports';
+import { childrenOf, terminate } from './procs';
 
 export const NETCONFD = '/usr/sbin/netconfd';
 export const NETCONF_SUBSYSTEM = '/usr/sbin/netconf-subsystem';
@@ -218,7 +217,7 @@ export class Netconfd extends DirDaemon {
     }
     for (;;) {
       if (sshdExited) throw new DaemonNotReady(`sshd ${this.name}`, sshdExited, tail(this.sshdLog));
-      if (await sshBanner(this.#port)) return;
+      if (await greetsWith(this.#port, 'SSH-')) return;
       if (Date.now() >= deadline) throw new DaemonNotReady(`sshd ${this.name}`, 'no SSH banner in time', tail(this.sshdLog));
       await sleep(100);
     }
@@ -244,35 +243,6 @@ function logSince(file: string, start: number): string {
   }
 }
 
-/** Pids whose parent is `ppid`. */
-function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
-
-/** Whether an SSH server answers on 127.0.0.1:port with its version line. */
-function sshBanner(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1_000, () => done(false));
-    s.once('error', () => done(false));
-    s.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('SSH-')));
-  });
-}
 
 /** Starts a {@link Netconfd}. */
 export function startNetconfd(options: NetconfdOptions): Promise<Netconfd> {

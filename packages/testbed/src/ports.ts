@@ -1,7 +1,7 @@
-// What the daemons the test bed starts on loopback ports (PowerDns, Dnsdist) have in common.
+// What the daemons the test bed starts on loopback ports (PowerDns, Dnsdist, NatsServer, Netconfd) have in common.
 import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** The last lines of a log file ('' when there is none). */
 export function tail(file: string, lines = 20): string {
@@ -36,4 +36,18 @@ export async function freePort(udpToo: boolean): Promise<number> {
 /** Another process took a port between our probe and the daemon's bind: worth another try with new ports. */
 export function lostPortRace(log: string): boolean {
   return /unable to bind|address already in use/i.test(log);
+}
+
+/** Whether a server on 127.0.0.1:port greets a new connection with a first line starting `prefix` (NATS: "INFO ", SSH: "SSH-"). */
+export function greetsWith(port: number, prefix: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1_000, () => done(false));
+    s.once('error', () => done(false));
+    s.once('data', (d: Buffer) => done(d.toString('latin1').startsWith(prefix)));
+  });
 }

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeInventory, inventory, kdig, ownerAlive, spkiPin, startDnsdist, startPowerDns, sweepLeftovers } from '../src/index';
+import { crashedRunTag } from './crashed-run';
 import { expectNothingLeft } from './leak-check';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/crashing-dnsdist.ts', import.meta.url));
 
 afterAll(expectNothingLeft);
@@ -34,19 +33,7 @@ describe('Dnsdist', () => {
   });
 
   it('is swept with its directory when the run that started it is SIGKILLed', async () => {
-    const tag = await new Promise<string>((resolve, reject) => {
-      const child = spawn(`${repoRoot}node_modules/.bin/tsx`, [fixture], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      child.on('error', reject);
-      child.on('close', () => {
-        const t = /^t[0-9a-z]{4}$/m.exec(out)?.[0];
-        if (t) resolve(t);
-        else reject(new Error(`fixture printed no tag:\n${out}\n${err}`));
-      });
-    });
+    const tag = await crashedRunTag(fixture);
     expect(ownerAlive(tag)).toBe(false);
     const left = await inventory({ tag, databases: false, streams: false });
     expect(left.processes.map((p) => p.argv[0]).sort()).toEqual(['dnsdist', 'pdns_server']);

@@ -4,12 +4,13 @@
 // ThresholdEvaluator remember, and announces decisions and threshold events on the bus.
 import { type RdmpClient, type BusNames } from '@sdmi/bus';
 import { Autoscaler, EMPTY_AUTOSCALER_STATE, ThresholdEvaluator, DEFAULT_STALE_AFTER_MS } from '@sdmi/autoscaling';
-import { contracts, type ScaleDecision, type ThresholdEvent } from '@sdmi/contracts';
+import { contracts, type ContainerMetrics, type ListReplicasReply, type ScaleDecision, type ThresholdEvent } from '@sdmi/contracts';
 import { SchedulerQueries } from '@sdmi/scheduling';
 import type { StartContext } from '@sdmi/service';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { AutoscaleStore, StoredPolicy } from './autoscale-store';
+import type { MetricsStore } from './store';
 
 const LOCK = 'sdmi metrics-collector autoscaler';
 /** Replicas in these states run and are expected to report samples; the others are coming or going. */
@@ -23,6 +24,8 @@ export interface AutoscaleLoopOptions {
   names: BusNames;
   client: RdmpClient;
   store: AutoscaleStore;
+  /** Where the samples are read. */
+  samples: Pick<MetricsStore, 'latest'>;
   log: Logger;
   intervalMs: number;
 }
@@ -41,6 +44,8 @@ export class AutoscaleLoop {
   #running: Promise<void> | undefined;
   #stopped = false;
   readonly #loggedErrors = new Map<string, string>();
+  /** The scheduler's listReplicas per service, asked once per pass (policies and thresholds share it). */
+  #listed = new Map<string, Promise<ListReplicasReply>>();
   last: PassSummary | undefined;
 
   constructor(private readonly o: AutoscaleLoopOptions) {}
@@ -67,6 +72,7 @@ export class AutoscaleLoop {
   /** One evaluation of everything, if this instance gets the lock; the events go out after commit. */
   async pass(now = Date.now()): Promise<PassSummary> {
     const { pool, store } = this.o;
+    this.#listed = new Map();
     const db = await pool.connect();
     const summary: PassSummary = { at: now, leader: false, policies: 0, thresholds: 0, scaled: 0, errors: 0 };
     const decisions: ScaleDecision[] = [];
@@ -85,7 +91,7 @@ export class AutoscaleLoop {
       summary.thresholds = thresholds.length;
       const services = [...new Set([...policies.map((p) => p.policy.service), ...thresholds.map((t) => t.threshold.service)])];
       const window = Math.max(DEFAULT_STALE_AFTER_MS, ...policies.map((p) => p.policy.staleAfterMs ?? DEFAULT_STALE_AFTER_MS));
-      const samples = await store.latestContainerSamples(db, services, window);
+      const samples = services.length === 0 ? [] : await this.o.samples.latest<ContainerMetrics>('container', new Date(now - window), services);
 
       for (const p of policies) {
         // Another instance that held the lock a moment ago has just evaluated it: twice as many
@@ -108,7 +114,7 @@ export class AutoscaleLoop {
         // scheduler did not list contributes nothing (a pending run restarts, a raised one stays).
         const running = new Set<string>();
         for (const service of new Set(thresholds.map((t) => t.threshold.service))) {
-          const listed = await this.o.client.query('scheduler', SchedulerQueries.listReplicas, { service }, { timeoutMs: QUERY_TIMEOUT_MS }).catch(() => undefined);
+          const listed = await this.#replicas(service).catch(() => undefined);
           for (const r of listed?.replicas ?? []) if (REPORTING.has(r.state)) running.add(r.id);
         }
         events.push(...evaluator.evaluate(samples.filter((x) => running.has(x.replicaId)), now));
@@ -137,7 +143,7 @@ export class AutoscaleLoop {
     try {
       const [status, listed] = await Promise.all([
         client.query('scheduler', SchedulerQueries.getService, { service }, { timeoutMs: QUERY_TIMEOUT_MS }),
-        client.query('scheduler', SchedulerQueries.listReplicas, { service }, { timeoutMs: QUERY_TIMEOUT_MS }),
+        this.#replicas(service),
       ]);
       current = status.service.desired;
       replicas = listed.replicas.filter((r) => REPORTING.has(r.state)).map((r) => r.id);
@@ -166,6 +172,15 @@ export class AutoscaleLoop {
     if (!error) this.#loggedErrors.delete(service);
     await store.saveEvaluation(db, service, autoscaler.state, decision, error);
     return { decision, scaled, ...(error ? { error } : {}) };
+  }
+
+  #replicas(service: string): Promise<ListReplicasReply> {
+    let listed = this.#listed.get(service);
+    if (!listed) {
+      listed = this.o.client.query('scheduler', SchedulerQueries.listReplicas, { service }, { timeoutMs: QUERY_TIMEOUT_MS });
+      this.#listed.set(service, listed);
+    }
+    return listed;
   }
 
   /** A decision is announced when it changes something, or says something else than the last one did. */

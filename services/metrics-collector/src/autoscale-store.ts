@@ -2,7 +2,7 @@
 // client, so a policy or threshold commits with its RDMP task; the loop reads and writes in the
 // transaction that holds its leader lock.
 import type { AutoscalerState, ThresholdStatus } from '@sdmi/autoscaling';
-import type { AutoscalePolicy, AutoscaleStatusReply, ContainerMetrics, ScaleDecision, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, AutoscaleStatusReply, ScaleDecision, Threshold } from '@sdmi/contracts';
 import type pg from 'pg';
 
 type Db = Pick<pg.ClientBase, 'query'>;
@@ -83,21 +83,6 @@ export class AutoscaleStore {
       s.phase,
       s.since === null ? null : new Date(s.since),
     ]);
-  }
-
-  /**
-   * The newest container sample of each replica of these services within `sinceMs`: what the
-   * evaluations read, so that every collector instance sees every sample (the subscription is a
-   * queue group: each instance receives only some of them).
-   */
-  async latestContainerSamples(db: Db, services: readonly string[], sinceMs: number): Promise<ContainerMetrics[]> {
-    if (services.length === 0) return [];
-    const r = await db.query<{ body: ContainerMetrics }>(
-      `SELECT DISTINCT ON (key) body FROM metrics.sample
-        WHERE kind = 'container' AND service = ANY($1) AND at >= $2 ORDER BY key, at DESC`,
-      [services, new Date(Date.now() - sinceMs)],
-    );
-    return r.rows.map((x) => x.body);
   }
 
   async status(db: Db, service: string | undefined): Promise<AutoscaleStatusReply> {

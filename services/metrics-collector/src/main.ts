@@ -31,7 +31,7 @@ service.onStart('metrics', async ({ nc, log }) => {
   const client = new RdmpClient(nc, { names });
   const autoscale = new AutoscaleStore();
   handlers = autoscaleHandlers(autoscale, client);
-  autoscaler = new AutoscaleLoop({ pool, nc, names, client, store: autoscale, log, intervalMs: config.autoscaleIntervalMs }).start();
+  autoscaler = new AutoscaleLoop({ pool, nc, names, client, store: autoscale, samples: store, log, intervalMs: config.autoscaleIntervalMs }).start();
   const queries = new QueryServer({
     nc,
     service: METRICS_COLLECTOR,

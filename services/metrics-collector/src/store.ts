@@ -48,6 +48,25 @@ export interface StoredRollup {
 /** Any constant; hashed, as the other services' lock names are. */
 const ROLLUP_LOCK = 'metrics-collector.rollup';
 
+/**
+ * The CTEs `per_field` (avg/min/max of every value metrics.rollup_values finds, per kind, key and
+ * bucket) and `per_bucket` (service and sample count) over a CTE `source` of samples with a
+ * `bucket` column: one summary for what the roll-up writes and what history reads from raw rows.
+ */
+function bucketSummary(source: 'gone' | 'raw'): string {
+  return `per_field AS (
+    SELECT v.kind, v.key, v.bucket, jsonb_object_agg(v.field, v.stats) AS fields
+    FROM (
+      SELECT g.kind, g.key, g.bucket, x.field, jsonb_build_object('avg', avg(x.value), 'min', min(x.value), 'max', max(x.value)) AS stats
+      FROM ${source} g CROSS JOIN LATERAL metrics.rollup_values(g.kind, g.body) x
+      GROUP BY g.kind, g.key, g.bucket, x.field
+    ) v
+    GROUP BY v.kind, v.key, v.bucket
+  ), per_bucket AS (
+    SELECT kind, key, bucket, max(service) AS service, count(*)::int AS n FROM ${source} GROUP BY kind, key, bucket
+  )`;
+}
+
 export class MetricsStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -95,17 +114,7 @@ export class MetricsStore {
         `WITH gone AS (
            DELETE FROM metrics.sample WHERE at < $1
            RETURNING kind, key, service, body, date_bin(make_interval(secs => $2::float8 / 1000), at, timestamptz 'epoch') AS bucket
-         ), per_field AS (
-           SELECT v.kind, v.key, v.bucket, jsonb_object_agg(v.field, v.stats) AS fields
-           FROM (
-             SELECT g.kind, g.key, g.bucket, x.field, jsonb_build_object('avg', avg(x.value), 'min', min(x.value), 'max', max(x.value)) AS stats
-             FROM gone g CROSS JOIN LATERAL metrics.rollup_values(g.kind, g.body) x
-             GROUP BY g.kind, g.key, g.bucket, x.field
-           ) v
-           GROUP BY v.kind, v.key, v.bucket
-         ), per_bucket AS (
-           SELECT kind, key, bucket, max(service) AS service, count(*) AS n FROM gone GROUP BY kind, key, bucket
-         ), written AS (
+         ), ${bucketSummary('gone')}, written AS (
            INSERT INTO metrics.rollup AS r (kind, key, bucket, bucket_ms, service, count, fields)
            SELECT b.kind, b.key, b.bucket, $2, b.service, b.n, coalesce(f.fields, '{}'::jsonb)
            FROM per_bucket b LEFT JOIN per_field f USING (kind, key, bucket)
@@ -151,17 +160,7 @@ export class MetricsStore {
          SELECT kind, key, service, body, date_bin(make_interval(secs => $4::float8 / 1000), at, timestamptz 'epoch') AS bucket
          FROM metrics.sample
          WHERE kind = $1 AND at >= $2 AND at < $3 AND ($5::text IS NULL OR key = $5) AND ($6::text IS NULL OR service = $6)
-       ), per_field AS (
-         SELECT v.kind, v.key, v.bucket, jsonb_object_agg(v.field, v.stats) AS fields
-         FROM (
-           SELECT g.kind, g.key, g.bucket, x.field, jsonb_build_object('avg', avg(x.value), 'min', min(x.value), 'max', max(x.value)) AS stats
-           FROM raw g CROSS JOIN LATERAL metrics.rollup_values(g.kind, g.body) x
-           GROUP BY g.kind, g.key, g.bucket, x.field
-         ) v
-         GROUP BY v.kind, v.key, v.bucket
-       ), per_bucket AS (
-         SELECT kind, key, bucket, max(service) AS service, count(*)::int AS n FROM raw GROUP BY kind, key, bucket
-       )
+       ), ${bucketSummary('raw')}
        SELECT b.kind, b.key, b.service, b.bucket, $4::int AS bucket_ms, b.n AS count, coalesce(f.fields, '{}'::jsonb) AS fields
        FROM per_bucket b LEFT JOIN per_field f USING (kind, key, bucket)
        UNION ALL
@@ -174,9 +173,16 @@ export class MetricsStore {
     return r.rows.map((x) => ({ kind: x.kind, key: x.key, service: x.service, bucket: x.bucket, bucketMs: x.bucket_ms, count: x.count, fields: x.fields }));
   }
 
-  /** The latest sample of each key of a kind taken since `since` (the Prometheus endpoint's gauges). */
-  async latest<T>(kind: MetricsKind, since: Date): Promise<T[]> {
-    const r = await this.pool.query<{ body: T }>('SELECT DISTINCT ON (key) body FROM metrics.sample WHERE kind = $1 AND at >= $2 ORDER BY key, at DESC', [kind, since]);
+  /**
+   * The latest sample of each key of a kind taken since `since`, of these services only when given
+   * (the Prometheus endpoint's gauges; the autoscaler's evaluations, which read it here because the
+   * subscription is a queue group: no instance's memory holds every sample).
+   */
+  async latest<T>(kind: MetricsKind, since: Date, services?: readonly string[]): Promise<T[]> {
+    const r = await this.pool.query<{ body: T }>(
+      'SELECT DISTINCT ON (key) body FROM metrics.sample WHERE kind = $1 AND at >= $2 AND ($3::text[] IS NULL OR service = ANY($3)) ORDER BY key, at DESC',
+      [kind, since, services ?? null],
+    );
     return r.rows.map((x) => x.body);
   }
 
@@ -188,15 +194,8 @@ export class MetricsStore {
 
   async top(staleAfterMs: number, service: string | undefined): Promise<Omit<TopReply, 'at' | 'staleAfterMs'>> {
     const since = new Date(Date.now() - staleAfterMs);
-    const latest = async <T>(kind: MetricsKind, extra: string, args: unknown[]): Promise<T[]> => {
-      const r = await this.pool.query<{ body: T }>(
-        `SELECT DISTINCT ON (key) body FROM metrics.sample WHERE kind = $1 AND at >= $2 ${extra} ORDER BY key, at DESC`,
-        [kind, since, ...args],
-      );
-      return r.rows.map((x) => x.body);
-    };
-    const nodes = await latest<NodeMetrics>('node', '', []);
-    const replicas = await latest<ContainerMetrics>('container', service ? 'AND service = $3' : '', service ? [service] : []);
+    const nodes = await this.latest<NodeMetrics>('node', since);
+    const replicas = await this.latest<ContainerMetrics>('container', since, service ? [service] : undefined);
     replicas.sort((a, b) => a.service.localeCompare(b.service) || a.replicaId.localeCompare(b.replicaId));
     const count = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM metrics.refusal');
     const last = await this.pool.query<{ at: Date; subject: string; error: ErrorInfo }>('SELECT at, subject, error FROM metrics.refusal ORDER BY id DESC LIMIT 1');
