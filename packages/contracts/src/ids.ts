@@ -82,6 +82,12 @@ export const SchemaIds = {
   AutoscaleStatusQuery: `${schemaIdBase}metrics/autoscale-status-query.schema.json`,
   AutoscaleStatusReply: `${schemaIdBase}metrics/autoscale-status-reply.schema.json`,
   RoleBinding: `${schemaIdBase}security/role-binding.schema.json`,
+  PutRoleBindingPayload: `${schemaIdBase}security/put-role-binding.schema.json`,
+  DeleteRoleBindingPayload: `${schemaIdBase}security/delete-role-binding.schema.json`,
+  ListRoleBindingsQuery: `${schemaIdBase}security/list-role-bindings-query.schema.json`,
+  ListRoleBindingsReply: `${schemaIdBase}security/list-role-bindings-reply.schema.json`,
+  AuditQuery: `${schemaIdBase}security/audit-query.schema.json`,
+  AuditReply: `${schemaIdBase}security/audit-reply.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -1,6 +1,8 @@
 export { Contracts, contracts, describeViolation } from './contracts';
 export type { CheckResult } from './contracts';
 export { ContractViolation, UnknownSchema } from './errors';
+export { ACCESS_SERVICE, AccessCommandKinds, AccessQueries, roleBindingKey } from './access-commands';
+export type { AccessCommandKind } from './access-commands';
 export { DnsCommandKinds, DnsErrorCodes, DnsQueries, dnsReplicaKey, dnsZoneKey } from './dns-commands';
 export type { DnsCommandKind } from './dns-commands';
 export { METRICS_COLLECTOR, MetricsCommandKinds, MetricsErrorCodes, MetricsQueries, autoscaleKey } from './metrics-queries';
@@ -102,6 +104,14 @@ export type {
   RolloutStatusQuery,
   RolloutStatusReply,
   RoleBinding,
+  PutRoleBindingPayload,
+  DeleteRoleBindingPayload,
+  ListRoleBindingsQuery,
+  ListRoleBindingsReply,
+  ListedRoleBinding,
+  AuditQuery,
+  AuditReply,
+  AuditRecord,
   RolloutUndoPayload,
   RunReplicaPayload,
   ScaleDecision,

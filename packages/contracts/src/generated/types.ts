@@ -150,6 +150,12 @@ export interface SdmiContracts {
   TaskStatusQuery?: TaskStatusQuery;
   TaskStatusReply?: TaskStatusReply;
   Task?: Task;
+  AuditQuery?: AuditQuery;
+  AuditReply?: AuditReply;
+  DeleteRoleBindingPayload?: DeleteRoleBindingPayload;
+  ListRoleBindingsQuery?: ListRoleBindingsQuery;
+  ListRoleBindingsReply?: ListRoleBindingsReply;
+  PutRoleBindingPayload?: PutRoleBindingPayload;
   RoleBinding?: RoleBinding;
   HealthReply?: HealthReply;
   AddNodePayload?: AddNodePayload;
@@ -1813,6 +1819,124 @@ export interface Task {
   submittedAt: string;
 }
 /**
+ * Request of the network-controller query audit: admission records, newest first. A tenant-scoped asker sees only the records of its tenants' resources.
+ */
+export interface AuditQuery {
+  /**
+   * Only tasks sent by this principal.
+   */
+  principal?: string;
+  /**
+   * Only tasks sent to this service.
+   */
+  service?: string;
+  /**
+   * Only accepted or only refused submits.
+   */
+  outcome?: "accepted" | "refused";
+  taskId?: string;
+  /**
+   * Only records at or after this time.
+   */
+  since?: string;
+  /**
+   * At most this many records (default 100).
+   */
+  limit?: number;
+}
+/**
+ * Reply of the audit query: one record per submit that passed the envelope check (resends of a task are records of their own), newest first.
+ */
+export interface AuditReply {
+  records: AuditRecord[];
+}
+export interface AuditRecord {
+  /**
+   * Order of recording (gaps are possible).
+   */
+  seq: number;
+  at: string;
+  taskId: string;
+  service: string;
+  kind: string;
+  key: string;
+  /**
+   * Who sent it: the signer for an authenticated submit; for a refused unauthenticated one, who it claimed to be.
+   */
+  principal: string;
+  /**
+   * The gateway's decision.
+   */
+  outcome: "accepted" | "refused";
+  /**
+   * Tenants of the resources the command acts on (empty: cluster-wide or internal).
+   */
+  tenants: string[];
+  error?: ErrorInfo1;
+  /**
+   * For an accepted queued task: where it is now (from the task's record; absent until a worker took it).
+   */
+  status?: "pending" | "executing" | "completed" | "failed";
+}
+/**
+ * An error as it travels on the bus: a stable code, a sentence for people, and where and why.
+ */
+export interface ErrorInfo1 {
+  /**
+   * Stable machine-readable code; clients turn it back into the matching error class.
+   */
+  code: string;
+  /**
+   * What went wrong, where and why, for a person.
+   */
+  message: string;
+  /**
+   * JSON pointer to the offending field, when one is to blame.
+   */
+  path?: string;
+  /**
+   * The rule that was broken (a JSON Schema keyword or a named semantic rule).
+   */
+  rule?: string;
+  /**
+   * Structured facts about the error (expected and actual values...).
+   */
+  details?: {
+    [k: string]: unknown | undefined;
+  };
+}
+/**
+ * Payload of deleteRoleBinding on the network-controller (key rolebinding/<name>). Deleting one that does not exist succeeds with removed false.
+ */
+export interface DeleteRoleBindingPayload {
+  /**
+   * A binding's name, unique in the cluster.
+   */
+  name: string;
+}
+/**
+ * Request of the network-controller query listRoleBindings: the stored bindings and those that come with the cluster's credentials (builtin), the asker's own tenant's only for a tenant-scoped asker.
+ */
+export interface ListRoleBindingsQuery {
+  /**
+   * Only this principal's.
+   */
+  principal?: string;
+}
+/**
+ * Reply of listRoleBindings, by name.
+ */
+export interface ListRoleBindingsReply {
+  bindings: ListedRoleBinding[];
+}
+export interface ListedRoleBinding {
+  binding: RoleBinding;
+  /**
+   * stored: a resource of the bus (putRoleBinding); builtin: given by the cluster's credentials (principals.json), not changeable on the bus.
+   */
+  source: "stored" | "builtin";
+}
+/**
  * Gives a principal a role, in one tenant for the tenant-scoped roles (tenant-admin and tenant-user need a tenant; viewer may have one; cluster-admin, network-admin and system have none). A principal's rights are the union of its bindings. Which roles take a tenant, and that system is for service principals only, is checked by the service that stores a binding (@sdmi/rbac checkBinding: INVALID_ROLE_BINDING with the path), not by this schema.
  */
 export interface RoleBinding {
@@ -1833,6 +1957,12 @@ export interface RoleBinding {
    */
   role: "cluster-admin" | "network-admin" | "tenant-admin" | "tenant-user" | "viewer" | "system";
   tenant?: string;
+}
+/**
+ * Payload of putRoleBinding on the network-controller (key rolebinding/<name>): creates the binding or replaces the one of that name. Refused INVALID_ROLE_BINDING (with the path) when the role and tenant do not go together.
+ */
+export interface PutRoleBindingPayload {
+  binding: RoleBinding;
 }
 /**
  * Answer of every service's health endpoint: liveness, readiness and the checks behind it.
