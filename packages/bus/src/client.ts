@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { contracts as sharedContracts, type Contracts, type ErrorInfo, type QueryContract, type QueryReply, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
 import { ErrorCodes, QueryFailed, Timeout, errorFromInfo, BadMessage, type RdmpError } from './errors';
+import { signRequest, signerOf, type Signer } from './signature';
 import { BusNames } from './subjects';
 
 export interface RdmpClientOptions {
@@ -10,6 +11,11 @@ export interface RdmpClientOptions {
   /** Per request; a submit is resent with the same id this many times on a timeout. */
   requestTimeoutMs?: number;
   retries?: number;
+  /**
+   * Signs submits and queries (docs/security.md): default, the key the connection authenticated
+   * with (connectNats and the service runtime bind it); `null` sends unsigned.
+   */
+  signer?: Signer | null;
 }
 
 export type Command = Omit<SubmitRequest, 'id'> & { id?: string };
@@ -54,6 +60,12 @@ export class RdmpClient {
     this.contracts = opts.contracts ?? sharedContracts();
   }
 
+  /** Request options: the timeout, and the signature headers when there is a signer. */
+  private requestOptions(subject: string, data: string | Uint8Array, timeout: number): { timeout: number; headers?: ReturnType<typeof signRequest> } {
+    const signer = this.opts.signer === undefined ? signerOf(this.nc) : this.opts.signer;
+    return signer ? { timeout, headers: signRequest(signer, subject, data) } : { timeout };
+  }
+
   /**
    * Sends a command; resolves once the service persisted it as a task. Throws the error class of
    * the refusal (BadMessage, UnknownKind, Forbidden, ...) when refused. Resending is safe.
@@ -71,7 +83,9 @@ export class RdmpClient {
     let lastErr: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       try {
-        const m = await this.nc.request(this.names.submit(service), data, { timeout: this.opts.requestTimeoutMs ?? 5_000 });
+        // Signed again on each attempt: a resend is a new request, within the skew of its own time.
+        const subject = this.names.submit(service);
+        const m = await this.nc.request(subject, data, this.requestOptions(subject, data, this.opts.requestTimeoutMs ?? 5_000));
         const reply = this.contracts.check('SubmitReply', m.json());
         if (!reply.ok) throw new BadMessage({ ...reply.error, message: `service "${service}" sent an invalid reply: ${reply.error.message}` });
         const r = reply.value;
@@ -165,7 +179,8 @@ export class RdmpClient {
     let lastErr: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       try {
-        const m = await this.nc.request(this.names.query(service, name), data, { timeout: opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 5_000 });
+        const subject = this.names.query(service, name);
+        const m = await this.nc.request(subject, data, this.requestOptions(subject, data, opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 5_000));
         const reply = this.contracts.check('QueryReply', m.json());
         if (!reply.ok) throw new BadMessage({ ...reply.error, message: `service "${service}" sent an invalid reply to query ${name}: ${reply.error.message}` });
         return reply.value;

@@ -2,7 +2,8 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import pg from 'pg';
 import pino, { type Logger } from 'pino';
-import { natsCredentialOptions } from './credentials';
+import { natsCredentials } from './credentials';
+import { bindSigner } from './signature';
 
 export const defaultNatsUrl = (): string => process.env.SDMI_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const defaultPgUrl = (): string => process.env.SDMI_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/sdmi';
@@ -10,10 +11,14 @@ export const defaultPgUrl = (): string => process.env.SDMI_PG_URL ?? 'postgres:/
 /**
  * Connects as the principal SDMI_NATS_NKEY_SEED_FILE names (and with TLS if SDMI_NATS_TLS_CA is
  * set); with neither, without credentials. A credential setting that cannot be used throws
- * NatsCredentialsError before any connection is tried.
+ * NatsCredentialsError before any connection is tried. Requests sent on the connection by an
+ * RdmpClient are signed with the same key.
  */
 export async function connectNats(name: string, url: string = defaultNatsUrl(), env: Readonly<Record<string, string | undefined>> = process.env): Promise<NatsConnection> {
-  return natsConnect({ servers: url, name, maxReconnectAttempts: -1, ...natsCredentialOptions(env) });
+  const { options, signer } = natsCredentials(env);
+  const nc = await natsConnect({ servers: url, name, maxReconnectAttempts: -1, ...options });
+  if (signer) bindSigner(nc, signer);
+  return nc;
 }
 
 /**

@@ -3,6 +3,7 @@
 // value, which `ps e` and crash reports show), and no log line or error message carries it.
 import { readFileSync, statSync } from 'node:fs';
 import { nkeyAuthenticator, nkeys, type ConnectionOptions } from '@nats-io/nats-core';
+import { signerFromSeed, type Signer } from './signature';
 
 /** Environment variables read here. */
 export const NatsCredentialsEnv = {
@@ -77,12 +78,22 @@ export type NatsCredentialOptions = Pick<ConnectionOptions, 'authenticator' | 't
  * seed file and the principal's own inbox prefix, TLS with a CA. Empty when neither is set.
  */
 export function natsCredentialOptions(env: Readonly<Record<string, string | undefined>> = process.env): NatsCredentialOptions {
+  return natsCredentials(env).options;
+}
+
+/**
+ * The connection options, and the signer of the same key: what the connection authenticates as is
+ * also who its requests are signed by (bind it to the connection with bindSigner).
+ */
+export function natsCredentials(env: Readonly<Record<string, string | undefined>> = process.env): { options: NatsCredentialOptions; signer?: Signer } {
   const out: NatsCredentialOptions = {};
+  let signer: Signer | undefined;
   const seedFile = env[NatsCredentialsEnv.nkeySeedFile];
   if (seedFile) {
     const { seed, publicKey } = readNkeySeedFile(seedFile);
     out.authenticator = nkeyAuthenticator(seed);
     out.inboxPrefix = inboxPrefixFor(publicKey);
+    signer = signerFromSeed(seed);
   }
   const ca = env[NatsCredentialsEnv.tlsCa];
   if (ca) {
@@ -93,5 +104,5 @@ export function natsCredentialOptions(env: Readonly<Record<string, string | unde
     }
     out.tls = { caFile: ca };
   }
-  return out;
+  return signer ? { options: out, signer } : { options: out };
 }

@@ -8,6 +8,10 @@ export const ErrorCodes = {
   UnknownKind: 'UNKNOWN_KIND',
   UnknownQuery: 'UNKNOWN_QUERY',
   Forbidden: 'FORBIDDEN',
+  /** Authentication is on and the request's signature is missing, bad, too old, or by an unknown key. */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** The request names a principal other than the one that signed it. */
+  PrincipalMismatch: 'PRINCIPAL_MISMATCH',
   RevisionConflict: 'REVISION_CONFLICT',
   HandlerFailed: 'HANDLER_FAILED',
   StepFailed: 'STEP_FAILED',
@@ -42,6 +46,10 @@ export class UnknownKind extends RdmpError {
 export class Forbidden extends RdmpError {
   override name = 'Forbidden';
 }
+/** The request could not be tied to a known principal, or claimed another one than its signer. */
+export class Unauthenticated extends RdmpError {
+  override name = 'Unauthenticated';
+}
 /** The task expected another revision of its resource than the current one. */
 export class RevisionConflict extends RdmpError {
   override name = 'RevisionConflict';
@@ -75,6 +83,9 @@ export function errorFromInfo(info: ErrorInfo): RdmpError {
       return new UnknownQuery(info);
     case ErrorCodes.Forbidden:
       return new Forbidden(info);
+    case ErrorCodes.Unauthenticated:
+    case ErrorCodes.PrincipalMismatch:
+      return new Unauthenticated(info);
     case ErrorCodes.RevisionConflict:
       return new RevisionConflict(info);
     case ErrorCodes.Timeout:

@@ -1,7 +1,9 @@
 export { RdmpClient } from './client';
 export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
-export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, readNkeySeedFile } from './credentials';
+export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, natsCredentials, readNkeySeedFile } from './credentials';
+export { DEFAULT_MAX_SKEW_MS, SignatureHeaders, bindSigner, signRequest, signedText, signerFromSeed, signerOf, verifyRequest } from './signature';
+export type { Signer, Verification } from './signature';
 export type { NatsCredentialOptions, NkeySeed } from './credentials';
 export {
   BadMessage,
@@ -13,6 +15,7 @@ export {
   TaskError,
   TaskFailed,
   Timeout,
+  Unauthenticated,
   UnknownKind,
   UnknownQuery,
   errorFromInfo,
@@ -40,10 +43,10 @@ export { PgListener } from './listen';
 export type { PgListenerOptions } from './listen';
 export { migrate } from './migrate';
 export { QueryServer, serveQuery } from './query';
-export type { QueryContext, QueryHandler, QueryServerOptions } from './query';
+export type { QueryContext, QueryHandler, QueryServerOptions, ReadScope } from './query';
 export { ensureStreams, removeStreams, resetConsumer } from './streams';
 export { BusNames, MetricsKinds, metricsToken } from './subjects';
 export type { MetricsKind } from './subjects';
 export type { StepEvent } from './transaction';
 export { RdmpWorker } from './worker';
-export type { Authorize, RdmpWorkerOptions } from './worker';
+export type { AdmissionRecord, Audit, Authenticate, Authentication, Authorize, RdmpWorkerOptions, SignedRequest } from './worker';

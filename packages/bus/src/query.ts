@@ -4,11 +4,12 @@
 // every request before a handler sees it: size, JSON, a known query name, the request's schema.
 // The reply is checked against the query's reply schema before it leaves, and travels in a
 // QueryReply envelope: `{ ok: true, result }` or `{ ok: false, error }`.
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { contracts as sharedContracts, type Contracts, type ErrorInfo, type QueryContract, type QueryReply } from '@sdmi/contracts';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { contracts as sharedContracts, type Contracts, type ErrorInfo, type Principal, type QueryContract, type QueryReply } from '@sdmi/contracts';
 import pino, { type Logger } from 'pino';
 import { ErrorCodes, RdmpError, TaskError } from './errors';
 import { BusNames } from './subjects';
+import type { Authenticate } from './worker';
 
 /** A query's handler, its types erased so that one server holds handlers of many queries. */
 export interface QueryHandler {
@@ -19,7 +20,17 @@ export interface QueryHandler {
 
 export interface QueryContext {
   readonly log: Logger;
+  /** Who asked: proved by its signature when the server authenticates, else `anonymous`. */
+  readonly principal: Principal;
+  /**
+   * Whether the asker may see something of `tenant` (undefined: a cluster-wide thing). A handler
+   * leaves out what this refuses, so a tenant never sees another tenant's resources.
+   */
+  canRead(tenant: string | undefined): boolean;
 }
+
+/** What a principal may read; see QueryContext.canRead. */
+export type ReadScope = (principal: Principal) => Promise<(tenant: string | undefined) => boolean>;
 
 /** Binds a handler to its query's contract (the types of request and reply come from it). */
 export function serveQuery<Req, Res>(query: QueryContract<Req, Res>, handle: (request: Req, ctx: QueryContext) => Promise<Res> | Res): QueryHandler {
@@ -35,6 +46,10 @@ export interface QueryServerOptions {
   contracts?: Contracts;
   log?: Logger;
   maxRequestBytes?: number;
+  /** Unset: anyone may ask (principal `anonymous`). Set: an unsigned or badly signed query is refused UNAUTHENTICATED. */
+  authenticate?: Authenticate;
+  /** What the asker may read; unset, everything. */
+  readScope?: ReadScope;
 }
 
 const DEFAULT_MAX_REQUEST = 64 * 1024;
@@ -95,7 +110,7 @@ export class QueryServer {
 
   private async answer(m: Msg): Promise<void> {
     const name = m.subject.slice(m.subject.lastIndexOf('.') + 1);
-    const reply = await this.handle(name, m.data);
+    const reply = await this.handle(name, m.data, m.headers);
     try {
       m.respond(JSON.stringify(reply));
     } catch (err) {
@@ -105,11 +120,17 @@ export class QueryServer {
   }
 
   /** Answers one query (`name` as in the subject); never throws. */
-  async handle(name: string, data: Uint8Array): Promise<QueryReply> {
+  async handle(name: string, data: Uint8Array, headers?: MsgHdrs): Promise<QueryReply> {
     const refuse = (error: ErrorInfo): QueryReply => ({ ok: false, error });
     const max = this.opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST;
     if (data.length > max) {
       return refuse({ code: ErrorCodes.PayloadTooLarge, message: `query ${name} is ${data.length} bytes; the limit is ${max} bytes`, path: '/', rule: 'maxBytes', details: { size: data.length, limit: max } });
+    }
+    let principal: Principal = { id: 'anonymous' };
+    if (this.opts.authenticate) {
+      const who = this.opts.authenticate({ subject: this.names.query(this.opts.service, name), data, headers });
+      if (!who.ok) return refuse({ ...who.error, code: ErrorCodes.Unauthenticated, message: `query ${name}: ${who.error.message}` });
+      principal = who.principal;
     }
     const handler = this.handlers.get(name);
     if (!handler) {
@@ -133,7 +154,8 @@ export class QueryServer {
     if (!req.ok) return refuse({ ...req.error, message: `query ${name}: ${req.error.message}` });
     let result: unknown;
     try {
-      result = await handler.handle(req.value, { log: this.log });
+      const canRead = (await this.opts.readScope?.(principal)) ?? (() => true);
+      result = await handler.handle(req.value, { log: this.log, principal, canRead });
     } catch (err) {
       const info = infoOf(err);
       if (info) return refuse(info);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { contracts as sharedContracts, type Contracts, type ErrorInfo, type SubmitReply, type Task, type TaskStatusEvent } from '@sdmi/contracts';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { contracts as sharedContracts, type Contracts, type ErrorInfo, type Principal, type SubmitReply, type Task, type TaskStatusEvent } from '@sdmi/contracts';
 import type { Pool } from 'pg';
 import pino, { type Logger } from 'pino';
 import { ErrorCodes, toErrorInfo } from './errors';
@@ -15,6 +15,31 @@ import { BusNames } from './subjects';
 import { TransactionRunner, type StepEvent } from './transaction';
 
 export type Authorize = (task: Task) => ErrorInfo | void | Promise<ErrorInfo | void>;
+
+/** A request as it arrived: what a signature covers (subject, bytes) and where it travels (headers). */
+export interface SignedRequest {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers?: MsgHdrs;
+}
+
+export type Authentication =
+  | { readonly ok: true; readonly principal: Principal }
+  /** `claimed`: who the request says it is from (a key, a name), for the audit; never trusted. */
+  | { readonly ok: false; readonly error: ErrorInfo; readonly claimed?: string };
+
+/** Who sent a request, proved (a signature checked against known keys), never read from its body. */
+export type Authenticate = (request: SignedRequest) => Authentication;
+
+/** One admission decision of the gateway: the task as it would run, and why it was refused. */
+export interface AdmissionRecord {
+  readonly task: Task;
+  readonly accepted: boolean;
+  readonly error?: ErrorInfo;
+}
+
+/** Records an admission decision durably; if it throws, the task is refused (UNAVAILABLE). */
+export type Audit = (record: AdmissionRecord) => Promise<void>;
 
 export interface RdmpWorkerOptions {
   nc: NatsConnection;
@@ -38,8 +63,15 @@ export interface RdmpWorkerOptions {
   maxPayloadBytes?: number;
   ackWaitMs?: number;
   maxAckPending?: number;
-  /** Until the security issue lands, everything is allowed. */
+  /** Whether the task's principal may do it; unset, everything is allowed. */
   authorize?: Authorize;
+  /**
+   * Who sent a submit. Unset, the principal is what the request says (or `anonymous`); set, an
+   * unproved request is refused UNAUTHENTICATED and one naming another principal PRINCIPAL_MISMATCH.
+   */
+  authenticate?: Authenticate;
+  /** Every submit that passed the envelope check, accepted or refused, is recorded here first. */
+  audit?: Audit;
   /** Fault injection for tests. */
   faults?: {
     /** Skip the ack after the effect committed, as a crash there would: JetStream redelivers. */
@@ -246,7 +278,7 @@ export class RdmpWorker {
         .finally(() => this.replies.delete(done));
       this.replies.add(done);
     };
-    this.subs.push(nc.subscribe(this.names.submit(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleSubmit(d)) }));
+    this.subs.push(nc.subscribe(this.names.submit(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleSubmit(d, m.headers)) }));
     this.subs.push(nc.subscribe(this.names.taskStatus(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleStatusQuery(d)) }));
   }
 
@@ -254,7 +286,7 @@ export class RdmpWorker {
    * Gateway: validates a SubmitRequest (size, JSON, envelope, kind, payload, authorization) and
    * persists it as a Task in the stream, deduplicated by its id. Refusals change nothing.
    */
-  async handleSubmit(data: Uint8Array): Promise<SubmitReply> {
+  async handleSubmit(data: Uint8Array, headers?: MsgHdrs): Promise<SubmitReply> {
     const max = this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
     if (data.length > max) {
       return refuse({ code: ErrorCodes.PayloadTooLarge, message: `command is ${data.length} bytes; the limit is ${max} bytes`, path: '/', rule: 'maxBytes', details: { size: data.length, limit: max } });
@@ -280,8 +312,13 @@ export class RdmpWorker {
       submittedAt: new Date().toISOString(),
       ...(req.expectedRevision !== undefined ? { expectedRevision: req.expectedRevision } : {}),
     };
-    const refusal = await this.admit(task);
-    if (refusal) return refuse(refusal);
+    const refusal = this.authenticate(task, data, headers) ?? (await this.admit(task));
+    if (refusal) {
+      const audited = await this.record({ task, accepted: false, error: refusal });
+      return refuse(audited ?? refusal);
+    }
+    const unrecorded = await this.record({ task, accepted: true });
+    if (unrecorded) return refuse(unrecorded);
     const subject = mode === TaskModes.Broadcast ? this.names.broadcast(this.service) : this.names.queued(this.service);
     try {
       const ack = await this.js.publish(subject, JSON.stringify(this.contracts.assert('Task', task)), { msgID: task.id });
@@ -290,6 +327,43 @@ export class RdmpWorker {
       return { ok: true, taskId: task.id, seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       return refuse({ code: ErrorCodes.Unavailable, message: `could not persist task ${task.id}: ${(err as Error).message}; resend it with the same id` });
+    }
+  }
+
+  /**
+   * With authentication on, replaces the task's principal by the one its signature proves, and
+   * says why when none is proved or the request claims someone else. Without, leaves it as sent.
+   */
+  private authenticate(task: Task, data: Uint8Array, headers: MsgHdrs | undefined): ErrorInfo | undefined {
+    if (!this.opts.authenticate) return undefined;
+    const claimed = task.principal.id;
+    const who = this.opts.authenticate({ subject: this.names.submit(this.service), data, headers });
+    if (!who.ok) {
+      task.principal = { id: who.claimed ?? (claimed === 'anonymous' ? 'unauthenticated' : `unauthenticated (claims ${claimed})`) };
+      return { ...who.error, code: ErrorCodes.Unauthenticated };
+    }
+    task.principal = who.principal;
+    if (claimed !== 'anonymous' && claimed !== who.principal.id) {
+      return {
+        code: ErrorCodes.PrincipalMismatch,
+        message: `/principal/id: the task claims principal ${claimed} but was signed by ${who.principal.id}; leave the field out or name the signer`,
+        path: '/principal/id',
+        rule: 'signedPrincipal',
+        details: { claimed, signedBy: who.principal.id },
+      };
+    }
+    return undefined;
+  }
+
+  /** Writes an admission record; what it returns is why the task must be refused instead (the record could not be written). */
+  private async record(r: AdmissionRecord): Promise<ErrorInfo | undefined> {
+    if (!this.opts.audit) return undefined;
+    try {
+      await this.opts.audit(r);
+      return undefined;
+    } catch (err) {
+      this.log.error({ err, taskId: r.task.id }, 'could not write the audit record of a submit');
+      return { code: ErrorCodes.Unavailable, message: `could not record task ${r.task.id} in the audit log (${(err as Error).message}); nothing was done, resend it with the same id` };
     }
   }
 
