@@ -41,5 +41,5 @@ export {
 } from './errors';
 export type { ConfigProblem, ConfigSource, ErrorInfo } from './errors';
 
-export { attachRdmp, RdmpEnv } from './rdmp';
+export { attachRdmp, queryAccess, RdmpEnv } from './rdmp';
 export type { AttachRdmpOptions } from './rdmp';

@@ -1,4 +1,7 @@
-import { BusNames, createPool, defaultPgUrl, RdmpWorker, type RdmpWorkerOptions } from '@sdmi/bus';
+import { AccessControl } from '@sdmi/access';
+import { BusNames, createPool, defaultPgUrl, RdmpWorker, type QueryServerOptions, type RdmpWorkerOptions } from '@sdmi/bus';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
 import type { SdmiService } from './service';
 
 export interface AttachRdmpOptions
@@ -40,8 +43,13 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
     // Read at start, not at attach: `handlers` may be a getter over what an earlier hook built.
     const { rdmpService: _r, endpointNames: _e, ...workerOptions } = options;
     const pool = createPool(dbUrl);
-    const w = new RdmpWorker({ ...workerOptions, nc, pool, dbUrl, service: rdmpService, endpoint: service.instanceId, log: log.child({ rdmp: rdmpService }), names });
+    let w: RdmpWorker;
     try {
+      // SDMI_PRINCIPALS_FILE set: every submit is authenticated, authorized and audited (docs/security.md).
+      const access = await AccessControl.fromEnv(pool, process.env, log)?.start();
+      if (access) log.info({ rdmp: rdmpService }, 'access control on: submits are authenticated by signature, authorized by role bindings and audited');
+      const guard = access ? { authenticate: access.authenticate, authorize: access.authorize, audit: access.audit } : {};
+      w = new RdmpWorker({ ...guard, ...workerOptions, nc, pool, dbUrl, service: rdmpService, endpoint: service.instanceId, log: log.child({ rdmp: rdmpService }), names });
       await w.start();
     } catch (err) {
       await pool.end().catch(() => undefined);
@@ -53,7 +61,7 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
       await pool.end();
     };
   });
-  service.addEndpoint<Uint8Array>(ep.submit, { subject: names.submit(rdmpService), raw: true, handler: (data) => current().handleSubmit(data) });
+  service.addEndpoint<Uint8Array>(ep.submit, { subject: names.submit(rdmpService), raw: true, handler: (data, ctx) => current().handleSubmit(data, ctx.headers) });
   service.addEndpoint<Uint8Array>(ep.status, { subject: names.taskStatus(rdmpService), raw: true, handler: (data) => current().handleStatusQuery(data) });
   // A standby is healthy and ready: it answers the gateway and takes over when the leader goes.
   service.addReadinessCheck(ep.check, () => {
@@ -62,4 +70,13 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
     return { ok: true, detail: `${worker.role}; ${JSON.stringify(worker.stats)}` };
   });
   return current;
+}
+
+/**
+ * What a service's QueryServer needs for access control: with SDMI_PRINCIPALS_FILE set, queries
+ * must be signed and a handler sees what the asker may read; unset, nothing (anyone reads all).
+ */
+export async function queryAccess(pool: Pool, log?: Logger): Promise<Pick<QueryServerOptions, 'authenticate' | 'readScope'>> {
+  const access = await AccessControl.fromEnv(pool, process.env, log)?.start();
+  return access ? { authenticate: access.authenticate, readScope: access.readScope } : {};
 }

@@ -1,7 +1,8 @@
 import { connect } from '@nats-io/transport-node';
 import { Empty, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
-import { NatsCredentialsEnv, natsCredentialOptions } from '@sdmi/bus';
+import { AccessEnv } from '@sdmi/access';
+import { NatsCredentialsEnv, bindSigner, natsCredentials } from '@sdmi/bus';
 import { contracts, type HealthReply } from '@sdmi/contracts';
 import { findUnknownEnv, loadServiceConfig, type ServiceConfig } from './config';
 import { RdmpEnv } from './rdmp';
@@ -193,7 +194,7 @@ export class SdmiService {
     this.description = options.description;
     this.#env = options.env ?? process.env;
     // The RDMP attachment's variables belong to this package too.
-    this.#knownEnv = [...Object.values(RdmpEnv), ...Object.values(NatsCredentialsEnv), ...(options.knownEnv ?? [])];
+    this.#knownEnv = [...Object.values(RdmpEnv), ...Object.values(NatsCredentialsEnv), ...Object.values(AccessEnv), ...(options.knownEnv ?? [])];
     this.config = loadServiceConfig(this.#env, options.defaults);
     this.instanceId = this.config.instanceId;
     this.log = options.logger ?? createLogger(this.name, this.instanceId, { level: this.config.logLevel });
@@ -363,6 +364,14 @@ export class SdmiService {
       this.log.warn({ key, suggestion }, suggestion ? `unknown environment variable ${key} ignored; did you mean ${suggestion}?` : `unknown environment variable ${key} ignored`);
     }
     let nc: NatsConnection;
+    // Read before connecting: an unusable seed file is a configuration error, not a NATS one.
+    let credentials: ReturnType<typeof natsCredentials>;
+    try {
+      credentials = natsCredentials(this.#env);
+    } catch (err) {
+      this.#state = ServiceState.stopped;
+      throw err;
+    }
     try {
       nc = await connect({
         servers: this.config.natsUrl.split(','),
@@ -370,13 +379,15 @@ export class SdmiService {
         // A service outlives NATS restarts; it gives up only when the connection is closed for it.
         maxReconnectAttempts: -1,
         // SDMI_NATS_NKEY_SEED_FILE / SDMI_NATS_TLS_CA: the service's own principal (docs/security.md).
-        ...natsCredentialOptions(this.#env),
+        ...credentials.options,
       });
     } catch (err) {
       this.#state = ServiceState.stopped;
       throw new NatsConnectError(this.config.natsUrl, { cause: err });
     }
     this.#nc = nc;
+    // Its requests (submits, queries) are signed by the key it authenticated with.
+    if (credentials.signer) bindSigner(nc, credentials.signer);
     this.#watchConnection(nc);
     try {
       await this.#assertUniqueInstance(nc);

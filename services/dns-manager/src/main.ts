@@ -3,7 +3,7 @@
 // what only they know (registrations, the user's record sets); the reconciler writes PowerDNS.
 import { BusNames, PgListener, QueryServer, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
 import { PowerDnsClient } from '@sdmi/powerdns';
-import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
+import { attachRdmp, RdmpEnv, SdmiService, queryAccess } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { DnsEnv, loadDnsConfig } from './config';
 import { dnsHandlers } from './handlers';
@@ -26,7 +26,7 @@ service.onStart('dns', async ({ nc, log }) => {
   await store.migrate(pool);
   handlers = dnsHandlers(store, config);
   const pdns = config ? new PowerDnsClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, logger: log }) : undefined;
-  const queries = new QueryServer({ nc, service: 'dns-manager', names, handlers: dnsQueries(store, pool, config, pdns), log }).start();
+  const queries = new QueryServer({ nc, service: 'dns-manager', names, handlers: dnsQueries(store, pool, config, pdns), log, ...(await queryAccess(pool, log)) }).start();
   if (!config || !pdns) {
     log.warn(`${DnsEnv.domain} is not set: the cluster has no DNS; commands are refused with DNS_OFF`);
     return async () => {

@@ -3,7 +3,7 @@
 // the autoscaler: AutoscalePolicy and Threshold are its resources (commands), evaluated on a timer.
 import { BusNames, QueryServer, RdmpClient, createPool, defaultPgUrl, serveQuery, type Handler } from '@sdmi/bus';
 import { METRICS_COLLECTOR, MetricsQueries } from '@sdmi/contracts';
-import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
+import { attachRdmp, RdmpEnv, SdmiService, queryAccess } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { autoscaleHandlers } from './autoscale-handlers';
 import { AutoscaleLoop } from './autoscale-loop';
@@ -45,6 +45,7 @@ service.onStart('metrics', async ({ nc, log }) => {
       serveQuery(MetricsQueries.autoscaleStatus, (q) => autoscale.status(pool, q.service)),
     ],
     log,
+    ...(await queryAccess(pool, log)),
   }).start();
   return async () => {
     await prometheus?.stop();

@@ -1,6 +1,7 @@
 // network-controller: the network commands (RDMP) over the network store, and the OpenFlow
 // controller that keeps every host bridge equal to what the store describes.
-import { BusNames, QueryServer, createPool, defaultPgUrl, serveQuery } from '@sdmi/bus';
+import { AccessControl, AccessStore, accessQueries, roleBindingHandlers } from '@sdmi/access';
+import { BusNames, QueryServer, createPool, defaultPgUrl, serveQuery, type Handler } from '@sdmi/bus';
 import { NetworkQueries, NetworkStore, networkHandlers } from '@sdmi/networks';
 import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
@@ -11,6 +12,7 @@ import { OpenflowEnv, parseIdleTimeout, parseListen, parseMetricsInterval } from
 const service = new SdmiService({ name: 'network-controller', version: pkg.version, description: pkg.description, knownEnv: Object.values(OpenflowEnv) });
 const store = new NetworkStore();
 let running: NetworkController | undefined;
+let handlers: Handler[] = [];
 
 // Before attachRdmp's hook: the store's tables must exist before the first task is applied.
 service.onStart('openflow', async ({ nc, log }) => {
@@ -26,6 +28,11 @@ service.onStart('openflow', async ({ nc, log }) => {
     throw err;
   }
   const controller = running;
+  // Role bindings and the audit log live here (ACCESS_SERVICE); every service's gateway reads them.
+  const accessStore = new AccessStore(pool);
+  await accessStore.migrate();
+  const access = await AccessControl.fromEnv(pool, process.env, log)?.start();
+  handlers = [...networkHandlers(store), ...roleBindingHandlers(accessStore)];
   const names = new BusNames(process.env[RdmpEnv.busPrefix] ?? 'sdmi');
   const sampler = new NetworkMetricsSampler({
     controller: controller.controller,
@@ -44,8 +51,10 @@ service.onStart('openflow', async ({ nc, log }) => {
       // From the store, not the controller's last snapshot: the database is the truth, and a
       // change committed a moment ago is listed before its NOTIFY has reached the controller.
       serveQuery(NetworkQueries.listNetworks, ({ tenant }) => store.listNetworks(pool, tenant !== undefined ? { tenant } : {})),
+      ...accessQueries(accessStore, access),
     ],
     log,
+    ...(access ? { authenticate: access.authenticate, readScope: access.readScope } : {}),
   }).start();
   return async () => {
     await sampler.stop();
@@ -55,5 +64,10 @@ service.onStart('openflow', async ({ nc, log }) => {
   };
 });
 service.addReadinessCheck('openflow', () => running?.status() ?? { ok: false, detail: 'not started' });
-attachRdmp(service, { handlers: networkHandlers(store) });
+attachRdmp(service, {
+  // Built by the hook above, once the pool exists.
+  get handlers() {
+    return handlers;
+  },
+});
 await service.runUntilSignal();

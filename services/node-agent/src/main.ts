@@ -4,7 +4,7 @@
 // (replicaLogs) are asked of `node-<host>` too.
 import { BusNames, QueryServer, createPool, defaultPgUrl } from '@sdmi/bus';
 import { nodeService } from '@sdmi/contracts';
-import { attachRdmp, SdmiService, hostInstanceId, RdmpEnv } from '@sdmi/service';
+import { attachRdmp, SdmiService, hostInstanceId, RdmpEnv, queryAccess } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { NodeAgent } from './agent';
 import { NodeEnv, loadNodeConfig } from './config';
@@ -29,7 +29,7 @@ service.onStart('node', async ({ nc, log }) => {
     await pool.end().catch(() => undefined);
     throw err;
   }
-  const queries = new QueryServer({ nc, service: nodeService(config.node), names: new BusNames(prefix), handlers: agent.queries(), log }).start();
+  const queries = new QueryServer({ nc, service: nodeService(config.node), names: new BusNames(prefix), handlers: agent.queries(), log, ...(await queryAccess(pool, log)) }).start();
   return async () => {
     await queries.stop();
     await agent?.stop();

@@ -2,7 +2,7 @@
 // PostgreSQL, the replica transactions, and the level-triggered loop that turns plans into them.
 import { BusNames, QueryServer, RdmpClient, createPool, defaultPgUrl, type Handler } from '@sdmi/bus';
 import { contracts } from '@sdmi/contracts';
-import { attachRdmp, RdmpEnv, SdmiService } from '@sdmi/service';
+import { attachRdmp, RdmpEnv, SdmiService, queryAccess } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { nodeHandlers, replicaHandlers, serviceHandlers } from './handlers';
 import { schedulerQueries } from './queries';
@@ -41,7 +41,7 @@ service.onStart('scheduler', async ({ nc, log }) => {
     }
   })();
   loop.start();
-  const queries = new QueryServer({ nc, service: 'scheduler', names: new BusNames(prefix), handlers: schedulerQueries(store, pool, loop), log }).start();
+  const queries = new QueryServer({ nc, service: 'scheduler', names: new BusNames(prefix), handlers: schedulerQueries(store, pool, loop), log, ...(await queryAccess(pool, log)) }).start();
   return async () => {
     await queries.stop();
     sub.unsubscribe();
