@@ -1,5 +1,5 @@
 // Script entry until `sdmi auth init` wraps it:
-//   tsx packages/bus-auth/src/cli.ts generate --dir .sdmi/nats --prefix sdmi --nodes host-a,host-b
+//   tsx packages/bus-auth/src/cli.ts generate --dir .sdmi/nats --prefix sdmi --nodes host-a,host-b [--users alice,bob]
 //     [--host 127.0.0.1] [--port 4222] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]
 // Writes one seed per principal (<dir>/<principal>.nk, 0600), <dir>/nats-server.conf and
 // <dir>/principals.json, and prints which file each process gets as SDMI_NATS_NKEY_SEED_FILE.
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { BusNames } from '@sdmi/bus';
 import { ensureIdentities, writeServerConfig } from './keys';
 
-const USAGE = 'usage: cli.ts generate --dir DIR [--prefix sdmi] [--nodes a,b] [--host H] [--port N] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]';
+const USAGE = 'usage: cli.ts generate --dir DIR [--prefix sdmi] [--nodes a,b] [--users u,v] [--host H] [--port N] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]';
 
 function main(argv: string[]): number {
   const [command, ...rest] = argv;
@@ -25,6 +25,7 @@ function main(argv: string[]): number {
         dir: { type: 'string' },
         prefix: { type: 'string', default: 'sdmi' },
         nodes: { type: 'string', default: '' },
+        users: { type: 'string', default: '' },
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '4222' },
         'store-dir': { type: 'string' },
@@ -54,8 +55,9 @@ function main(argv: string[]): number {
   }
   const dir = resolve(values.dir);
   const nodes = values.nodes.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const users = values.users.split(',').map((s) => s.trim()).filter((s) => s !== '');
   try {
-    const identities = ensureIdentities({ dir, names: new BusNames(values.prefix), nodes, rotate: values.rotate });
+    const identities = ensureIdentities({ dir, names: new BusNames(values.prefix), nodes, users, rotate: values.rotate });
     const files = writeServerConfig({
       dir,
       identities,

@@ -32,6 +32,8 @@ export interface GenerateOptions {
   dir: string;
   names: BusNames;
   nodes: readonly string[];
+  /** People besides admin and viewer (tenant admins, tenant users...): their rights come from role bindings. */
+  users?: readonly string[];
   /** Make new seeds even where a principal has one (key rotation); default keep existing ones. */
   rotate?: boolean;
 }
@@ -43,7 +45,7 @@ export interface GenerateOptions {
  */
 export function ensureIdentities(o: GenerateOptions): Identity[] {
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
-  return principalsFor(o.names, o.nodes).map((principal) => {
+  return principalsFor(o.names, o.nodes, o.users ?? []).map((principal) => {
     const seedFile = seedFileOf(o.dir, principal.name);
     if (o.rotate || !existsSync(seedFile)) {
       const kp = createUser();
@@ -85,7 +87,14 @@ export function writeServerConfig(o: WriteServerConfigOptions): ServerFiles {
     users: o.identities.map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.permissions })),
   });
   writeFileSync(configFile, text, { mode: 0o600 });
-  const manifest = o.identities.map((i) => ({ name: i.principal.name, kind: i.principal.kind, ...(i.principal.node ? { node: i.principal.node } : {}), publicKey: i.publicKey, seedFile: i.seedFile }));
+  const manifest = o.identities.map((i) => ({
+    name: i.principal.name,
+    kind: i.principal.kind,
+    ...(i.principal.node ? { node: i.principal.node } : {}),
+    ...(i.principal.role ? { role: i.principal.role } : {}),
+    publicKey: i.publicKey,
+    seedFile: i.seedFile,
+  }));
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
   return { configFile, manifestFile };
 }

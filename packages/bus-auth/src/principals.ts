@@ -27,6 +27,12 @@ export interface Principal {
   /** The node of a node-agent. */
   readonly node?: string;
   readonly permissions: Permissions;
+  /**
+   * The role its credential gives it, before any stored role binding (@sdmi/access reads it from
+   * principals.json): system for services and node-agents, cluster-admin for admin, viewer for
+   * viewer; other users have none until bound.
+   */
+  readonly role?: 'system' | 'cluster-admin' | 'viewer';
 }
 
 /** The five singleton services (the node-agent runs one per node and is listed per node). */
@@ -136,15 +142,19 @@ function nodeRdmp(node: string): string {
 }
 
 function service(name: string, l: Lists): Principal {
-  return Object.freeze({ name, kind: PrincipalKinds.service, permissions: l.done(true) });
+  return Object.freeze({ name, kind: PrincipalKinds.service, permissions: l.done(true), role: 'system' as const });
 }
+
+const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /**
  * Every principal of a cluster: the five services, one node-agent per node, `admin` (the CLI and
- * SDK of an operator: everything under the prefix, the service runtime and JetStream) and `viewer`
- * (reads: task status, queries, events, metrics, discovery and health; no commands).
+ * SDK of an operator: everything under the prefix, the service runtime and JetStream), `viewer`
+ * (reads: task status, queries, events, metrics, discovery and health; no commands), and one per
+ * named user: may send commands and queries to every service and follow task events; what its
+ * commands may change is decided by its role bindings at each service (@sdmi/access), not here.
  */
-export function principalsFor(names: BusNames, nodes: readonly string[]): Principal[] {
+export function principalsFor(names: BusNames, nodes: readonly string[], users: readonly string[] = []): Principal[] {
   const seen = new Set<string>();
   for (const node of nodes) {
     if (!NODE_NAME.test(node)) throw new Error(`node name "${node}" must be 1-63 letters, digits, "-" or "_" (it is a NATS subject token)`);
@@ -215,13 +225,13 @@ export function principalsFor(names: BusNames, nodes: readonly string[]): Princi
     l.publish(n.nodeEvents(node, '*'), n.metrics('node', node));
     // A container sample's id is its replica's token, which does not name the node.
     l.publish(n.metrics('container', '*'));
-    out.push(Object.freeze({ name: `node-agent-${node}`, kind: PrincipalKinds.nodeAgent, node, permissions: l.done(true) }));
+    out.push(Object.freeze({ name: `node-agent-${node}`, kind: PrincipalKinds.nodeAgent, node, permissions: l.done(true), role: 'system' as const }));
   }
   {
     const l = new Lists();
     l.publish(`${p}.>`, `${SUBJECT_ROOT}.>`, '$SRV.>', '$JS.API.>', '$JS.ACK.>');
     l.subscribe(`${p}.>`, `${SUBJECT_ROOT}.>`, '$SRV.>');
-    out.push(Object.freeze({ name: 'admin', kind: PrincipalKinds.user, permissions: l.done(false) }));
+    out.push(Object.freeze({ name: 'admin', kind: PrincipalKinds.user, permissions: l.done(false), role: 'cluster-admin' as const }));
   }
   {
     const l = new Lists();
@@ -230,7 +240,18 @@ export function principalsFor(names: BusNames, nodes: readonly string[]): Princi
     const e = n.eventsStream;
     l.publish('$JS.API.INFO', `$JS.API.STREAM.INFO.${e}`, `$JS.API.CONSUMER.CREATE.${e}.>`, `$JS.API.CONSUMER.INFO.${e}.*`, `$JS.API.CONSUMER.DELETE.${e}.*`, `$JS.API.CONSUMER.MSG.NEXT.${e}.*`);
     l.subscribe(`${p}.evt.>`, n.allMetrics);
-    out.push(Object.freeze({ name: 'viewer', kind: PrincipalKinds.user, permissions: l.done(false) }));
+    out.push(Object.freeze({ name: 'viewer', kind: PrincipalKinds.user, permissions: l.done(false), role: 'viewer' as const }));
+  }
+  const taken = new Set(out.map((x) => x.name));
+  for (const user of users) {
+    if (!USER_NAME.test(user)) throw new Error(`user name "${user}" must be 1-63 lower-case letters, digits, ".", "_" or "-"`);
+    if (taken.has(user)) throw new Error(`user name "${user}" is taken (by a service, node-agent, admin, viewer, or an earlier user)`);
+    taken.add(user);
+    const l = new Lists();
+    l.publish(`${p}.cmd.*`, `${p}.q.*.task`, `${p}.query.*.*`, '$SRV.>', `${SUBJECT_ROOT}.*.*.health`);
+    // Waiting for an outcome: task events of every service (their keys name other tenants' resources; docs/security.md).
+    l.subscribe(n.taskEvents('*', '*'));
+    out.push(Object.freeze({ name: user, kind: PrincipalKinds.user, permissions: l.done(false) }));
   }
   return out;
 }
