@@ -73,7 +73,7 @@ async function ourChildren(): Promise<number[]> {
 }
 
 const KNOWN_KINDS: Record<string, string> = {
-  'network-controller': 'putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost, setServiceEndpoints, releaseServiceAddress',
+  'network-controller': 'putTenantConfig, createNetworks, updateNetwork, deleteNetwork, attachInterface, detachInterface, registerHost, unregisterHost, setServiceEndpoints, releaseServiceAddress, putRoleBinding, deleteRoleBinding',
   scheduler: 'deployService, updateService, scaleService, removeService, rolloutUndo, addNode, removeNode, startReplica, stopReplica',
   'dns-manager': 'registerReplica, deregisterReplica, putRecords, deleteRecords',
   'metrics-collector': 'setAutoscalePolicy, deleteAutoscalePolicy, setThreshold, deleteThreshold',
