@@ -50,7 +50,12 @@ service.onStart('openflow', async ({ nc, log }) => {
       serveQuery(NetworkQueries.interfaceFlows, ({ interfaceIds }) => ({ interfaces: interfaceIds.map((id) => controller.app.interfaceFlows(id)) })),
       // From the store, not the controller's last snapshot: the database is the truth, and a
       // change committed a moment ago is listed before its NOTIFY has reached the controller.
-      serveQuery(NetworkQueries.listNetworks, ({ tenant }) => store.listNetworks(pool, tenant !== undefined ? { tenant } : {})),
+      // Cluster networks are shared (every tenant's services attach to them); a tenant's networks
+      // and config only to whoever may read that tenant.
+      serveQuery(NetworkQueries.listNetworks, async ({ tenant }, ctx) => {
+        const all = await store.listNetworks(pool, tenant !== undefined ? { tenant } : {});
+        return { ...all, tenantNetworks: all.tenantNetworks.filter((n) => ctx.canRead(n.spec.tenant)), tenantConfigs: all.tenantConfigs.filter((c) => ctx.canRead(c.tenant)) };
+      }),
       ...accessQueries(accessStore, access),
     ],
     log,

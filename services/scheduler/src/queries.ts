@@ -3,7 +3,7 @@
 // (packages/scheduling), so a query says what the loop would say; addresses are what the start
 // transactions and the loop's setServiceEndpoints calls recorded. What nodes announce is not in
 // the records: each instance hears the announcements itself, leader or not, and reports its own.
-import { serveQuery, type QueryHandler } from '@sdmi/bus';
+import { serveQuery, type QueryContext, type QueryHandler } from '@sdmi/bus';
 import { SchedulerQueries, ServiceNotFound, nodeStatuses, replicaStatus, rolloutStatus, serviceStatus, type NodeAnnouncement } from '@sdmi/scheduling';
 import type pg from 'pg';
 import { appliedAddresses } from './endpoints';
@@ -16,29 +16,31 @@ export interface NodeAnnouncements {
 }
 
 export function schedulerQueries(store: SchedulerStore, pool: pg.Pool, heard: NodeAnnouncements): QueryHandler[] {
-  const found = async (id: string) => {
+  // A service of a tenant the asker may not read is answered as missing: its existence is the tenant's business.
+  const found = async (id: string, ctx: QueryContext) => {
     const svc = await store.service(pool, id);
-    if (!svc) throw new ServiceNotFound('/service', id);
+    if (!svc || !ctx.canRead(svc.tenant)) throw new ServiceNotFound('/service', id);
     return svc;
   };
+  const tenantOf = (serviceId: string): string | undefined => (serviceId.includes('/') ? serviceId.slice(0, serviceId.indexOf('/')) : undefined);
   return [
-    serveQuery(SchedulerQueries.getService, async ({ service }) => {
-      const svc = await found(service);
+    serveQuery(SchedulerQueries.getService, async ({ service }, ctx) => {
+      const svc = await found(service, ctx);
       return { service: serviceStatus(svc, await store.replicas(pool, { service }), Date.now(), await appliedAddresses(pool, service)) };
     }),
-    serveQuery(SchedulerQueries.listServices, async ({ tenant }) => {
-      const services = (await store.services(pool)).filter((s) => tenant === undefined || s.tenant === tenant);
+    serveQuery(SchedulerQueries.listServices, async ({ tenant }, ctx) => {
+      const services = (await store.services(pool)).filter((s) => (tenant === undefined || s.tenant === tenant) && ctx.canRead(s.tenant));
       const replicas = await store.replicas(pool);
       const applied = await appliedAddresses(pool);
       const now = Date.now();
       return { services: services.map((s) => serviceStatus(s, replicas, now, applied)) };
     }),
-    serveQuery(SchedulerQueries.rolloutStatus, async ({ service }) => {
-      const svc = await found(service);
+    serveQuery(SchedulerQueries.rolloutStatus, async ({ service }, ctx) => {
+      const svc = await found(service, ctx);
       return { rollout: rolloutStatus(svc, await store.replicas(pool, { service }), Date.now()) };
     }),
-    serveQuery(SchedulerQueries.listReplicas, async ({ service, node }) => {
-      const rows = await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) });
+    serveQuery(SchedulerQueries.listReplicas, async ({ service, node }, ctx) => {
+      const rows = (await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) })).filter((r) => ctx.canRead(tenantOf(r.replica.service)));
       const services = new Map((await store.services(pool)).map((s) => [s.id, s]));
       return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason, r.addresses, services.get(r.replica.service))) };
     }),
