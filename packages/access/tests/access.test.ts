@@ -14,6 +14,7 @@ import {
   DnsCommandKinds,
   METRICS_COLLECTOR,
   MetricsCommandKinds,
+  MetricsQueries,
   NodeAgentCommandKinds,
   nodeService,
   roleBindingKey,
@@ -250,6 +251,22 @@ describe('role bindings decide', () => {
     // Its audit view holds only acme's records.
     const audit = await dave.query(ACCESS_SERVICE, AccessQueries.audit, { limit: 1000 });
     for (const a of audit.records) expect(a.tenants).toContain('acme');
+  });
+
+  it("metrics and autoscaling: a tenant's reader sees its tenant's policies, and no node of the cluster", async () => {
+    for (const svc of ['acme/web', 'beta/web']) {
+      await admin.run(METRICS_COLLECTOR, { kind: MetricsCommandKinds.SetThreshold, key: `autoscale/${svc}`, payload: { threshold: { version: 1, name: 'cpu-high', service: svc, metric: 'cpu.utilization', aggregation: 'avg', comparator: '>', value: 0.8, durationMs: 10_000 } } }, { timeoutMs: 30_000 });
+    }
+    const dave = await cluster.client('dave');
+    expect((await dave.query(METRICS_COLLECTOR, MetricsQueries.autoscaleStatus, {})).thresholds.map((t) => t.threshold.service)).toEqual(['acme/web']);
+    expect((await admin.query(METRICS_COLLECTOR, MetricsQueries.autoscaleStatus, {})).thresholds.map((t) => t.threshold.service).sort()).toEqual(['acme/web', 'beta/web']);
+    // The node-agent reports its node within seconds; the cluster's readers see it, a tenant's do not.
+    const end = Date.now() + 30_000;
+    while ((await admin.query(METRICS_COLLECTOR, MetricsQueries.top, {})).nodes.length === 0) {
+      if (Date.now() > end) throw new Error('no node sample within 30 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect((await dave.query(METRICS_COLLECTOR, MetricsQueries.top, {})).nodes).toEqual([]);
   });
 
   it('a tenant-user scales its services, and loses that the moment its binding is deleted', async () => {

@@ -15,6 +15,9 @@ import { startPrometheus, type PrometheusEndpoint } from './prometheus';
 import { MetricsStore } from './store';
 
 const config = loadMetricsConfig();
+/** The tenant of a `<tenant>/<name>` service id. */
+const tenantOfService = (id: string): string | undefined => (id.includes('/') ? id.slice(0, id.indexOf('/')) : undefined);
+
 const service = new SdmiService({ name: METRICS_COLLECTOR, version: pkg.version, description: pkg.description, knownEnv: Object.values(MetricsEnv) });
 let collector: Collector | undefined;
 let prometheus: PrometheusEndpoint | undefined;
@@ -37,12 +40,29 @@ service.onStart('metrics', async ({ nc, log }) => {
     service: METRICS_COLLECTOR,
     names,
     handlers: [
-      serveQuery(MetricsQueries.top, async (q) => {
+      // A tenant's reader sees its tenant's replicas and policies; nodes and refused samples are the
+      // cluster's (they may name anyone's replicas), for those who read the cluster.
+      serveQuery(MetricsQueries.top, async (q, ctx) => {
         const staleAfterMs = q.staleAfterMs ?? 3 * config.intervalMs;
-        return { at: new Date().toISOString(), staleAfterMs, ...(await store.top(staleAfterMs, q.service)) };
+        const top = await store.top(staleAfterMs, q.service);
+        const cluster = ctx.canRead(undefined);
+        return {
+          at: new Date().toISOString(),
+          staleAfterMs,
+          ...top,
+          nodes: cluster ? top.nodes : [],
+          replicas: top.replicas.filter((r) => ctx.canRead(tenantOfService(r.service))),
+          refused: cluster ? top.refused : { count: 0, last: null },
+        };
       }),
-      serveQuery(MetricsQueries.history, (q) => answerHistory(store, q, config.rollupBucketMs, Date.now())),
-      serveQuery(MetricsQueries.autoscaleStatus, (q) => autoscale.status(pool, q.service)),
+      serveQuery(MetricsQueries.history, async (q, ctx) => {
+        const h = await answerHistory(store, q, config.rollupBucketMs, Date.now());
+        return { ...h, series: h.series.filter((s) => ctx.canRead(s.service === null ? undefined : tenantOfService(s.service))) };
+      }),
+      serveQuery(MetricsQueries.autoscaleStatus, async (q, ctx) => {
+        const s = await autoscale.status(pool, q.service);
+        return { policies: s.policies.filter((p) => ctx.canRead(tenantOfService(p.policy.service))), thresholds: s.thresholds.filter((t) => ctx.canRead(tenantOfService(t.threshold.service))) };
+      }),
     ],
     log,
     ...(await queryAccess(pool, log)),

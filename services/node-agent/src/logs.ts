@@ -30,7 +30,12 @@ export interface LogsDeps {
 const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v));
 
 export function replicaLogsQuery(deps: LogsDeps): QueryHandler {
-  return serveQuery(NodeAgentQueries.replicaLogs, (q) => replicaLogs(deps, q));
+  return serveQuery(NodeAgentQueries.replicaLogs, (q, ctx) => {
+    // Another tenant's replica is answered as not here: its output is that tenant's business.
+    const tenant = q.replicaId.includes('/') ? q.replicaId.slice(0, q.replicaId.indexOf('/')) : undefined;
+    if (!ctx.canRead(tenant)) throw new TaskError(NodeAgentErrorCodes.ReplicaNotFound, `node ${deps.node} runs no replica ${q.replicaId}`, { replicaId: q.replicaId, node: deps.node });
+    return replicaLogs(deps, q);
+  });
 }
 
 export async function replicaLogs(deps: LogsDeps, q: ReplicaLogsQuery): Promise<ReplicaLogsReply> {
