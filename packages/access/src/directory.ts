@@ -27,12 +27,16 @@ export class PrincipalsFileError extends Error {
 }
 
 const ROLES = new Set(['cluster-admin', 'network-admin', 'tenant-admin', 'tenant-user', 'viewer', 'system']);
-const NAME = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
+// Node names may have capitals (a node-agent is `node-agent-<node>`); principal ids do not.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 const USER_KEY = /^U[A-Z2-7]{55}$/;
 
-/** The RBAC id of a known principal: `user:<name>` for people, `service:<name>` for services and node-agents. */
+/**
+ * The RBAC id of a known principal: `user:<name>` for people, `service:<name>` for services and
+ * node-agents, in lower case (two names differing only in case are refused as one listed twice).
+ */
 export function principalId(p: Pick<KnownPrincipal, 'name' | 'kind'>): string {
-  return `${p.kind === 'user' ? 'user' : 'service'}:${p.name}`;
+  return `${p.kind === 'user' ? 'user' : 'service'}:${p.name.toLowerCase()}`;
 }
 
 export class PrincipalDirectory {
@@ -82,6 +86,6 @@ export class PrincipalDirectory {
   builtinBindings(): RoleBinding[] {
     return [...this.#byKey.values()]
       .filter((p) => p.role !== undefined)
-      .map((p) => ({ version: 1 as const, name: `builtin-${p.name}`.replace(/[^a-z0-9-]/g, '-').slice(0, 63), principal: principalId(p), role: p.role! }));
+      .map((p) => ({ version: 1 as const, name: `builtin-${p.name.toLowerCase()}`.replace(/[^a-z0-9-]/g, '-').slice(0, 63), principal: principalId(p), role: p.role! }));
   }
 }
