@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { NatsCredentialsEnv, NatsCredentialsError, natsCredentialOptions } from '@sdmi/bus';
 import { DEFAULT_NATS_URL, NatsConnectError, RdmpEnv, ServiceEnv, createLogger, hostInstanceId, type Logger } from '@sdmi/service';
 import { DEFAULT_ROOT_DIR, SERVICE_NAMES, ControlPlaneState } from './controlplane';
+import { CredentialsEnv, CredentialsMissingError, adminSeedFile, containerSeedCopy, removeContainerSeedCopies, serviceCredentials } from './credentials';
 import { DnsEnv } from './dns-config';
 import { docker, tryDocker } from './docker-cli';
 import { ContainersAlreadyRunningError, ControlPlaneStartError, ControlPlaneStateError, ServiceExitedError, ServiceNotReadyError, UnknownServiceError } from './errors';
@@ -29,6 +31,8 @@ export interface ContainerControlPlaneOptions {
   instanceId?: (service: string) => string;
   /** Environment for every service, over the SDMI_* variables of this process (nothing else of it is passed). */
   env?: Readonly<Record<string, string>>;
+  /** As ControlPlane's: each container gets a copy of its own seed (readable by its user) and principals.json, read-only. */
+  credentialsDir?: string;
   /** The daemon (`docker -H`); default the CLI's own (DOCKER_HOST, else the local socket). */
   dockerHost?: string;
   /** The image of each service; those not given are built (or found up to date) by buildControlPlaneImages. */
@@ -134,9 +138,13 @@ export class ContainerControlPlane {
     // Ended ones from a run that was never brought down would only hold their names.
     if (leftovers.length > 0) await docker(['rm', '-f', ...leftovers.map((c) => c.id)], { host });
     try {
-      this.#nc = await connect({ servers: this.natsUrl.split(','), name: `controlplane/${hostInstanceId()}-${process.pid}` });
+      const dir = this.#options.credentialsDir;
+      if (dir) for (const s of this.services) serviceCredentials(dir, s, { ...process.env, ...this.#options.env });
+      const credentials = dir ? natsCredentialOptions({ [NatsCredentialsEnv.nkeySeedFile]: adminSeedFile(dir) }) : {};
+      this.#nc = await connect({ servers: this.natsUrl.split(','), name: `controlplane/${hostInstanceId()}-${process.pid}`, ...credentials });
     } catch (err) {
       this.#state = ControlPlaneState.stopped;
+      if (err instanceof CredentialsMissingError || err instanceof NatsCredentialsError) throw err;
       throw new NatsConnectError(this.natsUrl, { cause: err });
     }
     const env = this.#serviceEnv();
@@ -212,6 +220,7 @@ export class ContainerControlPlane {
     const tracked = new Set(this.#containers.map((c) => c.id));
     const stray = (await listContainers(this.runDir, this.#options.dockerHost).catch(() => [])).filter((c) => !tracked.has(c.id));
     if (stray.length > 0) await tryDocker(['rm', '--force', ...stray.map((c) => c.id)], { host: this.#options.dockerHost });
+    removeContainerSeedCopies(this.runDir);
     await this.#nc?.close().catch(() => undefined);
     this.#state = ControlPlaneState.stopped;
     this.log.info({ results }, 'control plane stopped');
@@ -243,10 +252,20 @@ export class ContainerControlPlane {
     return { ...env, ...this.#options.env, [ServiceEnv.natsUrl]: this.natsUrl };
   }
 
+  /** The container's copy of its seed and the principals file, when there is a credentials directory. */
+  #credentialEnv(service: string): Record<string, string> {
+    const dir = this.#options.credentialsDir;
+    if (!dir) return {};
+    const c = serviceCredentials(dir, service, { ...process.env, ...this.#options.env });
+    // The node-agent runs as root in its container; the others as the images' user.
+    const seedFile = containerSeedCopy(this.runDir, c.seedFile, service === 'node-agent' ? undefined : SERVICE_CONTAINER_USER);
+    return { [CredentialsEnv.seedFile]: seedFile, [CredentialsEnv.principalsFile]: c.principalsFile };
+  }
+
   async #run(service: string, image: string, baseEnv: Record<string, string>): Promise<Running> {
     const host = this.#options.dockerHost;
     const instance = this.#instanceOf(service);
-    const env = { ...baseEnv, [ServiceEnv.instanceId]: instance };
+    const env = { ...baseEnv, [ServiceEnv.instanceId]: instance, ...this.#credentialEnv(service) };
     const name = containerName(service, instance);
     const args = [
       'run',
@@ -354,14 +373,16 @@ export const SERVICE_CONTAINER_USER = { uid: 65534, gid: 65534 } as const;
  */
 export function serviceContainerSpec(service: string, env: Readonly<Record<string, string>>): ServiceContainerSpec {
   const spec: ServiceContainerSpec = { networkMode: 'host', capAdd: [], unconfinedSystemPaths: false, pidMode: undefined, utsMode: undefined, binds: [], readOnlyBinds: [] };
+  // A service's own seed and the cluster's principals file, when the bus has credentials.
+  const credentials = [env[CredentialsEnv.seedFile], env[CredentialsEnv.principalsFile]].filter((f): f is string => typeof f === 'string' && f !== '');
   const keyFile = env[DnsEnv.apiKeyFile];
-  if (service === 'dns-manager' && keyFile) return { ...spec, readOnlyBinds: [keyFile] };
-  if (service !== 'node-agent') return spec;
+  if (service === 'dns-manager' && keyFile) return { ...spec, readOnlyBinds: [keyFile, ...credentials] };
+  if (service !== 'node-agent') return { ...spec, readOnlyBinds: credentials };
   const dockerSocket = env.SDMI_DOCKER_SOCKET || '/var/run/docker.sock';
   const ovsdb = env.SDMI_OVSDB || 'unix:/var/run/openvswitch/db.sock';
   // The directory, not the socket: a restarted ovsdb-server makes a new socket file.
   const ovsDir = ovsdb.startsWith('unix:') ? [path.dirname(ovsdb.slice('unix:'.length))] : [];
-  return { ...spec, capAdd: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'], unconfinedSystemPaths: true, pidMode: 'host', utsMode: 'host', binds: [dockerSocket, ...ovsDir] };
+  return { ...spec, capAdd: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'], unconfinedSystemPaths: true, pidMode: 'host', utsMode: 'host', binds: [dockerSocket, ...ovsDir], readOnlyBinds: credentials };
 }
 
 function runArgs(spec: ServiceContainerSpec): string[] {

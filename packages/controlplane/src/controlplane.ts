@@ -6,7 +6,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { NatsCredentialsEnv, NatsCredentialsError, natsCredentialOptions } from '@sdmi/bus';
 import { DEFAULT_NATS_URL, NatsConnectError, RdmpEnv, ServiceEnv, createLogger, hostInstanceId, type Logger } from '@sdmi/service';
+import { CredentialsEnv, CredentialsMissingError, adminSeedFile, serviceCredentials } from './credentials';
 import {
   ControlPlaneStartError,
   ControlPlaneStateError,
@@ -47,6 +49,11 @@ export interface ControlPlaneOptions {
   instanceId?: (service: string) => string;
   /** Extra environment for every service (over this process's). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * A credentials directory (`sdmi auth init`): each service connects with its own seed from it and
+   * turns access control on with its principals.json; the control plane itself connects as admin.
+   */
+  credentialsDir?: string;
   /** How long each service has to answer health with ready=true. Default 60 s. */
   readyTimeoutMs?: number;
   /** How long each service has to exit after SIGTERM before SIGKILL. Default 15 s. */
@@ -148,9 +155,14 @@ export class ControlPlane {
     }
     this.#state = ControlPlaneState.starting;
     try {
-      this.#nc = await connect({ servers: this.natsUrl.split(','), name: `controlplane/${hostInstanceId()}-${process.pid}` });
+      // Before connecting: a directory without the files a service needs is refused up front.
+      const dir = this.#options.credentialsDir;
+      if (dir) for (const s of this.services) serviceCredentials(dir, s, { ...process.env, ...this.#options.env });
+      const credentials = dir ? natsCredentialOptions({ [NatsCredentialsEnv.nkeySeedFile]: adminSeedFile(dir) }) : {};
+      this.#nc = await connect({ servers: this.natsUrl.split(','), name: `controlplane/${hostInstanceId()}-${process.pid}`, ...credentials });
     } catch (err) {
       this.#state = ControlPlaneState.stopped;
+      if (err instanceof CredentialsMissingError || err instanceof NatsCredentialsError) throw err;
       throw new NatsConnectError(this.natsUrl, { cause: err });
     }
     await mkdir(this.logDir, { recursive: true });
@@ -262,6 +274,14 @@ export class ControlPlane {
     return { ...(await c.exit), forced: true, clean: false };
   }
 
+  /** SDMI_NATS_NKEY_SEED_FILE and SDMI_PRINCIPALS_FILE of `service`, when there is a credentials directory. */
+  #credentialEnv(service: string): Record<string, string> {
+    const dir = this.#options.credentialsDir;
+    if (!dir) return {};
+    const c = serviceCredentials(dir, service, { ...process.env, ...this.#options.env });
+    return { [CredentialsEnv.seedFile]: c.seedFile, [CredentialsEnv.principalsFile]: c.principalsFile };
+  }
+
   async #spawn(service: string): Promise<Child> {
     const instance = this.#instanceOf(service);
     const logFile = path.join(this.logDir, `${service}.log`);
@@ -276,6 +296,7 @@ export class ControlPlane {
           ...this.#options.env,
           [ServiceEnv.natsUrl]: this.natsUrl,
           [ServiceEnv.instanceId]: instance,
+          ...this.#credentialEnv(service),
         },
         stdio: ['ignore', fd, fd],
         // Its own process group: a Ctrl-C in our terminal reaches only us, and we stop the services

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { positiveInt, runScript } from './cli';
 import { CONTROLPLANE_LABEL, stopContainers } from './containers';
+import { removeContainerSeedCopies } from './credentials';
 import { DEFAULT_ROOT_DIR } from './controlplane';
 import { DetachedOutcome, stopDetached } from './detached';
 import { stopDnsServer } from './dns-server';
@@ -37,6 +38,8 @@ async function main(): Promise<number> {
       return [];
     }),
   ]);
+  // The containers' copies of their seeds go with them.
+  if (containers.length > 0) removeContainerSeedCopies(runDir);
   // After the services: dns-manager talks to PowerDNS until it stops.
   const dns = await stopDnsServer(runDir, { stopTimeoutMs });
   if (processes === undefined && containers.length === 0 && dns.length === 0) {

@@ -38,3 +38,4 @@ export {
   DnsPortInUseError,
   DnsServerStartError,
 } from './errors';
+export { CredentialsEnv, CredentialsMissingError, adminSeedFile, containerSeedCopy, nodeNameOf, removeContainerSeedCopies, serviceCredentials } from './credentials';

@@ -10,7 +10,7 @@ import { ControlPlaneStartError } from './errors';
 import { formatStatusTable, type ServiceStatus } from './status';
 
 const USAGE = `usage: up [--containers] [--detach] [--run-dir DIR] [--nats-url URL] [--services a,b,...]
-          [--instance-id ID] [--ready-timeout MS] [--stop-timeout MS]
+          [--instance-id ID] [--ready-timeout MS] [--stop-timeout MS] [--credentials-dir DIR]
 Starts the SDMI services, waits until each reports ready, prints their status. Without --detach
 it stays in the foreground until Ctrl-C (or SIGTERM) and then stops them; with --detach it leaves
 them running and writes their pids to <run-dir>/pids for down. Every service is named after this
@@ -20,7 +20,10 @@ missing or out of date, from deploy/images/<service>/Dockerfile) on the host net
 sdmi.controlplane=<run-dir> for down.
 DNS: unless SDMI_PDNS_API_URL names a PowerDNS, it first starts (or finds running from the run dir)
 pdns_server with its API and dnsdist for DNS over TLS, on 127.0.0.1 ports $SDMI_DNS_PORT (5300),
-$SDMI_PDNS_API_PORT (5380) and $SDMI_DOT_PORT (5853), files in <run-dir>/dns; down stops them.`;
+$SDMI_PDNS_API_PORT (5380) and $SDMI_DOT_PORT (5853), files in <run-dir>/dns; down stops them.
+Credentials: with --credentials-dir (written by sdmi auth init; the NATS server must run with its
+nats-server.conf) each service connects with its own seed and turns access control on with the
+directory's principals.json; up itself connects as admin.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -33,6 +36,7 @@ async function main(): Promise<number> {
       'instance-id': { type: 'string' },
       'ready-timeout': { type: 'string' },
       'stop-timeout': { type: 'string' },
+      'credentials-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -63,6 +67,7 @@ async function main(): Promise<number> {
     ...(values['nats-url'] !== undefined ? { natsUrl: values['nats-url'] } : {}),
     ...(services !== undefined ? { services } : {}),
     ...(instanceId !== undefined ? { instanceId: () => instanceId } : {}),
+    ...(values['credentials-dir'] !== undefined ? { credentialsDir: path.resolve(values['credentials-dir']) } : {}),
     readyTimeoutMs: positiveInt('ready-timeout', values['ready-timeout']) ?? 60_000,
     stopTimeoutMs: positiveInt('stop-timeout', values['stop-timeout']) ?? 15_000,
     logger,
