@@ -156,6 +156,18 @@ describe('principals come from signatures', () => {
     expect(r?.message).toMatch(/belongs to no principal of this cluster/);
   });
 
+  it("a user may not follow task events (their subjects carry no tenant); it waits on its task's status instead", async () => {
+    const nc = await cluster.connect('alice');
+    const sub = nc.subscribe(cluster.names.taskEvents('*', '*'));
+    await expect((async () => {
+      for await (const _m of sub) return 'message';
+      return 'ended';
+    })()).rejects.toThrow(/Permissions Violation for Subscription/);
+    // run() = submit + wait: the outcome still arrives.
+    const out = await (await cluster.client('carol')).run('network-controller', { kind: NetworkCommandKinds.PutTenantConfig, key: 'networks', payload: { tenant: 'omega', hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '740-749' }] } }, { timeoutMs: 30_000 });
+    expect(out.status).toBe('completed');
+  });
+
   it('queries must be signed too', async () => {
     const unsigned = await cluster.client('viewer', { signer: null });
     const r = await refusal(unsigned.query('scheduler', SchedulerQueries.listServices, {}));

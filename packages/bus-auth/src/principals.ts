@@ -151,7 +151,7 @@ const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
  * Every principal of a cluster: the five services, one node-agent per node, `admin` (the CLI and
  * SDK of an operator: everything under the prefix, the service runtime and JetStream), `viewer`
  * (reads: task status, queries, events, metrics, discovery and health; no commands), and one per
- * named user: may send commands and queries to every service and follow task events; what its
+ * named user: may send commands and queries to every service (and no events); what its
  * commands may change is decided by its role bindings at each service (@sdmi/access), not here.
  */
 export function principalsFor(names: BusNames, nodes: readonly string[], users: readonly string[] = []): Principal[] {
@@ -249,8 +249,8 @@ export function principalsFor(names: BusNames, nodes: readonly string[], users: 
     taken.add(user);
     const l = new Lists();
     l.publish(`${p}.cmd.*`, `${p}.q.*.task`, `${p}.query.*.*`, '$SRV.>', `${SUBJECT_ROOT}.*.*.health`);
-    // Waiting for an outcome: task events of every service (their keys name other tenants' resources; docs/security.md).
-    l.subscribe(n.taskEvents('*', '*'));
+    // No task events: their subjects carry no tenant, so a user would see every tenant's tasks.
+    // RdmpClient.wait learns outcomes from the task's status instead (docs/security.md).
     out.push(Object.freeze({ name: user, kind: PrincipalKinds.user, permissions: l.done(false) }));
   }
   return out;

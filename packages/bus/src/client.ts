@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { errors as natsErrors, type NatsConnection } from '@nats-io/nats-core';
 import { contracts as sharedContracts, type Contracts, type ErrorInfo, type QueryContract, type QueryReply, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
 import { ErrorCodes, QueryFailed, Timeout, errorFromInfo, BadMessage, type RdmpError } from './errors';
 import { signRequest, signerOf, type Signer } from './signature';
@@ -115,33 +115,46 @@ export class RdmpClient {
   async wait(service: string, taskId: string, opts: WaitOptions = {}): Promise<Outcome[]> {
     const need = opts.endpoints ?? 1;
     const timeoutMs = opts.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
     const done = new Map<string, Outcome>();
+    const note = (records: TaskStatusReply['records']) => {
+      for (const r of records) if (TERMINAL.has(r.status)) done.set(r.endpoint, { taskId, ...r, status: r.status as Outcome['status'] });
+    };
     const sub = this.nc.subscribe(this.names.taskEvents(service, taskId));
     const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
+    let refused = false;
     try {
-      const known = await this.status(service, taskId);
-      for (const r of known.records) {
-        if (TERMINAL.has(r.status)) done.set(r.endpoint, { taskId, ...r, status: r.status as Outcome['status'] });
-      }
+      note((await this.status(service, taskId)).records);
       if (done.size < need) {
-        for await (const m of sub) {
-          const ev = this.contracts.check('TaskStatusEvent', m.json());
-          if (!ev.ok || !TERMINAL.has(ev.value.status)) continue;
-          const e = ev.value;
-          done.set(e.endpoint, {
-            taskId,
-            endpoint: e.endpoint,
-            status: e.status as Outcome['status'],
-            ...(e.revision !== undefined ? { revision: e.revision } : {}),
-            ...(e.result ? { result: e.result } : {}),
-            ...(e.error ? { error: e.error } : {}),
-          });
-          if (done.size >= need) break;
+        try {
+          for await (const m of sub) {
+            const ev = this.contracts.check('TaskStatusEvent', m.json());
+            if (!ev.ok || !TERMINAL.has(ev.value.status)) continue;
+            const e = ev.value;
+            done.set(e.endpoint, {
+              taskId,
+              endpoint: e.endpoint,
+              status: e.status as Outcome['status'],
+              ...(e.revision !== undefined ? { revision: e.revision } : {}),
+              ...(e.result ? { result: e.result } : {}),
+              ...(e.error ? { error: e.error } : {}),
+            });
+            if (done.size >= need) break;
+          }
+        } catch (err) {
+          // A principal that may not read task events (a tenant's user: the subjects carry no
+          // tenant) learns the outcome from the task's status instead.
+          if (!(err instanceof natsErrors.PermissionViolationError)) throw err;
+          refused = true;
         }
       }
     } finally {
       clearTimeout(timer);
       sub.unsubscribe();
+    }
+    for (let pause = 100; refused && done.size < need && Date.now() < deadline; pause = Math.min(1_000, pause * 2)) {
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      note((await this.status(service, taskId)).records);
     }
     if (done.size < need) {
       throw new Timeout({ code: ErrorCodes.Timeout, message: `task ${taskId} on "${service}": ${done.size} of ${need} endpoint(s) finished within ${timeoutMs} ms`, details: { finished: [...done.keys()] } });
