@@ -8,6 +8,7 @@ export type { DnsCommandKind } from './dns-commands';
 export { METRICS_COLLECTOR, MetricsCommandKinds, MetricsErrorCodes, MetricsQueries, autoscaleKey } from './metrics-queries';
 export type { MetricsCommandKind } from './metrics-queries';
 export { SchemaIds } from './ids';
+export { tenantOfId } from './resource-ids';
 export { queryContract } from './queries';
 export {
   EXEC_DEFAULT_TIMEOUT_MS,

@@ -1,5 +1,6 @@
 // What every command kind acts on, read from its payload. A kind missing here is refused by
 // authorize (fail closed): a new command must say what it touches before anyone may send it.
+import { tenantOfId as tenantOf } from '@sdmi/contracts';
 import { ResourceKinds, type ResourceKind } from './roles';
 
 /** One thing a task changes: its kind, the tenant it belongs to (tenant-scoped kinds) and a name for messages. */
@@ -20,8 +21,6 @@ type Describe = (payload: Payload, ctx: CatalogueContext) => Target[];
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const obj = (v: unknown): Payload => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Payload) : {});
 const list = (v: unknown): Payload[] => (Array.isArray(v) ? v.map(obj) : []);
-/** The tenant of `<tenant>/<name>` ids (services, tenant networks, replicas). */
-const tenantOf = (id: string): string | undefined => (id.includes('/') ? id.slice(0, id.indexOf('/')) : undefined);
 
 const one = (resource: ResourceKind, name: (p: Payload) => string, tenant?: (p: Payload) => string | undefined): Describe => (p) => {
   const t = tenant?.(p);

@@ -1,6 +1,6 @@
 // dns-manager's queries: reads of its rows and of PowerDNS, answered by any instance.
 import { serveQuery, type QueryHandler } from '@sdmi/bus';
-import { DnsQueries, type DnsZoneStatus } from '@sdmi/contracts';
+import { DnsQueries, tenantOfId, type DnsZoneStatus } from '@sdmi/contracts';
 import { containerName, managedCount, ZoneKinds, zoneAccount } from '@sdmi/dns-records';
 import type { PowerDnsClient } from '@sdmi/powerdns';
 import type pg from 'pg';
@@ -11,7 +11,7 @@ export function dnsQueries(store: DnsStore, pool: pg.Pool, config: DnsConfig | u
   return [
     serveQuery(DnsQueries.replicaRecords, async ({ replicaId }, ctx) => {
       // Another tenant's replica is answered as unknown: its names are that tenant's business.
-      if (!ctx.canRead(replicaId.includes('/') ? replicaId.slice(0, replicaId.indexOf('/')) : undefined)) {
+      if (!ctx.canRead(tenantOfId(replicaId))) {
         return { replicaId, registered: false, published: false, names: [], reason: null };
       }
       const reg = await store.registration(pool, replicaId);

@@ -2,7 +2,7 @@
 // PostgreSQL after checking each against its contract, and answers `top` from them. It also runs
 // the autoscaler: AutoscalePolicy and Threshold are its resources (commands), evaluated on a timer.
 import { BusNames, QueryServer, RdmpClient, createPool, defaultPgUrl, serveQuery, type Handler } from '@sdmi/bus';
-import { METRICS_COLLECTOR, MetricsQueries } from '@sdmi/contracts';
+import { METRICS_COLLECTOR, MetricsQueries, tenantOfId } from '@sdmi/contracts';
 import { attachRdmp, RdmpEnv, SdmiService, queryAccess } from '@sdmi/service';
 import pkg from '../package.json' with { type: 'json' };
 import { autoscaleHandlers } from './autoscale-handlers';
@@ -15,9 +15,6 @@ import { startPrometheus, type PrometheusEndpoint } from './prometheus';
 import { MetricsStore } from './store';
 
 const config = loadMetricsConfig();
-/** The tenant of a `<tenant>/<name>` service id. */
-const tenantOfService = (id: string): string | undefined => (id.includes('/') ? id.slice(0, id.indexOf('/')) : undefined);
-
 const service = new SdmiService({ name: METRICS_COLLECTOR, version: pkg.version, description: pkg.description, knownEnv: Object.values(MetricsEnv) });
 let collector: Collector | undefined;
 let prometheus: PrometheusEndpoint | undefined;
@@ -51,17 +48,17 @@ service.onStart('metrics', async ({ nc, log }) => {
           staleAfterMs,
           ...top,
           nodes: cluster ? top.nodes : [],
-          replicas: top.replicas.filter((r) => ctx.canRead(tenantOfService(r.service))),
+          replicas: top.replicas.filter((r) => ctx.canRead(tenantOfId(r.service))),
           refused: cluster ? top.refused : { count: 0, last: null },
         };
       }),
       serveQuery(MetricsQueries.history, async (q, ctx) => {
         const h = await answerHistory(store, q, config.rollupBucketMs, Date.now());
-        return { ...h, series: h.series.filter((s) => ctx.canRead(s.service === null ? undefined : tenantOfService(s.service))) };
+        return { ...h, series: h.series.filter((s) => ctx.canRead(s.service === null ? undefined : tenantOfId(s.service))) };
       }),
       serveQuery(MetricsQueries.autoscaleStatus, async (q, ctx) => {
         const s = await autoscale.status(pool, q.service);
-        return { policies: s.policies.filter((p) => ctx.canRead(tenantOfService(p.policy.service))), thresholds: s.thresholds.filter((t) => ctx.canRead(tenantOfService(t.threshold.service))) };
+        return { policies: s.policies.filter((p) => ctx.canRead(tenantOfId(p.policy.service))), thresholds: s.thresholds.filter((t) => ctx.canRead(tenantOfId(t.threshold.service))) };
       }),
     ],
     log,

@@ -3,7 +3,7 @@
 // task: reading changes nothing, is not worth a record, and must not wait behind the replica's
 // runReplica/removeReplica (the logs of a replica that is stuck starting are what one wants then).
 import { TaskError, serveQuery, type QueryHandler } from '@sdmi/bus';
-import { NodeAgentErrorCodes, NodeAgentQueries, REPLICA_LOGS_DEFAULT_TAIL, type ReplicaLogLine, type ReplicaLogsQuery, type ReplicaLogsReply } from '@sdmi/contracts';
+import { NodeAgentErrorCodes, NodeAgentQueries, REPLICA_LOGS_DEFAULT_TAIL, tenantOfId, type ReplicaLogLine, type ReplicaLogsQuery, type ReplicaLogsReply } from '@sdmi/contracts';
 import { ContainerNotFound, parseTimeNs, type DockerEngine } from '@sdmi/docker';
 import type pg from 'pg';
 import { capJsonText, withoutNul } from './exec';
@@ -32,8 +32,7 @@ const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v));
 export function replicaLogsQuery(deps: LogsDeps): QueryHandler {
   return serveQuery(NodeAgentQueries.replicaLogs, (q, ctx) => {
     // Another tenant's replica is answered as not here: its output is that tenant's business.
-    const tenant = q.replicaId.includes('/') ? q.replicaId.slice(0, q.replicaId.indexOf('/')) : undefined;
-    if (!ctx.canRead(tenant)) throw new TaskError(NodeAgentErrorCodes.ReplicaNotFound, `node ${deps.node} runs no replica ${q.replicaId}`, { replicaId: q.replicaId, node: deps.node });
+    if (!ctx.canRead(tenantOfId(q.replicaId))) throw new TaskError(NodeAgentErrorCodes.ReplicaNotFound, `node ${deps.node} runs no replica ${q.replicaId}`, { replicaId: q.replicaId, node: deps.node });
     return replicaLogs(deps, q);
   });
 }

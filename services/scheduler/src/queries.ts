@@ -4,6 +4,7 @@
 // transactions and the loop's setServiceEndpoints calls recorded. What nodes announce is not in
 // the records: each instance hears the announcements itself, leader or not, and reports its own.
 import { serveQuery, type QueryContext, type QueryHandler } from '@sdmi/bus';
+import { tenantOfId } from '@sdmi/contracts';
 import { SchedulerQueries, ServiceNotFound, nodeStatuses, replicaStatus, rolloutStatus, serviceStatus, type NodeAnnouncement } from '@sdmi/scheduling';
 import type pg from 'pg';
 import { appliedAddresses } from './endpoints';
@@ -22,7 +23,6 @@ export function schedulerQueries(store: SchedulerStore, pool: pg.Pool, heard: No
     if (!svc || !ctx.canRead(svc.tenant)) throw new ServiceNotFound('/service', id);
     return svc;
   };
-  const tenantOf = (serviceId: string): string | undefined => (serviceId.includes('/') ? serviceId.slice(0, serviceId.indexOf('/')) : undefined);
   return [
     serveQuery(SchedulerQueries.getService, async ({ service }, ctx) => {
       const svc = await found(service, ctx);
@@ -40,7 +40,7 @@ export function schedulerQueries(store: SchedulerStore, pool: pg.Pool, heard: No
       return { rollout: rolloutStatus(svc, await store.replicas(pool, { service }), Date.now()) };
     }),
     serveQuery(SchedulerQueries.listReplicas, async ({ service, node }, ctx) => {
-      const rows = (await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) })).filter((r) => ctx.canRead(tenantOf(r.replica.service)));
+      const rows = (await store.replicaRecords(pool, { ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) })).filter((r) => ctx.canRead(tenantOfId(r.replica.service)));
       const services = new Map((await store.services(pool)).map((s) => [s.id, s]));
       return { replicas: rows.map((r) => replicaStatus(r.replica, r.reason, r.addresses, services.get(r.replica.service))) };
     }),
