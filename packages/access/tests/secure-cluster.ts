@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats, type RdmpClientOptions } from '@sdmi/bus';
 import { ensureIdentities, writeServerConfig, type Identity } from '@sdmi/bus-auth';
 import { healthSubject, requestHealth } from '@sdmi/service';
-import { Testbed, freePort, runId, testName, type NatsServer, type TestDatabase } from '@sdmi/testbed';
+import { Testbed, freePort, keepLog, recordSeedsIn, runId, testName, type NatsServer, type TestDatabase } from '@sdmi/testbed';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -50,6 +50,7 @@ export class SecureCluster {
     this.tb.defer(this.keyDir, () => rmSync(this.keyDir, { recursive: true, force: true }));
     const identities = ensureIdentities({ dir: this.keyDir, names: this.names, nodes: o.nodes, users: o.users });
     this.ids = new Map(identities.map((i) => [i.principal.name, i]));
+    recordSeedsIn(this.keyDir);
     this.server = await this.tb.natsServer({
       config: (at) => {
         const files = writeServerConfig({ dir: this.keyDir, identities, host: at.host, port: at.port, storeDir: at.storeDir });
@@ -123,5 +124,6 @@ export class SecureCluster {
   async stop(): Promise<void> {
     for (const nc of this.conns) await nc.close().catch(() => undefined);
     await this.tb.dispose();
+    keepLog('secure-cluster services', this.log);
   }
 }

@@ -15,7 +15,7 @@ import { METRICS_COLLECTOR, MetricsQueries, NodeAgentCommandKinds, NodeAgentQuer
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries } from '@sdmi/scheduling';
 import { healthSubject, requestHealth } from '@sdmi/service';
-import { Testbed, runId, testName, type NatsServer, type TestDatabase } from '@sdmi/testbed';
+import { Testbed, keepLog, recordSeedsIn, runId, testName, type NatsServer, type TestDatabase } from '@sdmi/testbed';
 import { ensureIdentities, renderServerConfig, type Identity } from '../src/index';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -93,6 +93,7 @@ beforeAll(async () => {
   mkdirSync(keyDir, { mode: 0o700 });
   tb.defer(keyDir, () => import('node:fs').then((fs) => fs.rmSync(keyDir, { recursive: true, force: true })));
   ids = new Map(ensureIdentities({ dir: keyDir, names, nodes: ['host-a'] }).map((i) => [i.principal.name, i]));
+  recordSeedsIn(keyDir);
   server = await tb.natsServer({
     config: (at) =>
       renderServerConfig({ host: at.host, port: at.port, storeDir: at.storeDir, users: [...ids.values()].map((i) => ({ name: i.principal.name, nkey: i.publicKey, permissions: i.permissions })) }),
@@ -116,6 +117,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const nc of conns) await nc.close().catch(() => undefined);
   await tb.dispose();
+  keepLog('nats-auth services', procLog);
 });
 
 describe('bus credentials on a nats-server with auth', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusNames, connectNats } from '@sdmi/bus';
-import { Testbed, runId, testName, type NatsServer } from '@sdmi/testbed';
+import { Testbed, recordSecret, recordSeedsIn, runId, testName, type NatsServer } from '@sdmi/testbed';
 import { ensureIdentities, renderServerConfig, type Identity } from '../src/index';
 
 const tb = new Testbed();
@@ -24,6 +24,9 @@ beforeAll(async () => {
   o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
   o(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext']);
   const ids = ensureIdentities({ dir, names: new BusNames(`tls_${runId()}`), nodes: [] });
+  recordSeedsIn(dir);
+  // A private key's base64 lines: each is distinctive, and a log would break a PEM across lines anyway.
+  for (const key of ['ca.key', 'server.key']) for (const line of readFileSync(join(dir, key), 'utf8').split('\n')) if (!line.startsWith('-----')) recordSecret(line, `TLS private key ${key}`);
   admin = ids.find((i) => i.principal.name === 'admin')!;
   server = await tb.natsServer({
     config: (at) =>

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { recordSecret } from '@sdmi/testbed';
 import { nkeys } from '@nats-io/nats-core';
 import { NatsCredentialsError, connectNats, natsCredentialOptions, readNkeySeedFile } from '../src/index';
 
@@ -9,6 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sdmi-cred-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const kp = nkeys.createUser();
+recordSecret(new TextDecoder().decode(kp.getSeed()), 'nkey seed (credentials test)');
 const seed = new TextDecoder().decode(kp.getSeed());
 const file = (name: string, text: string, mode = 0o600): string => {
   const f = join(dir, name);

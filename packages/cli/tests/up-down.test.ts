@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusNames, connectNats, jetstreamManager, removeStreams } from '@sdmi/bus';
-import { createDatabase, findProcesses, freePort, kdig, runId, type TestDatabase } from '@sdmi/testbed';
+import { createDatabase, findProcesses, freePort, kdig, runId, type TestDatabase, keepRunDirs } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/sdmi', import.meta.url));
@@ -48,6 +48,7 @@ afterAll(async () => {
   await removeStreams(await jetstreamManager(nc), new BusNames(prefix)).catch(() => undefined);
   await nc.close();
   await db?.dispose();
+  if (dir) keepRunDirs('up-down.test.ts', dir);
   rmSync(dir, { recursive: true, force: true });
 });
 

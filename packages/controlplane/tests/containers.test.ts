@@ -17,7 +17,7 @@ import { BusNames, RdmpClient, connectNats, jetstreamManager, removeStreams, typ
 import { hostIfNameFor } from '@sdmi/container-net';
 import { createLogger, healthSubject, requestHealth } from '@sdmi/service';
 import { Cluster } from '@sdmi/sdk';
-import { Testbed, buildBaseImage, docker, freePort, kdig, mainDocker, run, runId, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import { Testbed, buildBaseImage, docker, freePort, kdig, mainDocker, run, runId, type OvsBridge, type TestDatabase, keepRunDirs } from '@sdmi/testbed';
 import {
   CONTROLPLANE_LABEL,
   DEFAULT_ROOT_DIR,
@@ -119,6 +119,7 @@ afterAll(async () => {
     await nc.close();
   }
   await tb.dispose();
+  if (tmp) keepRunDirs('containers.test.ts', tmp);
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 120_000);
 

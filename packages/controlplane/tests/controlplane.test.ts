@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Svcm, type ServiceIdentity, type ServiceInfo } from '@nats-io/services';
 import { BusNames, jetstreamManager, RdmpClient, removeStreams, UnknownKind } from '@sdmi/bus';
 import { createLogger, requestJson, type HealthReply } from '@sdmi/service';
-import { createBridge, createDatabase, findProcesses, freePort, kdig, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import { createBridge, createDatabase, findProcesses, freePort, kdig, keepRunDirs, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import {
   ControlPlane,
   ControlPlaneStartError,
@@ -51,6 +51,7 @@ afterAll(async () => {
   await client.close();
   await db?.dispose();
   await bridge?.dispose();
+  keepRunDirs('controlplane test', tmp);
   await rm(tmp, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import { BusNames, ErrorCodes, RdmpClient, connectNats } from '@sdmi/bus';
 import { ensureIdentities, writeServerConfig } from '@sdmi/bus-auth';
 import { ACCESS_SERVICE, AccessQueries } from '@sdmi/contracts';
 import { createLogger } from '@sdmi/service';
-import { Testbed, runId, type NatsServer, type TestDatabase } from '@sdmi/testbed';
+import { Testbed, keepLogFile, recordSeedsIn, runId, type NatsServer, type TestDatabase } from '@sdmi/testbed';
 import { ControlPlane, CredentialsMissingError, SERVICE_CONTAINER_USER, SERVICE_NAMES, containerSeedCopy, serviceContainerSpec } from '@sdmi/controlplane';
 
 const tb = new Testbed();
@@ -24,6 +24,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sdmi-cp-credentials-'));
   tb.defer(dir, () => rmSync(dir, { recursive: true, force: true }));
   const identities = ensureIdentities({ dir, names, nodes: [NODE] });
+  recordSeedsIn(dir);
   server = await tb.natsServer({ config: (at) => readFileSync(writeServerConfig({ dir, identities, host: at.host, port: at.port, storeDir: at.storeDir }).configFile, 'utf8') });
   db = await tb.database();
   const bridge = await tb.bridge();
@@ -63,6 +64,7 @@ describe('sdmi up with a credentials directory', () => {
       for (const id of ['admin', 'scheduler', 'network-controller', `node-agent-${NODE}`]) expect(log.includes(readFileSync(path.join(dir, `${id}.nk`), 'utf8').trim()), `${id}'s seed in ${p.service}'s log`).toBe(false);
     }
     const stopped = await cp.stop();
+    for (const p of cp.processes) keepLogFile(`controlplane ${p.service}`, p.logFile);
     expect(stopped.map((r) => [r.service, r.clean])).toEqual(SERVICE_NAMES.map((s) => [s, true]));
   }, 240_000);
 

@@ -1,6 +1,7 @@
 import { tail } from './ports';
 import { findProcesses, removeTree, terminate } from './procs';
 import { Resource, allSteps } from './resource';
+import { keepLogFile } from './secrets';
 
 /**
  * A daemon of the test bed's own that lives in a directory of its own (config, database, log):
@@ -40,6 +41,8 @@ export abstract class DirDaemon extends Resource {
         const inDir = (arg: string) => arg.endsWith(this.dir) || arg.includes(`${this.dir}/`);
         for (const p of findProcesses(inDir)) await terminate(p.pid, 2_000);
       },
+      // The suite's secret check reads it later (deploy/test.sh); the directory goes now.
+      async () => keepLogFile(this.name, this.logFile),
       () => removeTree(this.dir),
     ]);
   }

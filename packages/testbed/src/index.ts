@@ -55,3 +55,5 @@ export type { ComponentStatus } from './reachability';
 export type { TestResource } from './resource';
 export { Testbed } from './testbed';
 export type { Disposer } from './testbed';
+export { SecretLedgerEnv, keepLog, keepLogFile, keepRunDirs, readLedger, recordSecret, recordSeedsIn, scanForSecrets } from './secrets';
+export type { SecretScan } from './secrets';

@@ -9,6 +9,12 @@ import { run, tryRun } from './exec';
 import { testName } from './names';
 import { freePort, lostPortRace, tail } from './ports';
 import { DirDaemon } from './dir-daemon';
+import { recordSecret } from './secrets';
+
+const recordedSecret = (v: string, label: string): string => {
+  recordSecret(v, label);
+  return v;
+};
 
 /** Where Debian's pdns-backend-sqlite3 puts the gsqlite3 schema. */
 export const PDNS_SQLITE_SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
@@ -39,7 +45,7 @@ export class PowerDns extends DirDaemon {
   readonly database: string;
   #dnsPort = 0;
   #apiPort = 0;
-  readonly #apiKey = randomBytes(24).toString('base64url');
+  readonly #apiKey = recordedSecret(randomBytes(24).toString('base64url'), 'PowerDNS API key (test bed)');
 
   private constructor(
     name: string,
