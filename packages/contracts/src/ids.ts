@@ -88,6 +88,12 @@ export const SchemaIds = {
   ListRoleBindingsReply: `${schemaIdBase}security/list-role-bindings-reply.schema.json`,
   AuditQuery: `${schemaIdBase}security/audit-query.schema.json`,
   AuditReply: `${schemaIdBase}security/audit-reply.schema.json`,
+  Switch: `${schemaIdBase}switch/switch.schema.json`,
+  RegisterSwitchPayload: `${schemaIdBase}switch/register-switch.schema.json`,
+  RemoveSwitchPayload: `${schemaIdBase}switch/remove-switch.schema.json`,
+  SyncSwitchPayload: `${schemaIdBase}switch/sync-switch.schema.json`,
+  ListSwitchesQuery: `${schemaIdBase}switch/list-switches-query.schema.json`,
+  ListSwitchesReply: `${schemaIdBase}switch/list-switches-reply.schema.json`,
 } as const;
 
 export type SchemaName = keyof typeof SchemaIds;

@@ -8,6 +8,8 @@ export type { DnsCommandKind } from './dns-commands';
 export { METRICS_COLLECTOR, MetricsCommandKinds, MetricsErrorCodes, MetricsQueries, autoscaleKey } from './metrics-queries';
 export type { MetricsCommandKind } from './metrics-queries';
 export { SchemaIds } from './ids';
+export { SWITCH_AGENT, SwitchCommandKinds, SwitchErrorCodes, SwitchQueries, switchKey } from './switch-commands';
+export type { SwitchCommandKind } from './switch-commands';
 export { tenantOfId } from './resource-ids';
 export { queryContract } from './queries';
 export {
@@ -151,4 +153,16 @@ export type {
   UpdateNetworkPayload,
   UpdatePolicy,
   UpdateServicePayload,
+  Switch,
+  SwitchTrunk,
+  SwitchStatus,
+  SwitchSync,
+  SwitchDrift,
+  NetconfSwitchAccess,
+  OvsSwitchAccess,
+  RegisterSwitchPayload,
+  RemoveSwitchPayload,
+  SyncSwitchPayload,
+  ListSwitchesQuery,
+  ListSwitchesReply,
 } from './generated/types';

@@ -158,6 +158,12 @@ export interface SdmiContracts {
   PutRoleBindingPayload?: PutRoleBindingPayload;
   RoleBinding?: RoleBinding;
   HealthReply?: HealthReply;
+  ListSwitchesQuery?: ListSwitchesQuery;
+  ListSwitchesReply?: ListSwitchesReply;
+  RegisterSwitchPayload?: RegisterSwitchPayload;
+  RemoveSwitchPayload?: RemoveSwitchPayload;
+  Switch?: Switch;
+  SyncSwitchPayload?: SyncSwitchPayload;
   AddNodePayload?: AddNodePayload;
   DeployServicePayload?: DeployServicePayload;
   GetServiceQuery?: GetServiceQuery;
@@ -1977,6 +1983,172 @@ export interface HealthReply {
     ok: boolean;
     detail?: string;
   }[];
+}
+/**
+ * Request of listSwitches: every switch, or one by name.
+ */
+export interface ListSwitchesQuery {
+  /**
+   * A switch's name in the cluster: lower-case DNS label.
+   */
+  name?: string;
+}
+/**
+ * Reply of listSwitches, ordered by name: each switch's spec, the VLANs the agent answers for on it, and what its last sync and its last drift check found.
+ */
+export interface ListSwitchesReply {
+  switches: SwitchStatus[];
+}
+export interface SwitchStatus {
+  spec: Switch;
+  /**
+   * The VLAN ids the agent put on the switch; only these are ever removed.
+   */
+  managedVlans: number[];
+  /**
+   * The last attempt to bring the switch to desired; null before the first.
+   */
+  lastSync: null | SwitchSync;
+  /**
+   * The last drift check: running compared with desired, when nothing of ours was pending; null before the first.
+   */
+  drift: null | SwitchDrift;
+}
+/**
+ * A switch the switch-agent keeps carrying the cluster's VLANs: a fabric switch over NETCONF, or a host's Open vSwitch over OVSDB. Every ClusterNetwork and TenantNetwork that has a VLAN is allowed on the trunks that carry it. Credentials are referenced (a file on the switch-agent's host), never sent on the bus. A kind netconf switch needs netconf and no ovs, a kind ovs one the reverse (checked by the switch-agent: INVALID_SWITCH with the path).
+ */
+export interface Switch {
+  /**
+   * A switch's name in the cluster: lower-case DNS label.
+   */
+  name: string;
+  /**
+   * netconf: a fabric switch over NETCONF/SSH; ovs: an Open vSwitch over OVSDB.
+   */
+  kind: "netconf" | "ovs";
+  netconf?: NetconfSwitchAccess;
+  ovs?: OvsSwitchAccess;
+  /**
+   * The switch's trunk ports and which networks each carries. The agent never creates ports on a fabric switch: a trunk on a port it lacks is refused by the switch.
+   *
+   * @maxItems 256
+   */
+  trunks: SwitchTrunk[];
+  /**
+   * What a drift check does when running differs from desired: report it (listSwitches, the log) or repair it. Default report.
+   */
+  drift?: "report" | "repair";
+}
+/**
+ * How to reach a kind netconf switch.
+ */
+export interface NetconfSwitchAccess {
+  /**
+   * Address or host name of the switch's NETCONF SSH server.
+   */
+  host: string;
+  port: number;
+  username: string;
+  /**
+   * Absolute path of the SSH private key on the switch-agent's host (mode 0600); the key itself never travels.
+   */
+  privateKeyFile: string;
+  /**
+   * The switch's SSH host key as in a known_hosts or .pub file (e.g. "ssh-ed25519 AAAA..."); a server showing another key is refused.
+   */
+  hostKey: string;
+  /**
+   * The YANG profile to speak (docs/switch-agent.md). Default sdmi-vlan.
+   */
+  profile?: "sdmi-vlan";
+  /**
+   * The confirmed commit's timeout: if the agent dies before confirming, the switch rolls back after this long. Default 60.
+   */
+  confirmTimeoutSec?: number;
+}
+/**
+ * How to reach a kind ovs switch, and the bridge the agent keeps.
+ */
+export interface OvsSwitchAccess {
+  /**
+   * The OVSDB server: unix:<absolute socket path> or tcp:127.0.0.1:<port>.
+   */
+  ovsdb: string;
+  /**
+   * The bridge; created if missing.
+   */
+  bridge: string;
+  /**
+   * The bridge's OpenFlow controller targets, e.g. tcp:127.0.0.1:6653 (replaced as a whole). Unset: left alone.
+   *
+   * @maxItems 8
+   */
+  controllers?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string];
+  /**
+   * The bridge's fail_mode. Unset: left alone.
+   */
+  failMode?: "secure" | "standalone";
+}
+export interface SwitchTrunk {
+  /**
+   * A port (interface) name on the switch as its configuration names it.
+   */
+  port: string;
+  /**
+   * all-networks, or the ids of the networks whose VLANs this trunk carries.
+   */
+  carries: "all-networks" | string[];
+}
+export interface SwitchSync {
+  at: string;
+  ok: boolean;
+  /**
+   * What the attempt changed (or would have).
+   */
+  changes: string[];
+  error?: ErrorInfo;
+}
+export interface SwitchDrift {
+  at: string;
+  inSync: boolean;
+  differences: string[];
+  /**
+   * Whether the check repaired them (policy repair).
+   */
+  repaired: boolean;
+}
+/**
+ * Payload of registerSwitch: the switch to keep (registering again replaces its spec). The switch is synced right after; a sync that fails leaves the switch registered and is retried (listSwitches shows why).
+ */
+export interface RegisterSwitchPayload {
+  switch: Switch;
+}
+/**
+ * Payload of removeSwitch: stop keeping a switch. Its configuration is left as it is (the VLANs stay); removing an unknown switch succeeds with removed: false.
+ */
+export interface RemoveSwitchPayload {
+  /**
+   * A switch's name in the cluster: lower-case DNS label.
+   */
+  name: string;
+}
+/**
+ * Payload of syncSwitch: bring one switch to desired now, whatever its drift policy, as one transaction; the task's result says what changed, its error why the switch refused.
+ */
+export interface SyncSwitchPayload {
+  /**
+   * A switch's name in the cluster: lower-case DNS label.
+   */
+  name: string;
 }
 /**
  * Payload of addNode: admit a Docker host whose node-agent has announced itself (capacity and labels come from the announcement). Admitting a draining node makes it ready again. force admits it before its node-agent has announced itself: it stays down, and gets no replicas, until the agent reports.
