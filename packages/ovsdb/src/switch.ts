@@ -113,6 +113,8 @@ export interface PortInfo {
   name: string;
   externalIds: Record<string, string>;
   interfaces: InterfaceInfo[];
+  /** Port.trunks: the VLANs the port carries tagged, sorted (empty: all of them, OVS's default). */
+  trunks: number[];
 }
 
 export interface PortHandle {
@@ -290,7 +292,7 @@ export class OvsSwitch implements AsyncDisposable {
   async listPorts(bridge: string): Promise<PortInfo[]> {
     const [b, p, i] = await this.#transact([
       Op.select('Bridge', [eq('name', bridge)], ['ports']),
-      Op.select('Port', [], ['_uuid', 'name', 'interfaces', 'external_ids']),
+      Op.select('Port', [], ['_uuid', 'name', 'interfaces', 'external_ids', 'trunks']),
       Op.select('Interface', [], ['_uuid', 'name', 'type', 'ofport', 'ofport_request', 'error', 'external_ids']),
     ]);
     const bridgeRow = b?.rows?.[0];
@@ -304,6 +306,9 @@ export class OvsSwitch implements AsyncDisposable {
         name: str(r, 'name'),
         externalIds: mapRecord(r.external_ids),
         interfaces: uuidSet(r.interfaces).flatMap((u) => ifaces.get(u) ?? []),
+        trunks: setValues(r.trunks)
+          .filter((v): v is number => typeof v === 'number')
+          .sort((x, y) => x - y),
       }))
       .sort((x, y) => x.name.localeCompare(y.name));
   }
@@ -349,6 +354,30 @@ export class OvsSwitch implements AsyncDisposable {
         Op.comment(`sdmi: set controllers of ${bridge}`),
       ],
       (e) => (e instanceof OperationFailed && e.index === 0 ? new BridgeNotFound(bridge, { cause: e }) : e),
+    );
+  }
+
+  /**
+   * Replaces the VLANs a port of `bridge` carries tagged (Port.trunks). PortNotFound when the bridge
+   * has no such port: the caller owns which ports exist, this only sets what they carry.
+   */
+  async setTrunks(bridge: string, port: string, vlans: readonly number[]): Promise<void> {
+    const [b, p] = await this.#transact([
+      Op.select('Bridge', [eq('name', bridge)], ['ports']),
+      Op.select('Port', [eq('name', port)], ['_uuid']),
+    ]);
+    const bridgeRow = b?.rows?.[0];
+    if (!bridgeRow) throw new BridgeNotFound(bridge);
+    const portUuid = p?.rows?.[0] ? uuidString(p.rows[0]._uuid) : undefined;
+    if (portUuid === undefined || !uuidSet(bridgeRow.ports).includes(portUuid)) throw new PortNotFound(port, bridge);
+    const id = uuid(portUuid);
+    await this.#change(
+      [
+        Op.wait('Bridge', [eq('name', bridge), ['ports', 'includes', ovsSet([id])]], ['name'], '!=', [], 0),
+        Op.update('Port', [eq('_uuid', id)], { trunks: ovsSet([...new Set(vlans)].sort((x, y) => x - y)) }),
+        Op.comment(`sdmi: set trunks of ${port} on ${bridge}`),
+      ],
+      (e) => (e instanceof OperationFailed && e.index === 0 ? new PortNotFound(port, bridge, { cause: e }) : e),
     );
   }
 

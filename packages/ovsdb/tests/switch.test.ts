@@ -149,6 +149,20 @@ describe('OvsSwitch against the real Open vSwitch', () => {
     await expect(sw.setFailMode(`${br}z`, 'secure')).rejects.toBeInstanceOf(BridgeNotFound);
   });
 
+  it('sets the VLANs a port trunks, reads them back, and refuses a port of another bridge', async () => {
+    const br = await newBridge();
+    const other = await newBridge();
+    const { end } = await vethPair();
+    await sw.addPort(br, end);
+    await sw.setTrunks(br, end, [300, 100, 100]);
+    expect(await vsctl('get', 'Port', end, 'trunks')).toBe('[100, 300]');
+    expect((await sw.listPorts(br)).find((p) => p.name === end)?.trunks).toEqual([100, 300]);
+    await sw.setTrunks(br, end, []);
+    expect(await vsctl('get', 'Port', end, 'trunks')).toBe('[]');
+    await expect(sw.setTrunks(other, end, [5])).rejects.toBeInstanceOf(PortNotFound);
+    await expect(sw.setTrunks(`${br}z`, end, [5])).rejects.toBeInstanceOf(BridgeNotFound);
+  });
+
   it('deletes a bridge with its ports; deleting it again is BridgeNotFound', async () => {
     const br = await newBridge({ controllers: ['tcp:127.0.0.1:6653'] });
     const { end } = await vethPair();
