@@ -358,26 +358,33 @@ export class OvsSwitch implements AsyncDisposable {
   }
 
   /**
-   * Replaces the VLANs a port of `bridge` carries tagged (Port.trunks). PortNotFound when the bridge
-   * has no such port: the caller owns which ports exist, this only sets what they carry.
+   * Replaces the VLANs ports of `bridge` carry tagged (Port.trunks), all in one transaction.
+   * PortNotFound (nothing changed) when the bridge lacks one of them: the caller owns which ports
+   * exist, this only sets what they carry.
    */
-  async setTrunks(bridge: string, port: string, vlans: readonly number[]): Promise<void> {
+  async setTrunks(bridge: string, trunks: readonly { port: string; vlans: readonly number[] }[]): Promise<void> {
+    if (!trunks.length) return;
     const [b, p] = await this.#transact([
       Op.select('Bridge', [eq('name', bridge)], ['ports']),
-      Op.select('Port', [eq('name', port)], ['_uuid']),
+      Op.select('Port', [], ['_uuid', 'name']),
     ]);
     const bridgeRow = b?.rows?.[0];
     if (!bridgeRow) throw new BridgeNotFound(bridge);
-    const portUuid = p?.rows?.[0] ? uuidString(p.rows[0]._uuid) : undefined;
-    if (portUuid === undefined || !uuidSet(bridgeRow.ports).includes(portUuid)) throw new PortNotFound(port, bridge);
-    const id = uuid(portUuid);
+    const mine = new Set(uuidSet(bridgeRow.ports));
+    const byName = new Map((p?.rows ?? []).filter((r) => mine.has(uuidString(r._uuid))).map((r) => [str(r, 'name'), uuidString(r._uuid)]));
+    const ids = trunks.map((t) => {
+      const u = byName.get(t.port);
+      if (u === undefined) throw new PortNotFound(t.port, bridge);
+      return uuid(u);
+    });
     await this.#change(
       [
-        Op.wait('Bridge', [eq('name', bridge), ['ports', 'includes', ovsSet([id])]], ['name'], '!=', [], 0),
-        Op.update('Port', [eq('_uuid', id)], { trunks: ovsSet([...new Set(vlans)].sort((x, y) => x - y)) }),
-        Op.comment(`sdmi: set trunks of ${port} on ${bridge}`),
+        // Guard: the ports are still the bridge's (index 0 fails otherwise).
+        Op.wait('Bridge', [eq('name', bridge), ['ports', 'includes', ovsSet(ids)]], ['name'], '!=', [], 0),
+        ...trunks.map((t, i) => Op.update('Port', [eq('_uuid', ids[i]!)], { trunks: ovsSet([...new Set(t.vlans)].sort((x, y) => x - y)) })),
+        Op.comment(`sdmi: set trunks of ${trunks.map((t) => t.port).join(', ')} on ${bridge}`),
       ],
-      (e) => (e instanceof OperationFailed && e.index === 0 ? new PortNotFound(port, bridge, { cause: e }) : e),
+      (e) => (e instanceof OperationFailed && e.index === 0 ? new PortNotFound(trunks.map((t) => t.port).join(', '), bridge, { cause: e }) : e),
     );
   }
 

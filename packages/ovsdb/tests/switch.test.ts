@@ -154,13 +154,16 @@ describe('OvsSwitch against the real Open vSwitch', () => {
     const other = await newBridge();
     const { end } = await vethPair();
     await sw.addPort(br, end);
-    await sw.setTrunks(br, end, [300, 100, 100]);
+    await sw.setTrunks(br, [{ port: end, vlans: [300, 100, 100] }, { port: br, vlans: [7] }]);
+    expect(await vsctl('get', 'Port', br, 'trunks')).toBe('[7]');
     expect(await vsctl('get', 'Port', end, 'trunks')).toBe('[100, 300]');
     expect((await sw.listPorts(br)).find((p) => p.name === end)?.trunks).toEqual([100, 300]);
-    await sw.setTrunks(br, end, []);
+    await sw.setTrunks(br, [{ port: end, vlans: [] }]);
     expect(await vsctl('get', 'Port', end, 'trunks')).toBe('[]');
-    await expect(sw.setTrunks(other, end, [5])).rejects.toBeInstanceOf(PortNotFound);
-    await expect(sw.setTrunks(`${br}z`, end, [5])).rejects.toBeInstanceOf(BridgeNotFound);
+    // one port missing: the other is not changed either
+    await expect(sw.setTrunks(other, [{ port: other, vlans: [9] }, { port: end, vlans: [5] }])).rejects.toBeInstanceOf(PortNotFound);
+    expect(await vsctl('get', 'Port', other, 'trunks')).toBe('[]');
+    await expect(sw.setTrunks(`${br}z`, [{ port: end, vlans: [5] }])).rejects.toBeInstanceOf(BridgeNotFound);
   });
 
   it('deletes a bridge with its ports; deleting it again is BridgeNotFound', async () => {
