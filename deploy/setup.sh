@@ -58,6 +58,14 @@ APT_PACKAGES=(
   procps
   # promtool: the metrics-collector's test checks its Prometheus endpoint's output with it (no daemon is started)
   prometheus
+  # softhsm2: a PKCS#11 token in software, standing in for a hardware token in the tests of keys held
+  # in a token (@sdmi/pkcs11-keys); opensc: pkcs11-tool, which makes tokens and keys in it, on
+  # SoftHSM and on hardware alike (docs/security.md). No daemon.
+  softhsm2
+  opensc
+  # build-essential, python3: node-gyp compiles pkcs11js (the PKCS#11 addon) during pnpm install
+  build-essential
+  python3
 )
 
 [[ $EUID -eq 0 ]] || die "run as root (sudo bash deploy/setup.sh)"
@@ -323,6 +331,12 @@ setup_node() {
     return 0
   fi
 
+  # node-gyp builds pkcs11js against the running Node's headers: those installed beside it when
+  # there are (official binaries and distribution packages carry them), else it downloads them.
+  local node_prefix
+  node_prefix=$(node -p 'require("path").resolve(process.execPath, "../..")')
+  if [[ -r $node_prefix/include/node/node_version.h ]]; then export npm_config_nodedir=$node_prefix; fi
+
   if [[ ${SDMI_SKIP_PNPM_INSTALL:-0} == 1 ]]; then
     report workspace "pnpm install skipped (SDMI_SKIP_PNPM_INSTALL=1)"
   elif (cd "$REPO_DIR" && pnpm install --frozen-lockfile) >"$SDMI_LOG_DIR/pnpm-install.log" 2>&1; then
@@ -333,6 +347,15 @@ setup_node() {
     fi
   else
     fail workspace "pnpm install --frozen-lockfile failed; see $SDMI_LOG_DIR/pnpm-install.log"
+    return 0
+  fi
+  # pkcs11js is an optional dependency: pnpm carries on when its build fails, the tests of token keys would not.
+  if [[ ${SDMI_SKIP_PNPM_INSTALL:-0} != 1 ]]; then
+    if (cd "$REPO_DIR/packages/pkcs11-keys" && node -e 'require("pkcs11js")') >/dev/null 2>&1; then
+      report pkcs11js "native addon built (PKCS#11 token keys usable)"
+    else
+      fail pkcs11js "the pkcs11js addon was not built (needs build-essential, python3); see $SDMI_LOG_DIR/pnpm-install.log"
+    fi
   fi
 }
 

@@ -48,6 +48,8 @@ export type { DatabaseOptions } from './postgres';
 export { PDNS_SQLITE_SCHEMA, PowerDns, startPowerDns } from './powerdns';
 export type { PowerDnsOptions } from './powerdns';
 export { freePort } from './ports';
+export { PKCS11_TOOL, SOFTHSM2_MODULE, SoftHsmToken } from './softhsm';
+export type { SoftHsmTokenOptions, TokenKeyPlace } from './softhsm';
 export { findProcesses } from './procs';
 export type { ProcessInfo } from './procs';
 export { assertComponentsReachable, checkComponents } from './reachability';

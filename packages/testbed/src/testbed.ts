@@ -24,6 +24,8 @@ import { PowerDns } from './powerdns';
 import type { PowerDnsOptions } from './powerdns';
 import { TestDatabase } from './postgres';
 import type { DatabaseOptions } from './postgres';
+import { SoftHsmToken } from './softhsm';
+import type { SoftHsmTokenOptions } from './softhsm';
 
 /** Anything the Testbed can dispose: a resource, or a cleanup registered with `defer`. */
 export interface Disposer {
@@ -102,6 +104,11 @@ export class Testbed implements AsyncDisposable {
   /** A real NETCONF server of its own: netconfd (yuma123) behind an sshd of its own, on a loopback port. */
   netconfd(options: NetconfdOptions): Promise<Netconfd> {
     return this.#add(Netconfd.start(options));
+  }
+
+  /** A SoftHSM v2 token of its own (config, token directory, PIN file) holding an Ed25519 key pair. */
+  softHsmToken(options?: SoftHsmTokenOptions): Promise<SoftHsmToken> {
+    return this.#add(SoftHsmToken.create(options));
   }
 
   /** Builds (or finds) the busybox base image on a daemon; images are not removed at disposal. */
