@@ -9,15 +9,23 @@ export const defaultNatsUrl = (): string => process.env.SDMI_NATS_URL ?? 'nats:/
 export const defaultPgUrl = (): string => process.env.SDMI_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/sdmi';
 
 /**
- * Connects as the principal SDMI_NATS_NKEY_SEED_FILE names (and with TLS if SDMI_NATS_TLS_CA is
- * set); with neither, without credentials. A credential setting that cannot be used throws
- * NatsCredentialsError before any connection is tried. Requests sent on the connection by an
- * RdmpClient are signed with the same key.
+ * Connects as the principal SDMI_NATS_NKEY_SEED_FILE (or the SDMI_NATS_PKCS11_* token key) names
+ * (and with TLS if SDMI_NATS_TLS_CA is set); with neither, without credentials. A credential
+ * setting that cannot be used throws NatsCredentialsError before any connection is tried. Requests
+ * sent on the connection by an RdmpClient are signed with the same key.
  */
 export async function connectNats(name: string, url: string = defaultNatsUrl(), env: Readonly<Record<string, string | undefined>> = process.env): Promise<NatsConnection> {
-  const { options, signer } = natsCredentials(env);
-  const nc = await natsConnect({ servers: url, name, maxReconnectAttempts: -1, ...options });
+  const { options, signer, release } = natsCredentials(env);
+  let nc: NatsConnection;
+  try {
+    nc = await natsConnect({ servers: url, name, maxReconnectAttempts: -1, ...options });
+  } catch (err) {
+    release?.();
+    throw err;
+  }
   if (signer) bindSigner(nc, signer);
+  // A token key's session lasts as long as the connection (reconnects sign new nonces with it).
+  if (release) void nc.closed().finally(release);
   return nc;
 }
 

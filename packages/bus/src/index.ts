@@ -1,10 +1,10 @@
 export { RdmpClient } from './client';
 export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
-export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, natsCredentials, readNkeySeedFile } from './credentials';
+export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, natsCredentials, readNkeySeedFile, signerAuthenticator } from './credentials';
 export { DEFAULT_MAX_SKEW_MS, SignatureHeaders, bindSigner, signRequest, signedText, signerFromSeed, signerOf, verifyRequest } from './signature';
 export type { Signer, Verification } from './signature';
-export type { NatsCredentialOptions, NkeySeed } from './credentials';
+export type { NatsCredentialOptions, NatsCredentials, NkeySeed } from './credentials';
 export {
   BadMessage,
   ErrorCodes,
