@@ -1,7 +1,7 @@
-import { RdmpError } from '@sdmi/bus';
+import { ErrorCodes, RdmpError } from '@sdmi/bus';
 import { DnsErrorCodes, MetricsErrorCodes } from '@sdmi/contracts';
 import { ManifestInvalid } from '@sdmi/manifest';
-import { PlanFailed, ServiceNotConverged, ServiceNotFound } from '@sdmi/sdk';
+import { AccessErrorCodes, PlanFailed, ServiceNotConverged, ServiceNotFound } from '@sdmi/sdk';
 
 /** Exit codes (sysexits where one fits), the same for every command. */
 export const ExitCodes = {
@@ -49,6 +49,12 @@ const DATA_ERRORS: ReadonlyMap<string, string> = new Map([
   [DnsErrorCodes.NameOutsideZone, 'a name must end in its zone, and only names under the cluster domain can be set (see: sdmi dns zones)'],
   [MetricsErrorCodes.InvalidAutoscalePolicy, 'see: sdmi autoscale help'],
   [MetricsErrorCodes.InvalidThreshold, 'see: sdmi threshold help'],
+  [AccessErrorCodes.InvalidRoleBinding, 'see: sdmi rolebinding help'],
+]);
+
+/** Refusals by access control: exit 1 like any refusal, with what to check. */
+const ACCESS_HINTS: ReadonlyMap<string, string> = new Map([
+  [ErrorCodes.Unauthenticated, 'the cluster does not know who sent it: set SDMI_NATS_NKEY_SEED_FILE to your seed file'],
 ]);
 
 /** Codes that mean the service is there but what would answer is not (the cluster has no DNS). */
@@ -75,7 +81,7 @@ export function describeFailure(err: unknown): { text: string; code: number } {
     const i = err.info;
     const where = i.path ? ` (at ${i.path}${i.rule ? `, rule ${i.rule}` : ''})` : '';
     const code = i.code === 'TIMEOUT' || UNAVAILABLE.has(i.code) ? ExitCodes.Unavailable : i.code === 'SCHEMA_VIOLATION' || DATA_ERRORS.has(i.code) ? ExitCodes.DataErr : ExitCodes.Failed;
-    const next = i.code === 'TIMEOUT' ? 'is the control plane up? start it with: sdmi up' : (DATA_ERRORS.get(i.code) ?? UNAVAILABLE.get(i.code) ?? '');
+    const next = i.code === 'TIMEOUT' ? 'is the control plane up? start it with: sdmi up' : (DATA_ERRORS.get(i.code) ?? UNAVAILABLE.get(i.code) ?? ACCESS_HINTS.get(i.code) ?? '');
     const hint = next ? `\n${next}` : '';
     return { text: `${i.code}: ${i.message}${where}${hint}`, code };
   }

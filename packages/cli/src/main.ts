@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { audit, rolebinding } from './access';
 import { autoscale, threshold } from './autoscale';
 import * as commands from './commands';
 import { dns } from './dns';
@@ -32,9 +33,18 @@ const HELP = `sdmi: the SDMI command line
                                             scale a service automatically (see: sdmi autoscale help)
   sdmi autoscale get [<tenant/service>] [-o table|json|yaml] | delete <tenant/service>
   sdmi threshold set|get|delete ...         thresholds raised and cleared on a service's metrics (see: sdmi threshold help)
+  sdmi rolebinding list [--principal P] [-o table|json|yaml]
+                                            who has which role (stored and builtin bindings)
+  sdmi rolebinding put <name> --role ROLE --principal user:NAME|service:NAME [--tenant T]
+                                            give a principal a role (see: sdmi rolebinding help)
+  sdmi rolebinding delete <name>            take it back
+  sdmi audit [--principal P] [--service S] [--outcome accepted|refused] [--task ID] [--since 10m]
+             [--limit N] [-o table|json|yaml]
+                                            every command sent, accepted or refused, newest first
 
 Every command takes --nats-url URL (default $SDMI_NATS_URL or nats://127.0.0.1:4222) and
---prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi).
+--prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi); on a cluster with
+credentials, SDMI_NATS_NKEY_SEED_FILE names your nkey seed file (mode 0600).
 Exit codes: 0 ok, 1 the cluster refused or failed it, 2 plan has changes (--exit-code),
 64 bad command line, 65 invalid manifest or value, 69 bus or service unavailable,
 75 changed but not converged (rolled back, paused, timed out).`;
@@ -68,6 +78,9 @@ const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promis
   top,
   autoscale,
   threshold,
+  rolebinding,
+  rolebindings: rolebinding,
+  audit,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

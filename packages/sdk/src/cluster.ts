@@ -4,6 +4,7 @@ import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type A
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
+import { Access } from './access';
 import { runPlan, type PlanProgress } from './apply';
 import { scaleDecisions, thresholdEvents } from './autoscale';
 import { Dns } from './dns';
@@ -42,6 +43,8 @@ export class Cluster {
   readonly taskTimeoutMs: number;
   /** The cluster's DNS names (dns-manager): zones, and record sets of the user's own. */
   readonly dns: Dns;
+  /** Role bindings and the audit log (network-controller). */
+  readonly access: Access;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -53,6 +56,7 @@ export class Cluster {
     this.client = new RdmpClient(nc, { names });
     this.taskTimeoutMs = taskTimeoutMs;
     this.dns = new Dns(this);
+    this.access = new Access(this);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Cluster> {

@@ -1,3 +1,5 @@
+export { Access, AccessErrorCodes, BindingRoles, isRole, roleBindingProblems } from './access';
+export type { DeleteRoleBindingResult, PutRoleBindingResult, Role, RoleBindingSpec } from './access';
 export { runPlan } from './apply';
 export type { PlanProgress, RunPlanOptions } from './apply';
 export type { AutoscaleSpec, RemoveResult, SetAutoscaleResult, SetThresholdResult, ThresholdSpec } from './autoscale';
