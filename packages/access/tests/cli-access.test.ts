@@ -3,6 +3,9 @@
 // services on a nats-server with auth (secure-cluster.ts). What they print is checked against
 // what the network-controller holds and what its gateways recorded.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditRecord, ListedRoleBinding } from '@sdmi/contracts';
 import { Cluster, roleBindingProblems } from '@sdmi/sdk';
@@ -10,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecureCluster } from './secure-cluster';
 
 const bin = fileURLToPath(new URL('../../cli/bin/sdmi', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'sdmi-cli-access-'));
 let cluster: SecureCluster;
 /** The SDK as admin (builtin cluster-admin), for setting up and for checking what the CLI did. */
 let admin: Cluster;
@@ -56,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('sdmi rolebinding and sdmi audit', () => {
@@ -142,18 +147,19 @@ describe('sdmi rolebinding and sdmi audit', () => {
     expect(refused.map((x) => x.key).sort()).toEqual(['rolebinding/tina-acme', 'rolebinding/vera-grab']);
 
     const task = vera[0]!.taskId;
-    const byTask = JSON.parse((await sdmi('admin', ['audit', '--task', task, '-o', 'json'])).stdout) as AuditRecord[];
+    const json = async (args: string[]): Promise<AuditRecord[]> => JSON.parse((await sdmi('admin', ['audit', ...args, '-o', 'json'])).stdout) as AuditRecord[];
+    const [byTask, limited, future, recent, t] = await Promise.all([
+      json(['--task', task]),
+      json(['--limit', '1']),
+      json(['--since', new Date(Date.now() + 3_600_000).toISOString()]),
+      json(['--since', '1h', '--principal', 'user:vera']),
+      sdmi('admin', ['audit', '--principal', 'user:vera']),
+    ]);
     expect(byTask.map((x) => x.taskId)).toEqual([task]);
-
-    const limited = JSON.parse((await sdmi('admin', ['audit', '--limit', '1', '-o', 'json'])).stdout) as AuditRecord[];
     expect(limited).toHaveLength(1);
-
-    const future = JSON.parse((await sdmi('admin', ['audit', '--since', new Date(Date.now() + 3_600_000).toISOString(), '-o', 'json'])).stdout) as AuditRecord[];
     expect(future).toEqual([]);
-    const recent = JSON.parse((await sdmi('admin', ['audit', '--since', '1h', '--principal', 'user:vera', '-o', 'json'])).stdout) as AuditRecord[];
     expect(recent.map((x) => x.taskId)).toEqual(vera.map((x) => x.taskId));
 
-    const t = await sdmi('admin', ['audit', '--principal', 'user:vera']);
     expect(t.code).toBe(0);
     const [header, row] = t.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^AGE\s+PRINCIPAL\s+SERVICE\s+KIND\s+KEY\s+OUTCOME\s+TASK\s+REASON$/);
@@ -172,7 +178,8 @@ describe('sdmi rolebinding and sdmi audit', () => {
     expect(again.stdout).toContain('there is no such binding');
   });
 
-  it.each([
+  // Independent of each other and of the cluster's state: run side by side.
+  it.concurrent.for([
     { why: 'missing --role', args: ['put', 'bad-1', '--principal', 'user:tina'], code: 64, err: /--role is required \(one of cluster-admin, .*viewer, system\)/ },
     { why: 'missing --principal', args: ['put', 'bad-2', '--role', 'viewer'], code: 64, err: /--principal is required/ },
     { why: 'unknown role', args: ['put', 'bad-3', '--role', 'superuser', '--principal', 'user:tina'], code: 65, err: /--role: "superuser" is not a role: one of cluster-admin/ },
@@ -182,7 +189,7 @@ describe('sdmi rolebinding and sdmi audit', () => {
     { why: 'system for a user', args: ['put', 'bad-7', '--role', 'system', '--principal', 'user:tina'], code: 65, err: /--principal: role system is for the services' own principals/ },
     { why: 'a builtin name', args: ['put', 'builtin-bad', '--role', 'viewer', '--principal', 'user:tina'], code: 65, err: /<name>: names starting with builtin- are the credentials' own/ },
     { why: 'an unknown flag', args: ['put', 'bad-8', '--role', 'viewer', '--principal', 'user:tina', '--tennant', 'acme'], code: 64, err: /Unknown option '--tennant'/ },
-  ])('bad input is refused before anything is sent: $why', async ({ args, code, err }) => {
+  ])('bad input is refused before anything is sent: $why', async ({ args, code, err }, { expect }) => {
     const r = await sdmi('admin', ['rolebinding', ...args]);
     // Nothing reached a gateway: every submit that did is in the audit log.
     expect(await auditOf(args[1]!)).toEqual([]);
@@ -191,17 +198,76 @@ describe('sdmi rolebinding and sdmi audit', () => {
     expect(r.stderr).toMatch(err);
   });
 
-  it.each([
+  it.concurrent.for([
     { args: ['--outcome', 'maybe'], err: /--outcome: must be accepted or refused, got "maybe"/ },
     { args: ['--limit', '0'], err: /--limit: must be a whole number from 1 to 1000, got "0"/ },
     { args: ['--since', 'yesterday'], err: /--since: must be a duration .* got "yesterday"/ },
     { args: ['--task', '42'], err: /--task: must be a task id/ },
     { args: ['-o', 'xml'], err: /-o must be one of table, json, yaml/ },
-  ])('sdmi audit $args is a usage error', async ({ args, err }) => {
+  ])('sdmi audit $args is a usage error', async ({ args, err }, { expect }) => {
     const r = await sdmi('admin', ['audit', ...args]);
     expect(r.code).toBeGreaterThanOrEqual(64);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(err);
+  });
+});
+
+describe('RoleBinding in manifests: sdmi plan, apply and delete -f', () => {
+  const manifest = (file: string, role: string, extra = ''): string => {
+    const path = join(dir, file);
+    writeFileSync(path, `apiVersion: sdmi/v1\nkind: RoleBinding\nspec:\n  version: 1\n  name: ${file.replace('.yaml', '')}\n  principal: user:tina\n  role: ${role}\n${extra}`);
+    return path;
+  };
+  const storedOf = async (name: string) => (await admin.access.roleBindings()).find((b) => b.source === 'stored' && b.binding.name === name)?.binding;
+
+  it('apply creates the binding, plan then shows it unchanged, a changed role is an update of that field', async () => {
+    const file = manifest('tina-shop.yaml', 'tenant-user', '  tenant: shop\n');
+    const plan = await sdmi('admin', ['plan', '-f', file]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/^\+ create +RoleBinding tina-shop +\(.*tina-shop\.yaml:1\)$/m);
+    expect(await storedOf('tina-shop')).toBeUndefined();
+
+    const apply = await sdmi('admin', ['apply', '-f', file]);
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toContain('applied: create RoleBinding tina-shop');
+    expect(await storedOf('tina-shop')).toEqual({ version: 1, name: 'tina-shop', principal: 'user:tina', role: 'tenant-user', tenant: 'shop' });
+    expect(await auditOf('tina-shop')).toMatchObject([{ principal: 'user:admin', kind: 'putRoleBinding', outcome: 'accepted' }]);
+
+    const same = await sdmi('admin', ['plan', '-f', file, '--exit-code']);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/^= unchanged +RoleBinding tina-shop/m);
+
+    manifest('tina-shop.yaml', 'tenant-admin', '  tenant: shop\n');
+    const changed = await sdmi('admin', ['plan', '-f', file, '--exit-code']);
+    expect(changed.code).toBe(2);
+    expect(changed.stdout).toMatch(/^~ update +RoleBinding tina-shop/m);
+    expect(changed.stdout).toContain('/role: "tenant-user" -> "tenant-admin"');
+    expect((await sdmi('admin', ['apply', '-f', file])).code).toBe(0);
+    expect((await storedOf('tina-shop'))?.role).toBe('tenant-admin');
+  });
+
+  it("a viewer's apply is refused FORBIDDEN and stores nothing", async () => {
+    const file = manifest('vera-root.yaml', 'cluster-admin');
+    const r = await sdmi('vera', ['apply', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/create RoleBinding vera-root failed: FORBIDDEN: user:vera \(viewer\) may not putRoleBinding/);
+    expect(await storedOf('vera-root')).toBeUndefined();
+  });
+
+  it('a binding whose role and tenant do not go together is refused at its line before anything is sent', async () => {
+    const file = manifest('no-tenant.yaml', 'tenant-admin');
+    const r = await sdmi('admin', ['apply', '-f', file]);
+    expect(await auditOf('no-tenant')).toEqual([]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toMatch(/no-tenant\.yaml:4:3: \/tenant: role tenant-admin acts within one tenant; name it \(rule tenant-required, at \/spec\/tenant\)/);
+  });
+
+  it('delete -f removes the binding', async () => {
+    const file = join(dir, 'tina-shop.yaml');
+    const r = await sdmi('admin', ['delete', '-f', file]);
+    expect(r.code).toBe(0);
+    expect(await storedOf('tina-shop')).toBeUndefined();
+    expect((await auditOf('tina-shop')).map((x) => `${x.kind} ${x.outcome}`)).toEqual(['deleteRoleBinding accepted', 'putRoleBinding accepted', 'putRoleBinding accepted']);
   });
 });
 

@@ -1,6 +1,6 @@
 // What `plan` shows and `apply`/`delete` do: the declared resources against what the cluster holds,
 // as an ordered list of changes. Pure: the caller fetches the cluster's state and runs the changes.
-import type { AutoscalePolicy, ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, ClusterNetwork, RoleBinding, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
 import { networkRef, resourceId, type Resource, type ResourceKind } from './resource';
 
 /** What the cluster holds, as the specs it was given. */
@@ -15,6 +15,11 @@ export interface ClusterState {
    */
   autoscalePolicies?: readonly AutoscalePolicy[];
   thresholds?: readonly Threshold[];
+  /**
+   * The bindings stored on the bus (not the builtin ones the credentials bring: those cannot be
+   * declared); likewise only read when the manifests declare some.
+   */
+  roleBindings?: readonly RoleBinding[];
 }
 
 export const ChangeActions = {
@@ -55,8 +60,9 @@ export function planIsEmpty(plan: Plan): boolean {
   return plan.changes.every((c) => c.action === ChangeActions.Unchanged || c.action === ChangeActions.Keep);
 }
 
-// Policies and thresholds after services: the metrics-collector refuses them for a service that does not exist.
-const KIND_ORDER: Record<ResourceKind, number> = { TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Service: 3, AutoscalePolicy: 4, Threshold: 4 };
+// Policies and thresholds after services: the metrics-collector refuses them for a service that
+// does not exist. Bindings first: who may act on a tenant's resources is settled before they exist.
+const KIND_ORDER: Record<ResourceKind, number> = { RoleBinding: -1, TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Service: 3, AutoscalePolicy: 4, Threshold: 4 };
 
 function currentOf(state: ClusterState, r: Resource): object | undefined {
   const id = resourceId(r);
@@ -73,12 +79,14 @@ function currentOf(state: ClusterState, r: Resource): object | undefined {
       return state.autoscalePolicies?.find((p) => p.service === id);
     case 'Threshold':
       return state.thresholds?.find((t) => `${t.service}/${t.name}` === id);
+    case 'RoleBinding':
+      return state.roleBindings?.find((b) => b.name === id);
   }
 }
 
 /**
- * The changes that make the cluster hold the declared resources: tenant configs, then networks,
- * then services (what a later kind refers to exists first). Networks, being created together in
+ * The changes that make the cluster hold the declared resources: role bindings, tenant configs,
+ * then networks, then services (what a later kind refers to exists first). Networks, being created together in
  * one transaction, need no order among themselves. Nothing the manifest does not declare is touched.
  */
 export function planApply(declared: readonly Resource[], state: ClusterState): Plan {
@@ -102,7 +110,9 @@ export function planApply(declared: readonly Resource[], state: ClusterState): P
  * The changes that remove the declared resources the cluster holds: autoscale policies and
  * thresholds first (a policy would scale a service being removed), then services (their
  * interfaces are on the networks), then networks, each after every network being deleted that
- * depends on it or nests in it. TenantConfigs have no delete command and are kept.
+ * depends on it or nests in it, and role bindings last (a delete that stops half-way leaves the
+ * remaining resources with the people who administer them). TenantConfigs have no delete command
+ * and are kept.
  */
 export function planDelete(declared: readonly Resource[], state: ClusterState): Plan {
   const present = declared.filter((r) => currentOf(state, r) !== undefined);
@@ -110,6 +120,7 @@ export function planDelete(declared: readonly Resource[], state: ClusterState): 
   const services = present.filter((r) => r.kind === 'Service');
   const networks = present.filter((r): r is Extract<Resource, { kind: 'ClusterNetwork' | 'TenantNetwork' }> => r.kind === 'ClusterNetwork' || r.kind === 'TenantNetwork');
   const configs = present.filter((r) => r.kind === 'TenantConfig');
+  const bindings = present.filter((r) => r.kind === 'RoleBinding');
   const change = (r: Resource, action: ChangeAction): Change => ({ action, kind: r.kind, id: resourceId(r), resource: r, fields: [] });
   return {
     changes: [
@@ -117,6 +128,7 @@ export function planDelete(declared: readonly Resource[], state: ClusterState): 
       ...services.map((r) => change(r, ChangeActions.Delete)),
       ...deletionOrder(networks).map((r) => change(r, ChangeActions.Delete)),
       ...configs.map((r) => change(r, ChangeActions.Keep)),
+      ...bindings.map((r) => change(r, ChangeActions.Delete)),
     ],
   };
 }

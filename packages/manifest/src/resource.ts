@@ -1,4 +1,4 @@
-import type { AutoscalePolicy, ClusterNetwork, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, ClusterNetwork, RoleBinding, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
 
 /** The manifest format's version; a document naming another is refused. */
 export const API_VERSION = 'sdmi/v1';
@@ -10,6 +10,7 @@ export const ResourceKinds = {
   Service: 'Service',
   AutoscalePolicy: 'AutoscalePolicy',
   Threshold: 'Threshold',
+  RoleBinding: 'RoleBinding',
 } as const;
 export type ResourceKind = (typeof ResourceKinds)[keyof typeof ResourceKinds];
 
@@ -26,12 +27,14 @@ export type Resource =
   | { readonly kind: 'TenantNetwork'; readonly spec: TenantNetwork; readonly source?: SourceLocation }
   | { readonly kind: 'Service'; readonly spec: ServiceSpec; readonly source?: SourceLocation }
   | { readonly kind: 'AutoscalePolicy'; readonly spec: AutoscalePolicy; readonly source?: SourceLocation }
-  | { readonly kind: 'Threshold'; readonly spec: Threshold; readonly source?: SourceLocation };
+  | { readonly kind: 'Threshold'; readonly spec: Threshold; readonly source?: SourceLocation }
+  | { readonly kind: 'RoleBinding'; readonly spec: RoleBinding; readonly source?: SourceLocation };
 
 /**
  * The id the bus knows a resource by: `cluster/<name>` for a ClusterNetwork, `<tenant>/<name>` for
  * a TenantNetwork or a Service, the tenant for its TenantConfig, the service for its (one)
- * AutoscalePolicy, `<tenant>/<service>/<name>` for a Threshold. Unique per kind.
+ * AutoscalePolicy, `<tenant>/<service>/<name>` for a Threshold, the name for a RoleBinding (unique
+ * in the cluster). Unique per kind.
  */
 export function resourceId(r: Resource): string {
   switch (r.kind) {
@@ -46,6 +49,8 @@ export function resourceId(r: Resource): string {
       return r.spec.service;
     case 'Threshold':
       return `${r.spec.service}/${r.spec.name}`;
+    case 'RoleBinding':
+      return r.spec.name;
   }
 }
 

@@ -105,3 +105,21 @@ describe('autoscale kinds', () => {
     expect(e!.rule).toBe('enum');
   });
 });
+
+describe('role bindings', () => {
+  const binding = 'apiVersion: sdmi/v1\nkind: RoleBinding\nspec:\n  version: 1\n  name: shop-admins\n  principal: user:alice\n  role: tenant-admin\n  tenant: shop\n';
+
+  it('reads a RoleBinding, known by its name', () => {
+    expect(parseManifest(binding, 'rb.yaml').map((r) => [r.kind, r.spec, r.source?.line])).toEqual([['RoleBinding', { version: 1, name: 'shop-admins', principal: 'user:alice', role: 'tenant-admin', tenant: 'shop' }, 1]]);
+    const [twice] = errorsOf(`${binding}---\n${binding.replace('user:alice', 'user:bob')}`, 'rb.yaml');
+    expect(twice!.message).toContain('RoleBinding shop-admins is declared twice (first at rb.yaml:1:1)');
+  });
+
+  it('checks it by the put-role-binding contract, with the allowed roles at the line of the role', () => {
+    const [e] = errorsOf(binding.replace('role: tenant-admin', 'role: owner'), 'rb.yaml');
+    expect([e!.location.line, e!.location.col, e!.path, e!.rule]).toEqual([7, 9, '/spec/role', 'enum']);
+    expect(e!.message).toContain('"cluster-admin", "network-admin", "tenant-admin", "tenant-user", "viewer", "system"');
+    const [p] = errorsOf(binding.replace('user:alice', 'alice'), 'rb.yaml');
+    expect([p!.location.line, p!.path, p!.rule]).toEqual([6, '/spec/principal', 'pattern']);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AutoscalePolicy, ServiceSpec, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, RoleBinding, ServiceSpec, Threshold } from '@sdmi/contracts';
 import { planApply, planDelete, planIsEmpty, type ClusterState, type Resource } from '@sdmi/manifest';
 
 const app: ServiceSpec = { tenant: 'shop', name: 'app', image: 'img:1', replicas: 2, networks: [{ network: 'front', ip: { mode: 'dynamic' } }] };
@@ -74,5 +74,28 @@ describe('autoscale policies and thresholds', () => {
   it('are deleted before the service, so that nothing scales a service being removed', () => {
     const held: ClusterState = { ...empty, services: [app], autoscalePolicies: [policy], thresholds: [hot] };
     expect(planDelete(withAutoscale, held).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['delete Threshold shop/app/hot', 'delete AutoscalePolicy shop/app', 'delete Service shop/app']);
+  });
+});
+
+describe('role bindings', () => {
+  const admins: RoleBinding = { version: 1, name: 'shop-admins', principal: 'user:alice', role: 'tenant-admin', tenant: 'shop' };
+  const withBinding: Resource[] = [...declared, { kind: 'RoleBinding', spec: admins }];
+
+  it('are put before anything else, and diffed by field against the stored ones', () => {
+    expect(planApply(withBinding, empty).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)[0]).toBe('create RoleBinding shop-admins');
+    const held = (b: RoleBinding): ClusterState => ({ ...empty, roleBindings: [b] });
+    expect(planApply([withBinding[5]!], held(admins)).changes).toMatchObject([{ action: 'unchanged', fields: [] }]);
+    expect(planApply([withBinding[5]!], held({ ...admins, role: 'tenant-user' })).changes).toMatchObject([{ action: 'update', fields: [{ path: '/role', from: 'tenant-user', to: 'tenant-admin' }] }]);
+    const { tenant: _t, ...unscoped } = admins;
+    expect(planApply([withBinding[5]!], held({ ...unscoped, role: 'viewer' })).changes[0]!.fields).toEqual([
+      { path: '/role', from: 'viewer', to: 'tenant-admin' },
+      { path: '/tenant', to: 'shop' },
+    ]);
+  });
+
+  it('are deleted last, after the resources they give rights on', () => {
+    const held: ClusterState = { ...empty, services: [app], tenantNetworks: declared.flatMap((r) => (r.kind === 'TenantNetwork' ? [r.spec] : [])), roleBindings: [admins] };
+    expect(planDelete(withBinding, held).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['delete Service shop/app', 'delete TenantNetwork shop/front', 'delete TenantNetwork shop/back', 'delete RoleBinding shop-admins']);
+    expect(planDelete([withBinding[5]!], empty).changes).toEqual([]);
   });
 });

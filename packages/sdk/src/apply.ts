@@ -52,7 +52,10 @@ function stepsOf(cluster: Cluster, plan: Plan, opts: RunPlanOptions): Step[] {
   for (const c of plan.changes) {
     const r = c.resource;
     if (c.action === ChangeActions.Unchanged || c.action === ChangeActions.Keep || !r) continue;
-    if (r.kind === 'TenantConfig') {
+    if (r.kind === 'RoleBinding') {
+      // Create and update are the same command: put replaces the binding of that name.
+      steps.push({ changes: [c], run: async () => void (await (c.action === ChangeActions.Delete ? cluster.access.deleteRoleBinding(r.spec.name) : cluster.access.putRoleBinding(r.spec))) });
+    } else if (r.kind === 'TenantConfig') {
       steps.push({ changes: [c], run: () => cluster.tenant(r.spec.tenant).putConfig(r.spec.hostDevices) });
     } else if (r.kind === 'ClusterNetwork' || r.kind === 'TenantNetwork') {
       if (c.action === ChangeActions.Create) {

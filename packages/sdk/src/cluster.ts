@@ -4,7 +4,7 @@ import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type A
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
-import { Access } from './access';
+import { Access, roleBindingProblems } from './access';
 import { runPlan, type PlanProgress } from './apply';
 import { scaleDecisions, thresholdEvents } from './autoscale';
 import { Dns } from './dns';
@@ -111,32 +111,38 @@ export class Cluster {
   /**
    * What the cluster holds, as the specs it was given: what a manifest is planned against. With
    * `autoscale`, also the metrics-collector's policies and thresholds (asked only then, so that
-   * manifests without them do not need a collector).
+   * manifests without them do not need a collector); with `roleBindings`, the stored bindings.
    */
-  async state(opts: { autoscale?: boolean } = {}): Promise<ClusterState> {
-    const [nets, services, autoscale] = await Promise.all([this.networks(), this.services(), opts.autoscale ? this.autoscaling() : null]);
+  async state(opts: { autoscale?: boolean; roleBindings?: boolean } = {}): Promise<ClusterState> {
+    const [nets, services, autoscale, bindings] = await Promise.all([
+      this.networks(),
+      this.services(),
+      opts.autoscale ? this.autoscaling() : null,
+      opts.roleBindings ? this.access.roleBindings() : null,
+    ]);
     return {
       tenantConfigs: nets.tenantConfigs,
       clusterNetworks: nets.clusterNetworks.map((n) => n.spec),
       tenantNetworks: nets.tenantNetworks.map((n) => n.spec),
       services: services.map((s) => s.spec),
       ...(autoscale ? { autoscalePolicies: autoscale.policies.map((p) => p.policy), thresholds: autoscale.thresholds.map((t) => t.threshold) } : {}),
+      ...(bindings ? { roleBindings: bindings.filter((b) => b.source === 'stored').map((b) => b.binding) } : {}),
     };
   }
 
   async plan(resources: readonly Resource[]): Promise<Plan> {
     checkResources(resources);
-    return planApply(resources, await this.state({ autoscale: declaresAutoscale(resources) }));
+    return planApply(resources, await this.state(stateFor(resources)));
   }
 
   async planDeletion(resources: readonly Resource[]): Promise<Plan> {
     checkResources(resources);
-    return planDelete(resources, await this.state({ autoscale: declaresAutoscale(resources) }));
+    return planDelete(resources, await this.state(stateFor(resources)));
   }
 
   /**
-   * Converges the cluster to the declared resources: plans, runs the plan (tenant configs, all new
-   * networks in one transaction, updates, then services) and, unless `wait` is false, waits until
+   * Converges the cluster to the declared resources: plans, runs the plan (role bindings, tenant
+   * configs, all new networks in one transaction, updates, then services) and, unless `wait` is false, waits until
    * every changed service has its replicas serving. Returns the plan it ran.
    */
   async apply(resources: readonly Resource[], opts: { wait?: boolean; timeoutMs?: number; onProgress?: (p: PlanProgress) => void } = {}): Promise<Plan> {
@@ -145,7 +151,7 @@ export class Cluster {
     return plan;
   }
 
-  /** Removes the declared resources that exist (services, then networks in reference order). */
+  /** Removes the declared resources that exist (services, then networks in reference order, then role bindings). */
   async delete(resources: readonly Resource[], opts: { wait?: boolean; timeoutMs?: number; onProgress?: (p: PlanProgress) => void } = {}): Promise<Plan> {
     const plan = await this.planDeletion(resources);
     await runPlan(this, plan, opts);
@@ -273,7 +279,8 @@ export class Cluster {
 
 /**
  * The rules the owning services apply that need no cluster state, checked before anything is
- * sent so that a plan does not stop half-way on them (today: a ServiceSpec's semantic rules).
+ * sent so that a plan does not stop half-way on them (a ServiceSpec's semantic rules, an autoscale
+ * policy's bounds, a role binding's role and tenant).
  */
 export function semanticRules(r: Resource): ErrorInfo[] {
   if (r.kind === 'Service') return validateServiceSpec(r.spec).map((e) => e.info);
@@ -281,11 +288,14 @@ export function semanticRules(r: Resource): ErrorInfo[] {
   if (r.kind === 'AutoscalePolicy' && r.spec.minReplicas > r.spec.maxReplicas) {
     return [{ code: 'INVALID_AUTOSCALE_POLICY', message: `/maxReplicas: ${r.spec.maxReplicas} is below minReplicas ${r.spec.minReplicas}`, path: '/maxReplicas', rule: 'min-not-above-max' }];
   }
+  // The network-controller's INVALID_ROLE_BINDING (a role and a tenant that do not go together), likewise.
+  if (r.kind === 'RoleBinding') return roleBindingProblems(r.spec);
   return [];
 }
 
-function declaresAutoscale(resources: readonly Resource[]): boolean {
-  return resources.some((r) => r.kind === 'AutoscalePolicy' || r.kind === 'Threshold');
+/** What a plan of these resources needs to read besides networks and services. */
+function stateFor(resources: readonly Resource[]): { autoscale: boolean; roleBindings: boolean } {
+  return { autoscale: resources.some((r) => r.kind === 'AutoscalePolicy' || r.kind === 'Threshold'), roleBindings: resources.some((r) => r.kind === 'RoleBinding') };
 }
 
 /** Resources given in code (not read from a manifest file) are checked like a manifest's, before anything is sent. */

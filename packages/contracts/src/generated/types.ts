@@ -19,7 +19,8 @@ export type ManifestResource = {
    * The manifest format's version.
    */
   apiVersion: "sdmi/v1";
-  kind: "TenantConfig" | "ClusterNetwork" | "TenantNetwork" | "Service" | "AutoscalePolicy" | "Threshold";
+  kind:
+    "TenantConfig" | "ClusterNetwork" | "TenantNetwork" | "Service" | "AutoscalePolicy" | "Threshold" | "RoleBinding";
   spec: {};
 };
 /**
@@ -1925,7 +1926,7 @@ export interface DeleteRoleBindingPayload {
  */
 export interface ListRoleBindingsQuery {
   /**
-   * Only this principal's.
+   * Who: a user (user:<name>) or a service (service:<name>).
    */
   principal?: string;
 }
