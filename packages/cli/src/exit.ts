@@ -85,6 +85,10 @@ export function describeFailure(err: unknown): { text: string; code: number } {
     const hint = next ? `\n${next}` : '';
     return { text: `${i.code}: ${i.message}${where}${hint}`, code };
   }
+  // nats.js's refusal of the connection by a server with auth: no credentials, or ones it does not know.
+  if (err instanceof Error && err.name === 'AuthorizationError') {
+    return { text: `the bus refused the connection (${err.message}): it takes only credentials it knows\nset SDMI_NATS_NKEY_SEED_FILE to your nkey seed file`, code: ExitCodes.Failed };
+  }
   const e = err as NodeJS.ErrnoException & { code?: unknown };
   // nats.js reports an unreachable server as a ConnectionError ("connection refused").
   if (e?.code === 'ECONNREFUSED' || (err instanceof Error && (err.name === 'ConnectionError' || /connection refused|ECONNREFUSED/i.test(err.message)))) {
