@@ -190,6 +190,10 @@ export function principalsFor(names: BusNames, nodes: readonly string[], users: 
     const l = new Lists();
     runtime(l, 'switch-agent');
     rdmpServer(l, n, 'switch-agent', { queued: true, broadcast: false });
+    queryServer(l, n, 'switch-agent');
+    // Desired VLANs: the networks, re-read whenever the network-controller finishes a task.
+    queryClient(l, n, 'network-controller');
+    l.subscribe(n.taskEvents('network-controller', '*'));
     out.push(service('switch-agent', l));
   }
   {

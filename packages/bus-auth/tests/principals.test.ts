@@ -53,6 +53,11 @@ describe('principalsFor', () => {
     expect(mayPublish('metrics-collector', 'sdmi.cmd.network-controller')).toBe(false);
     expect(mayPublish('dns-manager', 'sdmi.cmd.scheduler')).toBe(false);
     expect(mayPublish('dns-manager', 'sdmi.query.scheduler.listReplicas')).toBe(true);
+    // switch-agent reads the networks and follows the network-controller's tasks, and changes none.
+    expect(mayPublish('switch-agent', 'sdmi.query.network-controller.listNetworks')).toBe(true);
+    expect(maySubscribe('switch-agent', 'sdmi.evt.task.network-controller.6a1b')).toBe(true);
+    expect(maySubscribe('switch-agent', 'sdmi.query.switch-agent.listSwitches')).toBe(true);
+    expect(mayPublish('switch-agent', 'sdmi.cmd.network-controller')).toBe(false);
     for (const who of ['network-controller', 'switch-agent', 'node-agent-host-a', 'viewer']) {
       expect(mayPublish(who, 'sdmi.cmd.scheduler'), who).toBe(false);
     }

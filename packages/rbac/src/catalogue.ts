@@ -84,6 +84,10 @@ export const CATALOGUE: Readonly<Record<string, Describe>> = {
   deleteAutoscalePolicy: service(ResourceKinds.Autoscale, (p) => str(p.service)),
   setThreshold: service(ResourceKinds.Autoscale, (p) => str(obj(p.threshold).service)),
   deleteThreshold: service(ResourceKinds.Autoscale, (p) => str(p.service)),
+  // switch-agent: the fabric's switches belong to no tenant
+  registerSwitch: one(ResourceKinds.Switch, (p) => `switch ${str(obj(p.switch).name)}`),
+  removeSwitch: one(ResourceKinds.Switch, (p) => `switch ${str(p.name)}`),
+  syncSwitch: one(ResourceKinds.Switch, (p) => `switch ${str(p.name)}`),
   // role bindings themselves
   putRoleBinding: one(ResourceKinds.RoleBinding, (p) => `role binding ${str(p.name)}`),
   deleteRoleBinding: one(ResourceKinds.RoleBinding, (p) => `role binding ${str(p.name)}`),

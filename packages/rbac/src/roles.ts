@@ -30,6 +30,8 @@ export const ResourceKinds = {
   ClusterDnsRecords: 'cluster-dns-records',
   ReplicaExec: 'replica-exec',
   RoleBinding: 'role-binding',
+  /** A fabric switch or host bridge the switch-agent keeps carrying the networks' VLANs. */
+  Switch: 'switch',
   Internal: 'internal',
 } as const;
 export type ResourceKind = (typeof ResourceKinds)[keyof typeof ResourceKinds];
@@ -40,7 +42,7 @@ export const TENANT_SCOPED: ReadonlySet<ResourceKind> = new Set<ResourceKind>(['
 /** Which resources each role may change; reading is separate (canRead). */
 export const ROLE_WRITES: Readonly<Record<Role, ReadonlySet<ResourceKind>>> = {
   'cluster-admin': new Set<ResourceKind>(Object.values(ResourceKinds).filter((k) => k !== 'internal')),
-  'network-admin': new Set<ResourceKind>(['cluster-network', 'tenant-config', 'host', 'tenant-network']),
+  'network-admin': new Set<ResourceKind>(['cluster-network', 'tenant-config', 'host', 'tenant-network', 'switch']),
   'tenant-admin': new Set<ResourceKind>(['tenant-network', 'service', 'service-scale', 'autoscale', 'dns-records', 'replica-exec']),
   'tenant-user': new Set<ResourceKind>(['service-scale']),
   viewer: new Set<ResourceKind>(),

@@ -97,11 +97,14 @@ describe('authorize', () => {
     expect(authorize('user:bob', bindings, 'scaleService', payload('scaleService', 'beta')).allowed).toBe(false);
   });
 
-  it('a network-admin manages tenant configs, cluster networks and hosts, not services; a tenant-admin none of those', () => {
+  it('a network-admin manages tenant configs, cluster networks, hosts and switches, not services; a tenant-admin none of those', () => {
     for (const [kind, p] of [
       ['putTenantConfig', { tenant: 'acme', hostDevices: [] }],
       ['createNetworks', { clusterNetworks: [{ name: 'web', cidr: '10.1.0.0/24' }] }],
       ['registerHost', { name: 'h', dpid: '1' }],
+      ['registerSwitch', { switch: { name: 'leaf-1', kind: 'netconf', trunks: [] } }],
+      ['syncSwitch', { name: 'leaf-1' }],
+      ['removeSwitch', { name: 'leaf-1' }],
     ] as const) {
       expect(authorize('user:net', bindings, kind, p).allowed).toBe(true);
       expect(authorize('user:alice', bindings, kind, p).allowed).toBe(false);
