@@ -78,6 +78,7 @@ const KNOWN_KINDS: Record<string, string> = {
   scheduler: 'deployService, updateService, scaleService, removeService, rolloutUndo, addNode, removeNode, startReplica, stopReplica',
   'dns-manager': 'registerReplica, deregisterReplica, putRecords, deleteRecords',
   'metrics-collector': 'setAutoscalePolicy, deleteAutoscalePolicy, setThreshold, deleteThreshold',
+  'switch-agent': 'registerSwitch, removeSwitch, syncSwitch',
 };
 
 describe('ControlPlane', () => {

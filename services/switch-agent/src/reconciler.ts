@@ -1,0 +1,225 @@
+// The only writer to the switches: a level-triggered pass that reads the networks from the
+// network-controller, computes each switch's desired VLANs and brings every switch whose spec or
+// desired state changed since its last sync to it. Between changes it checks each switch for
+// drift (running edited by hand) and reports or repairs it, by the switch's policy. One instance
+// passes (a PostgreSQL advisory lock); calls on one switch never overlap within an instance, and
+// across instances and other agents the switch's candidate lock serialises them.
+// A pass whose networks cannot be read changes nothing: missing data never removes a VLAN.
+import type { RdmpClient } from '@sdmi/bus';
+import { NetworkQueries } from '@sdmi/networks';
+import type { ErrorInfo, Switch, SwitchSync } from '@sdmi/contracts';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { driverFor, type SwitchDriver, type SyncResult } from './drivers';
+import type { NetworkVlan } from './plan';
+import { desiredFor, fingerprint, networkVlans, vlansOf } from './spec';
+import type { SwitchRow, SwitchStore } from './store';
+
+const LEADER_LOCK = 'sdmi switch-agent reconciler';
+const COALESCE_MS = 50;
+
+export interface SwitchReconcilerOptions {
+  pool: pg.Pool;
+  dbUrl: string;
+  store: SwitchStore;
+  client: RdmpClient;
+  log: Logger;
+  /** Passes at least this often (a failed sync is retried then). */
+  resyncMs: number;
+  /** Each switch is checked for drift this often. */
+  driftMs: number;
+  lockWaitMs: number;
+  /** Which driver talks to a switch (tests may wrap it). */
+  driver?: (s: Switch) => SwitchDriver;
+}
+
+export interface SyncOutcome extends SyncResult {
+  ok: boolean;
+  error?: ErrorInfo;
+}
+
+/** An error as listSwitches and task errors carry it: code, message and the switch's own details. */
+export function errorInfo(e: unknown): ErrorInfo {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' && /^[A-Z][A-Z_]+$/.test(raw) ? raw : 'SWITCH_UNREACHABLE';
+  const details = (err as { details?: Record<string, unknown> }).details;
+  const clean = details ? Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)) : undefined;
+  return { code, message: err.message, ...(clean && Object.keys(clean).length ? { details: clean } : {}) };
+}
+
+export class SwitchReconciler {
+  #lock: pg.Client | undefined;
+  #leader = false;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  /** Per switch: the call under way, so the next waits for it. */
+  readonly #busy = new Map<string, Promise<unknown>>();
+  readonly #checkedAt = new Map<string, number>();
+  readonly #failed = new Map<string, { fp: string; at: number }>();
+  #lastPass: { at: number; ok: boolean; detail: string } | undefined;
+
+  constructor(private readonly o: SwitchReconcilerOptions) {}
+
+  get leader(): boolean {
+    return this.#leader;
+  }
+
+  get lastPass(): { at: number; ok: boolean; detail: string } | undefined {
+    return this.#lastPass;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.trigger(), Math.min(this.o.resyncMs, this.o.driftMs));
+    this.trigger();
+  }
+
+  trigger(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = (async () => {
+      await new Promise((r) => setTimeout(r, COALESCE_MS));
+      do {
+        this.#again = false;
+        await this.#pass().catch((err: unknown) => this.o.log.warn({ err }, 'switch pass failed; the next one retries'));
+      } while (this.#again && !this.#stopped);
+    })().finally(() => (this.#running = undefined));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#running;
+    await Promise.allSettled(this.#busy.values());
+    await this.#lock?.end().catch(() => undefined);
+  }
+
+  /** syncSwitch: brings one switch to desired now, whatever its fingerprint and drift policy. */
+  async syncNow(name: string): Promise<SyncOutcome | undefined> {
+    const networks = await this.#networks();
+    const row = await this.o.store.get(this.o.pool, name);
+    if (!row) return undefined;
+    return this.#serial(name, () => this.#sync(row, networks));
+  }
+
+  async #isLeader(): Promise<boolean> {
+    if (!this.#lock) {
+      const c = new pg.Client({ connectionString: this.o.dbUrl, application_name: 'sdmi switch-agent reconciler' });
+      c.on('error', () => {
+        this.#lock = undefined;
+        this.#leader = false;
+      });
+      await c.connect();
+      this.#lock = c;
+    }
+    if (this.#leader) return true;
+    const r = await this.#lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [LEADER_LOCK]);
+    this.#leader = r.rows[0]!.ok;
+    return this.#leader;
+  }
+
+  async #networks(): Promise<NetworkVlan[]> {
+    return networkVlans(await this.o.client.query('network-controller', NetworkQueries.listNetworks, {}, { timeoutMs: 5000 }));
+  }
+
+  #serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#busy.get(name) ?? Promise.resolve();
+    const next = before.catch(() => undefined).then(fn);
+    const settled = next.catch(() => undefined);
+    this.#busy.set(name, settled);
+    void settled.then(() => this.#busy.get(name) === settled && this.#busy.delete(name));
+    return next;
+  }
+
+  async #pass(): Promise<void> {
+    if (!(await this.#isLeader())) return;
+    let networks: NetworkVlan[];
+    try {
+      networks = await this.#networks();
+    } catch (err) {
+      this.#lastPass = { at: Date.now(), ok: false, detail: `networks unreadable: ${(err as Error).message}` };
+      this.o.log.warn({ err }, 'cannot read the networks; no switch is changed this pass');
+      return;
+    }
+    const rows = await this.o.store.list(this.o.pool);
+    const now = Date.now();
+    await Promise.all(
+      rows.map((row) =>
+        this.#serial(row.spec.name, async () => {
+          const name = row.spec.name;
+          // Re-read inside the serial section: a syncNow may have just landed.
+          const fresh = await this.o.store.get(this.o.pool, name);
+          if (!fresh) return;
+          const desired = desiredFor(fresh.spec, networks);
+          const fp = fingerprint(fresh.spec, desired);
+          if (fp !== fresh.applied) {
+            // The same failed attempt is repeated once per resync period, not on every trigger;
+            // a changed spec or network is tried at once.
+            const failed = this.#failed.get(name);
+            if (failed && failed.fp === fp && now - failed.at < this.o.resyncMs) return;
+            await this.#sync(fresh, networks);
+          } else if (now - (this.#checkedAt.get(name) ?? 0) >= this.o.driftMs) {
+            await this.#driftCheck(fresh, networks);
+          }
+        }).catch((err: unknown) => this.o.log.warn({ err, switch: row.spec.name }, 'switch pass step failed')),
+      ),
+    );
+    this.#lastPass = { at: Date.now(), ok: true, detail: `${rows.length} switch(es)` };
+  }
+
+  async #sync(row: SwitchRow, networks: readonly NetworkVlan[]): Promise<SyncOutcome> {
+    const { spec } = row;
+    const desired = desiredFor(spec, networks);
+    const want = vlansOf(desired);
+    // Ours from before this sync sends anything: a crash after the switch took it still knows.
+    await this.o.store.addManaged(this.o.pool, spec.name, want);
+    const managed = new Set([...row.managed, ...want]);
+    const at = new Date().toISOString();
+    try {
+      const r = await this.#driver(spec).apply(desired, managed);
+      const sync: SwitchSync = { at, ok: true, changes: r.changes };
+      await this.o.store.synced(this.o.pool, spec.name, want, fingerprint(spec, desired), sync);
+      this.#checkedAt.set(spec.name, Date.now());
+      this.#failed.delete(spec.name);
+      if (r.changed) this.o.log.info({ switch: spec.name, changes: r.changes }, 'switch synced');
+      return { ok: true, ...r };
+    } catch (e) {
+      const error = errorInfo(e);
+      const sync: SwitchSync = { at, ok: false, changes: [], error };
+      await this.o.store.syncFailed(this.o.pool, spec.name, sync);
+      this.#failed.set(spec.name, { fp: fingerprint(spec, desired), at: Date.now() });
+      this.o.log.warn({ switch: spec.name, code: error.code, error: error.message }, 'switch sync failed; running left as it was');
+      return { ok: false, changed: false, changes: [], error };
+    }
+  }
+
+  async #driftCheck(row: SwitchRow, networks: readonly NetworkVlan[]): Promise<void> {
+    const { spec } = row;
+    const desired = desiredFor(spec, networks);
+    this.#checkedAt.set(spec.name, Date.now());
+    let differences: string[];
+    try {
+      differences = await this.#driver(spec).diff(desired, new Set(row.managed));
+    } catch (e) {
+      this.o.log.warn({ switch: spec.name, error: errorInfo(e).message }, 'drift check could not read the switch');
+      return;
+    }
+    const repair = differences.length > 0 && spec.drift === 'repair';
+    await this.o.store.recordDrift(this.o.pool, spec.name, { at: new Date().toISOString(), inSync: differences.length === 0, differences, repaired: repair });
+    if (!differences.length) return;
+    this.o.log.warn({ switch: spec.name, differences, policy: spec.drift ?? 'report' }, 'switch drifted from desired');
+    if (repair) {
+      const r = await this.#sync(row, networks);
+      if (!r.ok) await this.o.store.recordDrift(this.o.pool, spec.name, { at: new Date().toISOString(), inSync: false, differences, repaired: false });
+    }
+  }
+
+  #driver(s: Switch): SwitchDriver {
+    return (this.o.driver ?? ((x) => driverFor(x, { log: this.o.log, lockWaitMs: this.o.lockWaitMs })))(s);
+  }
+}

@@ -1,0 +1,286 @@
+// The switch-agent as a service: its own process beside a real network-controller, on the
+// machine's NATS (a run-unique prefix) and PostgreSQL (a run-unique database), keeping a real
+// netconfd (yuma123, sdmi-vlan) and the machine's Open vSwitch. Networks are created and deleted
+// through the network-controller only; what the switches carry is read from the switches.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BusNames, RdmpClient, RdmpError, connectNats, jetstreamManager, removeStreams } from '@sdmi/bus';
+import { SWITCH_AGENT, SwitchQueries, switchKey, type ErrorInfo, type Switch, type SwitchStatus } from '@sdmi/contracts';
+import { SDMI_VLAN_NS as NS, SDMI_VLAN_YANG, connectNetconf, operation, type NetconfSession } from '@sdmi/netconf';
+import { healthSubject, requestHealth } from '@sdmi/service';
+import { FailMode, Testbed, checkIfName, freePort, keepLog, run, runId, testName, type Netconfd, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readVlans } from '../src/transaction';
+import { SdmiVlanProfile } from '../src/profile';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const tag = runId();
+const names = new BusNames(`${tag}sw`);
+const tb = new Testbed();
+const profile = new SdmiVlanProfile();
+let db: TestDatabase;
+let nc: Awaited<ReturnType<typeof connectNats>>;
+let client: RdmpClient;
+let server: Netconfd;
+let main: NetconfSession;
+let keyDir: string;
+let keyFile: string;
+let ovsBridge: OvsBridge;
+let ovsPort: string;
+const newBridge = checkIfName(testName('n'));
+const procs = new Map<string, { child: ChildProcess; log: string }>();
+let allLogs = '';
+
+function startService(name: string, script: string, env: Record<string, string>): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, script)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SDMI_BUS_PREFIX: names.prefix, SDMI_PG_URL: db.url, SDMI_LOG_LEVEL: 'info', SDMI_INSTANCE_ID: `${name}-${tag}`, ...env },
+  });
+  const p = { child, log: '' };
+  const add = (d: Buffer) => {
+    p.log = (p.log + d.toString()).slice(-20_000);
+    allLogs += d.toString();
+  };
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  procs.set(name, p);
+}
+
+async function stopService(name: string, signal: NodeJS.Signals): Promise<void> {
+  const p = procs.get(name);
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const gone = new Promise((r) => p.child.once('exit', r));
+  p.child.kill(signal);
+  await gone;
+}
+
+function logs(): string {
+  return [...procs].map(([n, p]) => `--- ${n}\n${p.log}`).join('\n');
+}
+
+async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 40_000, everyMs = 1000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  // Slow on purpose: netconfd serves confirm timeouts only when idle.
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}\n${logs()}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function ready(service: string, name: string): Promise<void> {
+  await until(async () => (await requestHealth(nc, healthSubject(service, `${name}-${tag}`), { timeout: 1000 })).ready, `${service} ready`, 60_000, 300);
+}
+
+async function net(kind: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return (await client.run('network-controller', { kind, key: 'networks', payload })).result ?? {};
+}
+async function sw(kind: string, name: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return (await client.run(SWITCH_AGENT, { kind, key: switchKey(name), payload })).result ?? {};
+}
+/** The error a command fails with (the test fails if it succeeds). */
+async function refusal(p: Promise<unknown>): Promise<ErrorInfo> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof RdmpError)) throw new Error(`expected a refusal, got ${e === undefined ? 'success' : String(e)}`);
+  return e.info;
+}
+
+async function running(): Promise<{ vlans: Record<string, string>; trunks: Record<string, number[]> }> {
+  const s = await readVlans(main, profile);
+  return { vlans: Object.fromEntries(s.vlans), trunks: Object.fromEntries([...s.trunks].map(([p, v]) => [p, [...v].sort((a, b) => a - b)])) };
+}
+
+async function status(name: string): Promise<SwitchStatus | undefined> {
+  return (await client.query(SWITCH_AGENT, SwitchQueries.listSwitches, { name })).switches[0];
+}
+
+function leaf(extra: Partial<Switch> = {}, netconf: Partial<NonNullable<Switch['netconf']>> = {}): Switch {
+  return {
+    name: 'leaf-1',
+    kind: 'netconf',
+    netconf: { host: server.endpoint.host, port: server.endpoint.port, username: server.endpoint.username, privateKeyFile: keyFile, hostKey: server.endpoint.hostKey, confirmTimeoutSec: 4, ...netconf },
+    trunks: [
+      { port: 'eth1', carries: 'all-networks' },
+      { port: 'eth2', carries: ['cluster/blue'] },
+    ],
+    ...extra,
+  };
+}
+
+const vsctl = (...args: string[]) => run('ovs-vsctl', ['--timeout=10', ...args]).then((r) => r.trim());
+
+beforeAll(async () => {
+  db = await tb.database();
+  nc = await connectNats(`test-${tag}-switch-agent`);
+  client = new RdmpClient(nc, { names });
+  server = await tb.netconfd({ yang: [SDMI_VLAN_YANG] });
+  main = await connectNetconf(server.endpoint);
+  // The switch before the agent: three ports, VLAN 10 (someone else's) on eth2.
+  await main.editConfig('candidate', {
+    vlans: { '@_xmlns': NS, vlan: { id: 10, name: 'mgmt' } },
+    interfaces: { '@_xmlns': NS, interface: [{ name: 'eth1' }, { name: 'eth2' }, { name: 'eth3' }], trunk: [{ port: 'eth1', 'allowed-vlan': [] }, { port: 'eth2', 'allowed-vlan': 10 }] },
+  });
+  await main.commit();
+  keyDir = mkdtempSync(join(tmpdir(), `sdmi-${tag}-swkey-`));
+  keyFile = join(keyDir, 'leaf-1.key');
+  writeFileSync(keyFile, server.endpoint.privateKey, { mode: 0o600 });
+  ovsBridge = await tb.bridge({ failMode: FailMode.Standalone });
+  ovsPort = (await ovsBridge.addVethPort()).bridgeEnd;
+  tb.defer(`bridge ${newBridge}`, () => run('ovs-vsctl', ['--timeout=10', '--if-exists', 'del-br', newBridge]));
+  startService('network-controller', 'services/network-controller/src/main.ts', { SDMI_OPENFLOW_LISTEN: `127.0.0.1:${await freePort(false)}` });
+  await ready('network-controller', 'network-controller');
+  startService('switch-agent', 'services/switch-agent/src/main.ts', { SDMI_SWITCH_RESYNC_MS: '1500', SDMI_SWITCH_DRIFT_MS: '2000' });
+  await ready('switch-agent', 'switch-agent');
+}, 180_000);
+
+afterAll(async () => {
+  for (const name of procs.keys()) await stopService(name, 'SIGTERM');
+  keepLog('switch-agent service test', allLogs);
+  main?.destroy();
+  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+  if (nc) {
+    await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
+    await nc.close();
+  }
+  await tb.dispose();
+  const left = await tb.inventory();
+  expect(left.processes).toEqual([]);
+  expect(left.directories).toEqual([]);
+  expect(left.bridges).toEqual([]);
+}, 120_000);
+
+describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
+  it('a cluster network with VLAN 100 appears on the declared trunks; a tenant network gets its assigned VLAN on all-networks trunks only; deleting them removes both; VLAN 10 stays', async () => {
+    expect((await sw('registerSwitch', 'leaf-1', { switch: leaf() }))).toEqual({ name: 'leaf-1', created: true });
+    (await net('createNetworks', { clusterNetworks: [{ name: 'blue', cidr: '10.61.0.0/24', vlan: 100 }] }));
+    await until(async () => (await running()).trunks.eth2?.includes(100) === true && (await running()).trunks.eth1?.includes(100) === true, 'VLAN 100 on eth1 and eth2');
+    expect(await running()).toEqual({ vlans: { 10: 'mgmt', 100: 'cluster.blue' }, trunks: { eth1: [100], eth2: [10, 100] } });
+
+    (await net('putTenantConfig', { tenant: 'acme', hostDevices: [{ name: 'eth1', vniType: 'vlan', vniRange: '700-701' }] }));
+    (await net('createNetworks', { tenantNetworks: [{ tenant: 'acme', name: 'web', cidr: '10.62.0.0/24' }] }));
+    await until(async () => (await running()).vlans['700'] === 'acme.web', 'VLAN 700 of acme/web');
+    await until(async () => (await status('leaf-1'))?.managedVlans.join() === '100,700', 'managed 100 and 700');
+    expect((await running()).trunks).toEqual({ eth1: [100, 700], eth2: [10, 100] });
+    const st = await status('leaf-1');
+    expect(st?.lastSync).toMatchObject({ ok: true });
+
+    (await net('deleteNetwork', { id: 'acme/web' }));
+    (await net('deleteNetwork', { id: 'cluster/blue' }));
+    await until(async () => JSON.stringify(await running()) === JSON.stringify({ vlans: { 10: 'mgmt' }, trunks: { eth1: [], eth2: [10] } }), 'VLANs 100 and 700 gone, VLAN 10 left');
+    await until(async () => (await status('leaf-1'))?.managedVlans.length === 0, 'nothing managed');
+  });
+
+  it('bad input is refused with what, where and why, and nothing is stored', async () => {
+    const noAccess = await refusal(sw('registerSwitch', 'leaf-x', { switch: { name: 'leaf-x', kind: 'netconf', trunks: [] } }));
+    expect(noAccess).toMatchObject({ code: 'INVALID_SWITCH', path: '/switch/netconf' });
+    const noKey = await refusal(sw('registerSwitch', 'leaf-x', { switch: leaf({ name: 'leaf-x' }, { privateKeyFile: join(keyDir, 'missing.key') }) }));
+    expect(noKey).toMatchObject({ code: 'INVALID_SWITCH', path: '/switch/netconf/privateKeyFile' });
+    expect(noKey.message).toContain('ENOENT');
+    const twice = await refusal(sw('registerSwitch', 'leaf-x', { switch: leaf({ name: 'leaf-x', trunks: [{ port: 'eth1', carries: 'all-networks' }, { port: 'eth1', carries: [] }] }) }));
+    expect(twice).toMatchObject({ code: 'INVALID_SWITCH', path: '/switch/trunks/1/port' });
+    const schema = await refusal(sw('registerSwitch', 'leaf-x', { switch: { ...leaf({ name: 'leaf-x' }), trunks: [{ port: 'eth1', carries: 'some' }] } }));
+    expect(schema.code).toBe('SCHEMA_VIOLATION');
+    expect(schema.path ?? schema.message).toMatch(/trunks\/0\/carries/);
+    expect(await status('leaf-x')).toBeUndefined();
+    expect(await refusal(sw('syncSwitch', 'leaf-x', { name: 'leaf-x' }))).toMatchObject({ code: 'UNKNOWN_SWITCH' });
+  });
+
+  it('a trunk on a port the switch lacks: the switch refuses (SWITCH_REFUSED, data-missing, its path), running is unchanged, listSwitches says why', async () => {
+    (await net('createNetworks', { clusterNetworks: [{ name: 'red', cidr: '10.63.0.0/24', vlan: 210 }] }));
+    await until(async () => (await running()).trunks.eth1?.includes(210) === true, 'VLAN 210 on eth1');
+    const before = await running();
+    (await sw('registerSwitch', 'leaf-bad', { switch: leaf({ name: 'leaf-bad', trunks: [{ port: 'eth9', carries: 'all-networks' }] }) }));
+    const o = await refusal(sw('syncSwitch', 'leaf-bad', { name: 'leaf-bad' }));
+    expect(o).toMatchObject({ code: 'SWITCH_REFUSED', details: { tag: 'data-missing' } });
+    expect(JSON.stringify(o.details)).toContain('eth9');
+    expect(await running()).toEqual(before);
+    const { data } = await main.getConfig('candidate', { filter: profile.filter() });
+    expect(profile.parse(data).trunks.has('eth9')).toBe(false);
+    expect((await status('leaf-bad'))?.lastSync).toMatchObject({ ok: false, error: { code: 'SWITCH_REFUSED' } });
+    expect((await sw('removeSwitch', 'leaf-bad', { name: 'leaf-bad' }))).toEqual({ name: 'leaf-bad', removed: true });
+    expect((await sw('removeSwitch', 'leaf-bad', { name: 'leaf-bad' }))).toEqual({ name: 'leaf-bad', removed: false });
+    expect(await status('leaf-bad')).toBeUndefined();
+  });
+
+  it('drift: a VLAN taken off a trunk by hand is reported (policy report), then repaired (policy repair)', async () => {
+    const dropByHand = async () => {
+      await main.editConfig('candidate', { interfaces: { '@_xmlns': NS, trunk: { port: 'eth1', 'allowed-vlan': { ...operation('delete'), '#text': 210 } } } });
+      await main.commit();
+    };
+    await dropByHand();
+    await until(async () => (await status('leaf-1'))?.drift?.inSync === false, 'drift reported');
+    expect((await status('leaf-1'))?.drift).toMatchObject({ inSync: false, differences: ['trunk eth1 lacks 210'], repaired: false });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await running()).trunks.eth1).toEqual([]); // report only: left as found
+
+    (await sw('registerSwitch', 'leaf-1', { switch: leaf({ drift: 'repair' }) }));
+    await until(async () => (await running()).trunks.eth1?.includes(210) === true, 'repaired after the spec changed');
+    await dropByHand();
+    await until(async () => (await status('leaf-1'))?.drift?.repaired === true, 'drift repaired');
+    await until(async () => (await running()).trunks.eth1?.includes(210) === true, 'VLAN 210 back on eth1');
+  });
+
+  it('killed between the confirmed commit and the confirm: the switch rolls back at the timeout; the restarted agent brings the change about', async () => {
+    const before = await running();
+    await stopService('switch-agent', 'SIGTERM');
+    startService('switch-agent', 'services/switch-agent/src/main.ts', { SDMI_SWITCH_RESYNC_MS: '1500', SDMI_SWITCH_DRIFT_MS: '60000', SDMI_TEST_CONFIRM_DELAY_MS: '120000' });
+    await ready('switch-agent', 'switch-agent');
+    (await net('createNetworks', { clusterNetworks: [{ name: 'kill', cidr: '10.64.0.0/24', vlan: 400 }] }));
+    await until(async () => procs.get('switch-agent')!.log.includes('pausing before the confirm'), 'the confirmed commit', 40_000, 200);
+    await stopService('switch-agent', 'SIGKILL');
+    expect((await running()).vlans['400']).toBe('cluster.kill');
+    await until(async () => JSON.stringify(await running()) === JSON.stringify(before), 'rolled back at the confirm timeout', 30_000, 2000);
+    // What the dead agent sent is still known as its own, and the next agent finishes the job.
+    const pgc = new pg.Client({ connectionString: db.url });
+    await pgc.connect();
+    try {
+      const r = await pgc.query<{ managed: number[] }>("SELECT managed FROM switch_agent.switch WHERE name = 'leaf-1'");
+      expect(r.rows[0]?.managed).toContain(400);
+    } finally {
+      await pgc.end();
+    }
+    startService('switch-agent', 'services/switch-agent/src/main.ts', { SDMI_SWITCH_RESYNC_MS: '1500', SDMI_SWITCH_DRIFT_MS: '2000' });
+    await ready('switch-agent', 'switch-agent');
+    await until(async () => (await running()).trunks.eth1?.includes(400) === true, 'VLAN 400 on eth1 after the restart');
+    await new Promise((r) => setTimeout(r, 6000)); // past the confirm timeout: it was confirmed
+    expect((await running()).vlans['400']).toBe('cluster.kill');
+    (await net('deleteNetwork', { id: 'cluster/kill' }));
+    await until(async () => (await running()).vlans['400'] === undefined, 'VLAN 400 gone');
+  });
+});
+
+describe('switch-agent keeps an Open vSwitch bridge over OVSDB', () => {
+  it("sets controllers and fail_mode, trunks the networks' VLANs on the declared port (keeping a VLAN of someone else's), and takes them away again", async () => {
+    await vsctl('set', 'Port', ovsPort, 'trunks=7');
+    const ctl = `tcp:127.0.0.1:${await freePort(false)}`;
+    const spec: Switch = { name: 'host-a', kind: 'ovs', ovs: { ovsdb: 'unix:/var/run/openvswitch/db.sock', bridge: ovsBridge.name, controllers: [ctl], failMode: 'secure' }, trunks: [{ port: ovsPort, carries: 'all-networks' }] };
+    (await sw('registerSwitch', 'host-a', { switch: spec }));
+    // VLAN 210 (cluster/red) exists from the NETCONF tests.
+    await until(async () => (await vsctl('get', 'Port', ovsPort, 'trunks')) === '[7, 210]', 'VLAN 210 trunked');
+    expect(await vsctl('get-controller', ovsBridge.name)).toBe(ctl);
+    expect(await vsctl('get', 'Bridge', ovsBridge.name, 'fail_mode')).toBe('secure');
+    (await net('createNetworks', { clusterNetworks: [{ name: 'green', cidr: '10.65.0.0/24', vlan: 220 }] }));
+    await until(async () => (await vsctl('get', 'Port', ovsPort, 'trunks')) === '[7, 210, 220]', 'VLAN 220 trunked');
+    (await net('deleteNetwork', { id: 'cluster/green' }));
+    (await net('deleteNetwork', { id: 'cluster/red' }));
+    await until(async () => (await vsctl('get', 'Port', ovsPort, 'trunks')) === '[7]', 'back to VLAN 7 alone');
+    expect((await status('host-a'))?.lastSync).toMatchObject({ ok: true });
+  });
+
+  it('creates a missing bridge; a trunk port the bridge lacks is refused and nothing else changes', async () => {
+    (await sw('registerSwitch', 'host-b', { switch: { name: 'host-b', kind: 'ovs', ovs: { ovsdb: 'unix:/var/run/openvswitch/db.sock', bridge: newBridge, failMode: 'standalone' }, trunks: [] } }));
+    await until(async () => (await run('ovs-vsctl', ['br-exists', newBridge]).then(() => true, () => false)), 'bridge created');
+    expect(await vsctl('get', 'Bridge', newBridge, 'fail_mode')).toBe('standalone');
+    (await sw('registerSwitch', 'host-b', { switch: { name: 'host-b', kind: 'ovs', ovs: { ovsdb: 'unix:/var/run/openvswitch/db.sock', bridge: newBridge }, trunks: [{ port: 'nope0', carries: 'all-networks' }] } }));
+    const o = await refusal(sw('syncSwitch', 'host-b', { name: 'host-b' }));
+    expect(o).toMatchObject({ code: 'SWITCH_REFUSED', details: { tag: 'data-missing', path: 'nope0' } });
+    (await sw('removeSwitch', 'host-b', { name: 'host-b' }));
+  });
+});
