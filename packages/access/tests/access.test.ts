@@ -16,6 +16,9 @@ import {
   MetricsCommandKinds,
   MetricsQueries,
   NodeAgentCommandKinds,
+  SWITCH_AGENT,
+  SwitchCommandKinds,
+  SwitchQueries,
   nodeService,
   roleBindingKey,
   type AuditRecord,
@@ -93,6 +96,10 @@ function commandsOn(t: string): Record<string, { service: string; payload: Recor
       payload: { threshold: { version: 1, name: 'cpu-high', service: svc, metric: 'cpu.utilization', aggregation: 'avg', comparator: '>', value: 0.8, durationMs: 10_000 } },
     },
     [MetricsCommandKinds.DeleteThreshold]: { service: METRICS_COLLECTOR, payload: { service: svc, name: 'cpu-high' } },
+    // Switches are the fabric's, no tenant's: a tenant's principals are refused them whatever the tenant.
+    [SwitchCommandKinds.RegisterSwitch]: { service: SWITCH_AGENT, payload: { switch: { name: `${t}-leaf`, kind: 'ovs', ovs: { ovsdb: 'unix:/var/run/openvswitch/db.sock', bridge: 'br-x' }, trunks: [] } } },
+    [SwitchCommandKinds.RemoveSwitch]: { service: SWITCH_AGENT, payload: { name: `${t}-leaf` } },
+    [SwitchCommandKinds.SyncSwitch]: { service: SWITCH_AGENT, payload: { name: `${t}-leaf` } },
   };
 }
 
@@ -216,6 +223,11 @@ describe('role bindings decide', () => {
     const r = await refusal(carol.submit('scheduler', { kind: ServiceCommandKinds.DeployService, key: 'service/delta/web', payload: commandsOn('delta')[ServiceCommandKinds.DeployService]!.payload }));
     expect(r?.code).toBe(ErrorCodes.Forbidden);
     expect(r?.message).toMatch(/^user:carol \(network-admin\) may not deployService service delta\/web: that needs cluster-admin or tenant-admin of delta$/);
+    // and the fabric's switches (an OVSDB that is not there: the switch-agent keeps it, failing to reach it)
+    const leaf = { name: 'carol-leaf', kind: 'ovs', ovs: { ovsdb: 'unix:/nonexistent/sdmi-test/db.sock', bridge: 'br-carol' }, trunks: [] };
+    expect((await carol.run(SWITCH_AGENT, { kind: SwitchCommandKinds.RegisterSwitch, key: 'switch/carol-leaf', payload: { switch: leaf } }, { timeoutMs: 30_000 })).result).toEqual({ name: 'carol-leaf', created: true });
+    expect((await carol.query(SWITCH_AGENT, SwitchQueries.listSwitches, { name: 'carol-leaf' })).switches.map((x) => x.spec)).toEqual([leaf]);
+    expect((await carol.run(SWITCH_AGENT, { kind: SwitchCommandKinds.RemoveSwitch, key: 'switch/carol-leaf', payload: { name: 'carol-leaf' } }, { timeoutMs: 30_000 })).result).toEqual({ name: 'carol-leaf', removed: true });
   });
 
   it("a tenant-admin manages its tenant's networks and services, and nothing of the cluster's", async () => {

@@ -63,7 +63,7 @@ export class SecureCluster {
     // The network-controller first: it creates the access tables the others' gateways read (they
     // would also migrate them; one at a time keeps start-up logs readable).
     await this.startService('network-controller', { SDMI_OPENFLOW_LISTEN: `127.0.0.1:${await freePort(false)}` });
-    await Promise.all([this.startService('scheduler'), this.startService('metrics-collector'), this.startService('dns-manager')]);
+    await Promise.all([this.startService('scheduler'), this.startService('metrics-collector'), this.startService('dns-manager'), this.startService('switch-agent')]);
     for (const node of o.nodes) {
       const bridge = await this.tb.bridge();
       await this.startService('node-agent', { SDMI_NODE_NAME: node, SDMI_DOCKER_SOCKET: '/var/run/docker.sock', SDMI_NODE_BRIDGE: bridge.name }, `node-agent-${node}`, `node-${node}`);
