@@ -198,8 +198,18 @@ describe('autoscaling on real containers', () => {
     expect(await desired()).toBe(1);
     cluster.restart(only!.host);
     await cluster.ready('node-agent', cluster.hosts.get(only!.host)!.instance);
+    // On a slow machine the scheduler may have replaced the replica while its node was silent (a
+    // new container, without the load flag): load whatever runs now, once its id settles.
+    let loadedIds = '';
     await cluster
-      .until(async () => (await desired()) >= 2, 'scaled up once the node-agent reports the load', SCALE_UP_BOUND_MS)
+      .until(async () => {
+        const ids = (await replicaContainers()).map((c) => c.id).sort().join();
+        if (ids !== loadedIds) {
+          await setLoad(true);
+          loadedIds = ids;
+        }
+        return (await desired()) >= 2;
+      }, 'scaled up once the node-agent reports the load', SCALE_UP_BOUND_MS)
       .catch(async (e: Error) => {
         throw new Error(`${e.message}\nlast decision: ${JSON.stringify((await status()).policies[0])}\nreplicas: ${JSON.stringify(await cluster.client.query('scheduler', SchedulerQueries.listReplicas, { service }))}`);
       });
