@@ -20,6 +20,8 @@ import { SdmiVlanProfile } from '../src/profile';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const tag = runId();
 const names = new BusNames(`${tag}sw`);
+/** A second cluster (own prefix and database) whose switch-agent keeps the same fabric switch. */
+const namesB = new BusNames(`${tag}sw2`);
 const tb = new Testbed();
 const profile = new SdmiVlanProfile();
 let db: TestDatabase;
@@ -35,11 +37,11 @@ const newBridge = checkIfName(testName('n'));
 const procs = new Map<string, { child: ChildProcess; log: string }>();
 let allLogs = '';
 
-function startService(name: string, script: string, env: Record<string, string>): void {
+function startService(name: string, script: string, env: Record<string, string>, at: { prefix: string; dbUrl: string } = { prefix: names.prefix, dbUrl: db.url }): void {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, script)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SDMI_BUS_PREFIX: names.prefix, SDMI_PG_URL: db.url, SDMI_LOG_LEVEL: 'info', SDMI_INSTANCE_ID: `${name}-${tag}`, ...env },
+    env: { ...process.env, SDMI_BUS_PREFIX: at.prefix, SDMI_PG_URL: at.dbUrl, SDMI_LOG_LEVEL: 'info', SDMI_INSTANCE_ID: `${name}-${tag}`, ...env },
   });
   const p = { child, log: '' };
   const add = (d: Buffer) => {
@@ -147,6 +149,7 @@ afterAll(async () => {
   if (keyDir) rmSync(keyDir, { recursive: true, force: true });
   if (nc) {
     await removeStreams(await jetstreamManager(nc), names).catch(() => undefined);
+    await removeStreams(await jetstreamManager(nc), namesB).catch(() => undefined);
     await nc.close();
   }
   await tb.dispose();
@@ -282,5 +285,36 @@ describe('switch-agent keeps an Open vSwitch bridge over OVSDB', () => {
     const o = await refusal(sw('syncSwitch', 'host-b', { name: 'host-b' }));
     expect(o).toMatchObject({ code: 'SWITCH_REFUSED', details: { tag: 'data-missing', path: 'nope0' } });
     (await sw('removeSwitch', 'host-b', { name: 'host-b' }));
+  });
+});
+
+describe('two clusters share a fabric switch', () => {
+  it("their switch-agents race on it: the candidate lock serialises them, both changes land, and each removes only its own", async () => {
+    const dbB = await tb.database();
+    const clientB = new RdmpClient(nc, { names: namesB });
+    const at = { prefix: namesB.prefix, dbUrl: dbB.url };
+    startService('network-controller-b', 'services/network-controller/src/main.ts', { SDMI_OPENFLOW_LISTEN: `127.0.0.1:${await freePort(false)}` }, at);
+    startService('switch-agent-b', 'services/switch-agent/src/main.ts', { SDMI_SWITCH_RESYNC_MS: '1500', SDMI_SWITCH_DRIFT_MS: '2000' }, at);
+    await ready('network-controller', 'network-controller-b');
+    await ready('switch-agent', 'switch-agent-b');
+    const netB = async (kind: string, payload: Record<string, unknown>) => (await clientB.run('network-controller', { kind, key: 'networks', payload })).result;
+    await clientB.run(SWITCH_AGENT, { kind: 'registerSwitch', key: switchKey('leaf-1'), payload: { switch: leaf({ trunks: [{ port: 'eth1', carries: 'all-networks' }] }) } });
+    const before = await running();
+    await Promise.all([
+      net('createNetworks', { clusterNetworks: [{ name: 'race-a', cidr: '10.66.0.0/24', vlan: 501 }] }),
+      netB('createNetworks', { clusterNetworks: [{ name: 'race-b', cidr: '10.67.0.0/24', vlan: 502 }] }),
+    ]);
+    await until(async () => {
+      const r = await running();
+      return r.trunks.eth1?.includes(501) === true && r.trunks.eth1.includes(502);
+    }, 'VLANs 501 and 502 on eth1');
+    expect((await running()).vlans).toMatchObject({ 501: 'cluster.race-a', 502: 'cluster.race-b' });
+    await netB('deleteNetwork', { id: 'cluster/race-b' });
+    await until(async () => (await running()).vlans['502'] === undefined, 'VLAN 502 gone');
+    expect((await running()).trunks.eth1).toContain(501);
+    await net('deleteNetwork', { id: 'cluster/race-a' });
+    await until(async () => JSON.stringify(await running()) === JSON.stringify(before), 'back to before');
+    await stopService('switch-agent-b', 'SIGTERM');
+    await stopService('network-controller-b', 'SIGTERM');
   });
 });
