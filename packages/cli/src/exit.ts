@@ -50,6 +50,7 @@ const DATA_ERRORS: ReadonlyMap<string, string> = new Map([
   [MetricsErrorCodes.InvalidAutoscalePolicy, 'see: sdmi autoscale help'],
   [MetricsErrorCodes.InvalidThreshold, 'see: sdmi threshold help'],
   [AccessErrorCodes.InvalidRoleBinding, 'see: sdmi rolebinding help'],
+  ['INVALID_SWITCH', 'see: sdmi switch help'],
 ]);
 
 /** Refusals by access control: exit 1 like any refusal, with what to check. */

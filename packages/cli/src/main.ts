@@ -6,6 +6,7 @@ import * as commands from './commands';
 import { dns } from './dns';
 import { describeFailure, ExitCodes, UsageError } from './exit';
 import { logs } from './logs';
+import { switchCommand } from './switch';
 import { top } from './top';
 
 const HELP = `sdmi: the SDMI command line
@@ -41,6 +42,8 @@ const HELP = `sdmi: the SDMI command line
   sdmi audit [--principal P] [--service S] [--outcome accepted|refused] [--task ID] [--since 10m]
              [--limit N] [-o table|json|yaml]
                                             every command sent, accepted or refused, newest first
+  sdmi switch list [<name>] [-o table|json|yaml] | register -f <file> | sync <name> | remove <name>
+                                            fabric switches and host bridges kept carrying the networks' VLANs (see: sdmi switch help)
 
 Every command takes --nats-url URL (default $SDMI_NATS_URL or nats://127.0.0.1:4222) and
 --prefix P (the cluster's bus prefix, default $SDMI_BUS_PREFIX or sdmi); on a cluster with
@@ -81,6 +84,8 @@ const TABLE: Record<string, (args: readonly string[], io: commands.Io) => Promis
   rolebinding,
   rolebindings: rolebinding,
   audit,
+  switch: switchCommand,
+  switches: switchCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

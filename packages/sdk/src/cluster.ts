@@ -5,6 +5,7 @@ import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, typ
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
 import { Access, roleBindingProblems } from './access';
+import { Switches } from './switches';
 import { runPlan, type PlanProgress } from './apply';
 import { scaleDecisions, thresholdEvents } from './autoscale';
 import { Dns } from './dns';
@@ -45,6 +46,8 @@ export class Cluster {
   readonly dns: Dns;
   /** Role bindings and the audit log (network-controller). */
   readonly access: Access;
+  /** The switches the switch-agent keeps. */
+  readonly switches: Switches;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -57,6 +60,7 @@ export class Cluster {
     this.taskTimeoutMs = taskTimeoutMs;
     this.dns = new Dns(this);
     this.access = new Access(this);
+    this.switches = new Switches(this);
   }
 
   static async connect(opts: ConnectOptions = {}): Promise<Cluster> {

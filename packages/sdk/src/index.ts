@@ -21,3 +21,5 @@ export { Node } from './node';
 export { Service } from './service';
 export type { ReplicaStatus, ServiceAutoscaling, ServiceTemplate, WaitOptions } from './service';
 export { Tenant } from './tenant';
+export { Switches, switchProblems } from './switches';
+export type { RegisterSwitchResult, RemoveSwitchResult, SyncSwitchResult } from './switches';

@@ -3,7 +3,7 @@
 // netconfd (yuma123, sdmi-vlan) and the machine's Open vSwitch. Networks are created and deleted
 // through the network-controller only; what the switches carry is read from the switches.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,23 @@ function leaf(extra: Partial<Switch> = {}, netconf: Partial<NonNullable<Switch['
     ],
     ...extra,
   };
+}
+
+const bin = join(root, 'packages/cli/bin/sdmi');
+function sdmi(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [...args], { env: { ...process.env, SDMI_BUS_PREFIX: names.prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 137, stdout, stderr });
+    });
+  });
 }
 
 const vsctl = (...args: string[]) => run('ovs-vsctl', ['--timeout=10', ...args]).then((r) => r.trim());
@@ -228,6 +245,42 @@ describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
     await dropByHand();
     await until(async () => (await status('leaf-1'))?.drift?.repaired === true, 'drift repaired');
     await until(async () => (await running()).trunks.eth1?.includes(210) === true, 'VLAN 210 back on eth1');
+  });
+
+  it('sdmi switch: list, register -f, sync and remove through the real binary; bad input exits 64/65 naming what is wrong', async () => {
+    const listed = await sdmi(['switch', 'list', '-o', 'json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const leafNow = (JSON.parse(listed.stdout) as SwitchStatus[]).find((x) => x.spec.name === 'leaf-1');
+    expect(leafNow?.managedVlans).toEqual([210]);
+    expect(leafNow?.spec.netconf?.privateKeyFile).toBe(keyFile); // a reference, never the key
+    expect(listed.stdout).not.toContain('PRIVATE KEY');
+    const synced = await sdmi(['switch', 'sync', 'leaf-1']);
+    expect(synced).toMatchObject({ code: 0, stdout: 'switch leaf-1: in sync, nothing changed\n' });
+    const file = join(keyDir, 'leaf-cli.yaml');
+    writeFileSync(file, `name: leaf-cli\nkind: netconf\nnetconf:\n  host: ${server.endpoint.host}\n  port: ${server.endpoint.port}\n  username: ${server.endpoint.username}\n  privateKeyFile: ${keyFile}\n  hostKey: ${server.endpoint.hostKey}\ntrunks:\n  - port: eth3\n    carries: all-networks\n`);
+    const reg = await sdmi(['switch', 'register', '-f', file]);
+    expect(reg.code, reg.stderr).toBe(0);
+    expect(reg.stdout).toMatch(/^switch leaf-cli: registered/);
+    await until(async () => (await running()).trunks.eth3?.includes(210) === true, 'VLAN 210 on eth3');
+    const table = await sdmi(['switch', 'list', 'leaf-cli']);
+    expect(table.stdout).toMatch(/leaf-cli\s+netconf\s+\S+@127\.0\.0\.1:\d+\s+eth3\(all\)\s+210\s+ok /);
+    expect((await sdmi(['switch', 'remove', 'leaf-cli'])).stdout).toBe('switch leaf-cli: no longer kept (its configuration is left as it is)\n');
+    expect((await running()).trunks.eth3).toEqual([210]);
+
+    const bad = join(keyDir, 'bad.yaml');
+    writeFileSync(bad, 'name: Leaf_1\nkind: netconf\ntrunks: []\n');
+    const refused = await sdmi(['switch', 'register', '-f', bad]);
+    expect(refused.code).toBe(65);
+    expect(refused.stderr).toContain(`${bad}: /name:`);
+    expect((await sdmi(['switch', 'register'])).code).toBe(64);
+    const unknown = await sdmi(['switch', 'sync', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/UNKNOWN_SWITCH: no switch nope is registered/);
+    const noKey = join(keyDir, 'nokey.yaml');
+    writeFileSync(noKey, readFileSync(file, 'utf8').replace(keyFile, join(keyDir, 'missing.key')));
+    const invalid = await sdmi(['switch', 'register', '-f', noKey]);
+    expect(invalid.code).toBe(65);
+    expect(invalid.stderr).toMatch(/INVALID_SWITCH: .*missing\.key \(ENOENT\).*\nsee: sdmi switch help/s);
   });
 
   it('killed between the confirmed commit and the confirm: the switch rolls back at the timeout; the restarted agent brings the change about', async () => {

@@ -1,0 +1,72 @@
+import { SWITCH_AGENT, SwitchCommandKinds, SwitchQueries, contracts as sharedContracts, switchKey, type ErrorInfo, type Switch, type SwitchStatus } from '@sdmi/contracts';
+import type { Cluster } from './cluster';
+
+export interface RegisterSwitchResult {
+  name: string;
+  /** false when a switch of that name was registered before (its spec is replaced). */
+  created: boolean;
+}
+
+export interface RemoveSwitchResult {
+  name: string;
+  /** false when there was no such switch. */
+  removed: boolean;
+}
+
+export interface SyncSwitchResult {
+  name: string;
+  changed: boolean;
+  /** What the sync changed, one sentence each ("trunk eth1 lacks 100"); empty when in sync. */
+  changes: string[];
+}
+
+/** What the switch-agent's contract would refuse in a switch, found before anything is sent (paths relative to the switch). */
+export function switchProblems(s: unknown): ErrorInfo[] {
+  const checked = sharedContracts().check('Switch', s);
+  return checked.ok ? [] : [checked.error];
+}
+
+/**
+ * The fabric's switches and the hosts' bridges the switch-agent keeps carrying the networks'
+ * VLANs. Changes are tasks with key `switch/<name>`, awaited to their outcome; a refusal is thrown
+ * as the bus's error class with its code: INVALID_SWITCH (with the path) for a spec the agent
+ * cannot keep, SWITCH_REFUSED (the switch's rpc-error in `details`), SWITCH_BUSY,
+ * SWITCH_UNREACHABLE, UNKNOWN_SWITCH, FORBIDDEN (switches are network-admin's and cluster-admin's).
+ */
+export class Switches {
+  constructor(private readonly cluster: Cluster) {}
+
+  /** Every switch (or the one named) with its managed VLANs, last sync and last drift check. */
+  async list(name?: string): Promise<SwitchStatus[]> {
+    return (await this.cluster.client.query(SWITCH_AGENT, SwitchQueries.listSwitches, name !== undefined ? { name } : {})).switches;
+  }
+
+  /** Registers the switch or replaces its spec; the agent syncs it right after. */
+  async register(spec: Switch): Promise<RegisterSwitchResult> {
+    const outcome = await this.cluster.run(SWITCH_AGENT, SwitchCommandKinds.RegisterSwitch, switchKey(spec.name), { switch: spec });
+    return { name: field(outcome.result, 'name', isString), created: field(outcome.result, 'created', isBoolean) };
+  }
+
+  /** Stops keeping the switch; its configuration stays as it is. */
+  async remove(name: string): Promise<RemoveSwitchResult> {
+    const outcome = await this.cluster.run(SWITCH_AGENT, SwitchCommandKinds.RemoveSwitch, switchKey(name), { name });
+    return { name: field(outcome.result, 'name', isString), removed: field(outcome.result, 'removed', isBoolean) };
+  }
+
+  /** Brings the switch to desired now, as one transaction, whatever its drift policy. */
+  async sync(name: string): Promise<SyncSwitchResult> {
+    const outcome = await this.cluster.run(SWITCH_AGENT, SwitchCommandKinds.SyncSwitch, switchKey(name), { name });
+    const changes = outcome.result?.changes;
+    if (!Array.isArray(changes) || !changes.every(isString)) throw new Error(`${SWITCH_AGENT}'s result has no valid "changes": ${JSON.stringify(outcome.result)}`);
+    return { name: field(outcome.result, 'name', isString), changed: field(outcome.result, 'changed', isBoolean), changes };
+  }
+}
+
+// Task results have no schema of their own (only payloads do), so they are checked here.
+function field<T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T {
+  const v = r?.[k];
+  if (!ok(v)) throw new Error(`${SWITCH_AGENT}'s result has no valid "${k}": ${JSON.stringify(r)}`);
+  return v;
+}
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
