@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditRecord, ListedRoleBinding } from '@sdmi/contracts';
 import { Cluster, roleBindingProblems } from '@sdmi/sdk';
+import { keepLog } from '@sdmi/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecureCluster } from './secure-cluster';
 
@@ -17,6 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'sdmi-cli-access-'));
 let cluster: SecureCluster;
 /** The SDK as admin (builtin cluster-admin), for setting up and for checking what the CLI did. */
 let admin: Cluster;
+/** What every sdmi run printed: kept for the suite's secrets-in-logs check. */
+let printed = '';
 
 interface Ran {
   code: number;
@@ -38,6 +41,7 @@ function sdmi(principal: string | null, args: readonly string[]): Promise<Ran> {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      printed += `$ sdmi ${args.join(' ')}  (as ${principal ?? 'nobody'})\n${stdout}${stderr}`;
       resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 130), stdout, stderr });
     });
   });
@@ -60,6 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  keepLog('cli-access sdmi output', printed);
   rmSync(dir, { recursive: true, force: true });
 });
 
