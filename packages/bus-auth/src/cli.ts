@@ -1,5 +1,5 @@
-// Script entry until `sdmi auth init` wraps it:
-//   tsx packages/bus-auth/src/cli.ts generate --dir .sdmi/nats --prefix sdmi --nodes host-a,host-b [--users alice,bob]
+// `sdmi auth init` (the CLI runs this script with `init`; `generate` is the same, for scripts):
+//   sdmi auth init --dir .sdmi/nats --prefix sdmi --nodes host-a,host-b [--users alice,bob]
 //     [--host 127.0.0.1] [--port 4222] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]
 // Writes one seed per principal (<dir>/<principal>.nk, 0600), <dir>/nats-server.conf and
 // <dir>/principals.json, and prints which file each process gets as SDMI_NATS_NKEY_SEED_FILE.
@@ -9,11 +9,11 @@ import { parseArgs } from 'node:util';
 import { BusNames } from '@sdmi/bus';
 import { ensureIdentities, writeServerConfig } from './keys';
 
-const USAGE = 'usage: cli.ts generate --dir DIR [--prefix sdmi] [--nodes a,b] [--users u,v] [--host H] [--port N] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]';
+const USAGE = 'usage: sdmi auth init --dir DIR [--prefix sdmi] [--nodes a,b] [--users u,v] [--host H] [--port N] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]';
 
 function main(argv: string[]): number {
   const [command, ...rest] = argv;
-  if (command !== 'generate') {
+  if (command !== 'generate' && command !== 'init') {
     process.stderr.write(`${USAGE}\n`);
     return 64;
   }

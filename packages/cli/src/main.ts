@@ -9,10 +9,14 @@ import { logs } from './logs';
 import { switchCommand } from './switch';
 import { top } from './top';
 
+const AUTH_USAGE = 'sdmi auth init --dir DIR [--prefix sdmi] [--nodes a,b] [--users u,v] [--host H] [--port N] [--store-dir DIR] [--tls-cert F --tls-key F [--tls-ca F]] [--rotate]';
+
 const HELP = `sdmi: the SDMI command line
 
   sdmi up [--containers] [--detach] ...     start the control plane (services as processes, or as containers)
   sdmi down                                 stop a control plane started with --detach
+  sdmi auth init --dir DIR [--nodes a,b] [--users u,v] [--port N] ...
+                                            the bus's credentials: a seed per principal, nats-server.conf, principals.json
   sdmi plan -f <file|dir>... [--exit-code]  what apply would change
   sdmi apply -f <file|dir>...               converge the cluster to the manifests, waiting until services serve
   sdmi delete -f <file|dir>...              remove what the manifests declare
@@ -54,10 +58,10 @@ Exit codes: 0 ok, 1 the cluster refused or failed it, 2 plan has changes (--exit
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-/** up and down are the control plane's own scripts; sdmi passes the arguments through. */
-function controlPlane(script: 'up' | 'down', args: readonly string[]): Promise<number> {
+/** up, down and auth init are scripts of their packages; sdmi passes the arguments through. */
+function script(file: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `packages/controlplane/src/${script}.ts`, ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit' });
     const forward = (s: NodeJS.Signals): void => void child.kill(s);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
@@ -94,7 +98,11 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(HELP);
     return cmd === undefined ? ExitCodes.Usage : ExitCodes.Ok;
   }
-  if (cmd === 'up' || cmd === 'down') return controlPlane(cmd, rest);
+  if (cmd === 'up' || cmd === 'down') return script(`packages/controlplane/src/${cmd}.ts`, rest);
+  if (cmd === 'auth') {
+    if (rest[0] !== 'init') throw new UsageError(`usage: ${AUTH_USAGE}`);
+    return script('packages/bus-auth/src/cli.ts', ['init', ...rest.slice(1)]);
+  }
   const run = TABLE[cmd];
   if (!run) throw new UsageError(`unknown command "${cmd}" (see: sdmi help)`);
   const abort = new AbortController();

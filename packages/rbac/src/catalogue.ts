@@ -89,7 +89,7 @@ export const CATALOGUE: Readonly<Record<string, Describe>> = {
   removeSwitch: one(ResourceKinds.Switch, (p) => `switch ${str(p.name)}`),
   syncSwitch: one(ResourceKinds.Switch, (p) => `switch ${str(p.name)}`),
   // role bindings themselves
-  putRoleBinding: one(ResourceKinds.RoleBinding, (p) => `role binding ${str(p.name)}`),
+  putRoleBinding: one(ResourceKinds.RoleBinding, (p) => `role binding ${str(obj(p.binding).name)}`),
   deleteRoleBinding: one(ResourceKinds.RoleBinding, (p) => `role binding ${str(p.name)}`),
 };
 

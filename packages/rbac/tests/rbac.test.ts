@@ -74,6 +74,8 @@ describe('the catalogue', () => {
     expect(targetsOf('putRecords', { zone: 'sdmi.example.' }, ctx)).toEqual([{ resource: 'cluster-dns-records', name: 'zone sdmi.example' }]);
     expect(targetsOf('putRecords', { zone: 'a.b.sdmi.example' }, ctx)![0]!.resource).toBe('cluster-dns-records');
     expect(targetsOf('createNetworks', { clusterNetworks: [{ name: 'x' }], tenantNetworks: [{ tenant: 'beta', name: 'y' }] })!.map((t) => t.resource)).toEqual(['cluster-network', 'tenant-network']);
+    expect(targetsOf('putRoleBinding', { binding: { name: 'alice-shop', principal: 'user:alice', role: 'viewer' } })).toEqual([{ resource: 'role-binding', name: 'role binding alice-shop' }]);
+    expect(targetsOf('registerSwitch', { switch: { name: 'leaf-1', kind: 'netconf', trunks: [] } })).toEqual([{ resource: 'switch', name: 'switch leaf-1' }]);
   });
 });
 
