@@ -1,6 +1,7 @@
 import { ACCESS_SERVICE, AccessCommandKinds, AccessQueries, contracts as sharedContracts, roleBindingKey, type AuditQuery, type AuditRecord, type ErrorInfo, type ListedRoleBinding, type RoleBinding } from '@sdmi/contracts';
 import { InvalidRoleBinding, checkBinding } from '@sdmi/rbac';
 import type { Cluster } from './cluster';
+import { isBoolean, isString, resultField } from './results';
 
 export type Role = RoleBinding['role'];
 
@@ -91,12 +92,4 @@ export class Access {
   }
 }
 
-// Task results have no schema of their own (only payloads do), so they are checked here before
-// the SDK hands them out as typed values.
-function field<T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T {
-  const v = r?.[k];
-  if (!ok(v)) throw new Error(`${ACCESS_SERVICE}'s result has no valid "${k}": ${JSON.stringify(r)}`);
-  return v;
-}
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const field = <T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T => resultField(ACCESS_SERVICE, r, k, ok);

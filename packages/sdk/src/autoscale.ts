@@ -3,6 +3,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { BusNames } from '@sdmi/bus';
 import { contracts, type AutoscalePolicy, type ScaleDecision, type Threshold, type ThresholdEvent } from '@sdmi/contracts';
+import { isBoolean, isString, resultField } from './results';
 
 /** A policy as `service.autoscale()` takes it: the service is the one it is called on. */
 export type AutoscaleSpec = Omit<AutoscalePolicy, 'service' | 'version'> & { version?: AutoscalePolicy['version'] };
@@ -90,15 +91,7 @@ export function thresholdEvents(nc: NatsConnection, names: BusNames, service?: s
   });
 }
 
-// Task results have no schema of their own (only payloads do), so they are checked here before
-// the SDK hands them out as typed values.
-function field<T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T {
-  const v = r?.[k];
-  if (!ok(v)) throw new Error(`the metrics-collector's result has no valid "${k}": ${JSON.stringify(r)}`);
-  return v;
-}
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const field = <T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T => resultField('the metrics-collector', r, k, ok);
 
 export function setAutoscaleResult(r: Record<string, unknown> | undefined): SetAutoscaleResult {
   return { service: field(r, 'service', isString), created: field(r, 'created', isBoolean) };

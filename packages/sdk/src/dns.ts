@@ -2,6 +2,7 @@ import { DnsCommandKinds, DnsQueries, dnsZoneKey, type DeleteRecordsPayload, typ
 import { containerName, serviceName } from '@sdmi/dns-records';
 import { Services, type Cluster } from './cluster';
 import type { ReplicaStatus } from './service';
+import { isString, resultField } from './results';
 
 export type DnsZone = ListZonesReply['zones'][number];
 export type DnsPass = ListZonesReply['lastPass'];
@@ -149,14 +150,7 @@ export class Dns {
   }
 }
 
-// Task results have no schema of their own (only payloads do), so they are checked here before
-// the SDK hands them out as typed values.
-function field<T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T {
-  const v = r?.[k];
-  if (!ok(v)) throw new Error(`dns-manager's result has no valid "${k}": ${JSON.stringify(r)}`);
-  return v;
-}
-const isString = (v: unknown): v is string => typeof v === 'string';
+const field = <T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T => resultField('dns-manager', r, k, ok);
 const isType = (v: unknown): v is UserRecordType => typeof v === 'string' && isUserRecordType(v);
 
 function putResult(r: Record<string, unknown> | undefined): PutRecordsResult {

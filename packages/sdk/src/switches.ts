@@ -1,5 +1,6 @@
 import { SWITCH_AGENT, SwitchCommandKinds, SwitchQueries, contracts as sharedContracts, switchKey, type ErrorInfo, type Switch, type SwitchStatus } from '@sdmi/contracts';
 import type { Cluster } from './cluster';
+import { isBoolean, isString, isStringArray, resultField } from './results';
 
 export interface RegisterSwitchResult {
   name: string;
@@ -56,17 +57,8 @@ export class Switches {
   /** Brings the switch to desired now, as one transaction, whatever its drift policy. */
   async sync(name: string): Promise<SyncSwitchResult> {
     const outcome = await this.cluster.run(SWITCH_AGENT, SwitchCommandKinds.SyncSwitch, switchKey(name), { name });
-    const changes = outcome.result?.changes;
-    if (!Array.isArray(changes) || !changes.every(isString)) throw new Error(`${SWITCH_AGENT}'s result has no valid "changes": ${JSON.stringify(outcome.result)}`);
-    return { name: field(outcome.result, 'name', isString), changed: field(outcome.result, 'changed', isBoolean), changes };
+    return { name: field(outcome.result, 'name', isString), changed: field(outcome.result, 'changed', isBoolean), changes: field(outcome.result, 'changes', isStringArray) };
   }
 }
 
-// Task results have no schema of their own (only payloads do), so they are checked here.
-function field<T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T {
-  const v = r?.[k];
-  if (!ok(v)) throw new Error(`${SWITCH_AGENT}'s result has no valid "${k}": ${JSON.stringify(r)}`);
-  return v;
-}
-const isString = (v: unknown): v is string => typeof v === 'string';
-const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const field = <T>(r: Record<string, unknown> | undefined, k: string, ok: (v: unknown) => v is T): T => resultField(SWITCH_AGENT, r, k, ok);
