@@ -1,4 +1,5 @@
 export { RdmpClient } from './client';
+export { LeaderLock } from './lease';
 export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
 export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, natsCredentials, readNkeySeedFile, signerAuthenticator } from './credentials';

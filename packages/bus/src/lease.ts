@@ -86,3 +86,47 @@ export class ConsumerLease {
     await c?.end().catch(() => undefined);
   }
 }
+
+/**
+ * Which instance of a service runs its reconciling passes: a session-level advisory lock on a
+ * connection of its own, tried at the start of each pass (no polling of its own). The lock dies
+ * with the session, so a killed leader frees it at once and the next instance to pass takes it; a
+ * lost connection makes this instance a follower until it takes the lock again.
+ */
+export class LeaderLock {
+  #client: pg.Client | undefined;
+  #held = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly name: string,
+  ) {}
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /** True when this instance holds the lock (now, or from before). */
+  async tryAcquire(): Promise<boolean> {
+    if (!this.#client) {
+      const c = new pg.Client({ connectionString: this.connectionString, application_name: this.name });
+      c.on('error', () => {
+        if (this.#client === c) this.#client = undefined;
+        this.#held = false;
+      });
+      await c.connect();
+      this.#client = c;
+    }
+    if (this.#held) return true;
+    const r = await this.#client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [this.name]);
+    this.#held = r.rows[0]!.ok;
+    return this.#held;
+  }
+
+  async release(): Promise<void> {
+    const c = this.#client;
+    this.#client = undefined;
+    this.#held = false;
+    await c?.end().catch(() => undefined);
+  }
+}

@@ -42,4 +42,6 @@ export {
 export type { ConfigProblem, ConfigSource, ErrorInfo } from './errors';
 
 export { attachRdmp, queryAccess, RdmpEnv } from './rdmp';
+export { PassLoop } from './pass-loop';
+export type { PassLoopOptions } from './pass-loop';
 export type { AttachRdmpOptions } from './rdmp';

@@ -2,13 +2,14 @@
 // hold from the scheduler's and the network-controller's answers (and dns-manager's own rows), and
 // patches every zone to it. One instance passes (a PostgreSQL advisory lock); passes never overlap.
 // A pass whose sources do not all answer changes nothing: missing data never removes a record.
-import type { RdmpClient } from '@sdmi/bus';
+import { LeaderLock, type RdmpClient } from '@sdmi/bus';
 import type { ListReplicasReply } from '@sdmi/contracts';
 import { desiredDns, rrsetChanges, splitId, zoneAccount, nameserverOf, type DesiredDns, type ReplicaInput } from '@sdmi/dns-records';
 import { NetworkQueries } from '@sdmi/networks';
 import type { PowerDnsClient } from '@sdmi/powerdns';
 import { SchedulerQueries } from '@sdmi/scheduling';
-import pg from 'pg';
+import { PassLoop } from '@sdmi/service';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DnsConfig } from './config';
 import type { DnsStore } from './store';
@@ -19,8 +20,6 @@ const NAMED = new Set(['running', 'healthy', 'unhealthy']);
 const STARTING = new Set(['pending', 'starting']);
 /** Keys are re-read from PowerDNS this often (passes), in case someone changed them by hand. */
 const KEY_REFRESH_PASSES = 50;
-/** How long a trigger waits for more before its pass starts. */
-const COALESCE_MS = 50;
 
 export interface ZoneKeys {
   dnskeys: string[];
@@ -46,74 +45,42 @@ export interface DnsReconcilerOptions {
 type Replica = ListReplicasReply['replicas'][number];
 
 export class DnsReconciler {
-  #lock: pg.Client | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #lock: LeaderLock;
+  readonly #loop: PassLoop;
   #keys = new Map<string, ZoneKeys>();
   #passes = 0;
   #lastProblems = '';
   #last: (PassResult & { at: number }) | undefined;
-  #leader = false;
 
-  constructor(private readonly opts: DnsReconcilerOptions) {}
+  constructor(private readonly opts: DnsReconcilerOptions) {
+    this.#lock = new LeaderLock(opts.dbUrl, LEADER_LOCK);
+    this.#loop = new PassLoop({ pass: () => this.#pass(), everyMs: opts.config.resyncMs, log: opts.log, what: 'dns' });
+  }
 
   get lastPass(): (PassResult & { at: number }) | undefined {
     return this.#last;
   }
 
   get leader(): boolean {
-    return this.#leader;
+    return this.#lock.held;
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.trigger(), this.opts.config.resyncMs);
-    this.trigger();
+    this.#loop.start();
   }
 
   /** Asks for a pass: now, or right after the one under way (which may have read before the change). */
   trigger(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = (async () => {
-      // A burst of events (a scale of many replicas) is one pass, not one per event.
-      await new Promise((r) => setTimeout(r, COALESCE_MS));
-      do {
-        this.#again = false;
-        await this.#pass().catch((err: unknown) => this.opts.log.warn({ err }, 'dns pass failed; the next one retries'));
-      } while (this.#again && !this.#stopped);
-    })().finally(() => (this.#running = undefined));
+    this.#loop.trigger();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    await this.#running;
-    await this.#lock?.end().catch(() => undefined);
-  }
-
-  async #isLeader(): Promise<boolean> {
-    if (!this.#lock) {
-      const c = new pg.Client({ connectionString: this.opts.dbUrl, application_name: 'sdmi dns-manager reconciler' });
-      c.on('error', () => {
-        this.#lock = undefined;
-        this.#leader = false;
-      });
-      await c.connect();
-      this.#lock = c;
-    }
-    if (this.#leader) return true;
-    const r = await this.#lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [LEADER_LOCK]);
-    this.#leader = r.rows[0]!.ok;
-    return this.#leader;
+    await this.#loop.stop();
+    await this.#lock.release();
   }
 
   async #pass(): Promise<void> {
-    if (!(await this.#isLeader())) return;
+    if (!(await this.#lock.tryAcquire())) return;
     const at = new Date();
     let result: PassResult;
     let desired: DesiredDns | undefined;

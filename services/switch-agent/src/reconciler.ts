@@ -5,10 +5,11 @@
 // passes (a PostgreSQL advisory lock); calls on one switch never overlap within an instance, and
 // across instances and other agents the switch's candidate lock serialises them.
 // A pass whose networks cannot be read changes nothing: missing data never removes a VLAN.
-import type { RdmpClient } from '@sdmi/bus';
+import { LeaderLock, type RdmpClient } from '@sdmi/bus';
 import { NetworkQueries } from '@sdmi/networks';
+import { PassLoop } from '@sdmi/service';
 import type { ErrorInfo, Switch, SwitchSync } from '@sdmi/contracts';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { driverFor, type SwitchDriver, type SyncResult } from './drivers';
 import type { NetworkVlan } from './plan';
@@ -16,7 +17,6 @@ import { desiredFor, fingerprint, networkVlans, vlansOf } from './spec';
 import type { SwitchRow, SwitchStore } from './store';
 
 const LEADER_LOCK = 'sdmi switch-agent reconciler';
-const COALESCE_MS = 50;
 
 export interface SwitchReconcilerOptions {
   pool: pg.Pool;
@@ -49,22 +49,21 @@ export function errorInfo(e: unknown): ErrorInfo {
 }
 
 export class SwitchReconciler {
-  #lock: pg.Client | undefined;
-  #leader = false;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = false;
+  readonly #lock: LeaderLock;
+  readonly #loop: PassLoop;
   /** Per switch: the call under way, so the next waits for it. */
   readonly #busy = new Map<string, Promise<unknown>>();
   readonly #checkedAt = new Map<string, number>();
   readonly #failed = new Map<string, { fp: string; at: number }>();
   #lastPass: { at: number; ok: boolean; detail: string } | undefined;
 
-  constructor(private readonly o: SwitchReconcilerOptions) {}
+  constructor(private readonly o: SwitchReconcilerOptions) {
+    this.#lock = new LeaderLock(o.dbUrl, LEADER_LOCK);
+    this.#loop = new PassLoop({ pass: () => this.#pass(), everyMs: Math.min(o.resyncMs, o.driftMs), log: o.log, what: 'switch' });
+  }
 
   get leader(): boolean {
-    return this.#leader;
+    return this.#lock.held;
   }
 
   get lastPass(): { at: number; ok: boolean; detail: string } | undefined {
@@ -72,31 +71,17 @@ export class SwitchReconciler {
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.trigger(), Math.min(this.o.resyncMs, this.o.driftMs));
-    this.trigger();
+    this.#loop.start();
   }
 
   trigger(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = (async () => {
-      await new Promise((r) => setTimeout(r, COALESCE_MS));
-      do {
-        this.#again = false;
-        await this.#pass().catch((err: unknown) => this.o.log.warn({ err }, 'switch pass failed; the next one retries'));
-      } while (this.#again && !this.#stopped);
-    })().finally(() => (this.#running = undefined));
+    this.#loop.trigger();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
     await Promise.allSettled(this.#busy.values());
-    await this.#lock?.end().catch(() => undefined);
+    await this.#lock.release();
   }
 
   /** syncSwitch: brings one switch to desired now, whatever its fingerprint and drift policy. */
@@ -105,22 +90,6 @@ export class SwitchReconciler {
     const row = await this.o.store.get(this.o.pool, name);
     if (!row) return undefined;
     return this.#serial(name, () => this.#sync(row, networks));
-  }
-
-  async #isLeader(): Promise<boolean> {
-    if (!this.#lock) {
-      const c = new pg.Client({ connectionString: this.o.dbUrl, application_name: 'sdmi switch-agent reconciler' });
-      c.on('error', () => {
-        this.#lock = undefined;
-        this.#leader = false;
-      });
-      await c.connect();
-      this.#lock = c;
-    }
-    if (this.#leader) return true;
-    const r = await this.#lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [LEADER_LOCK]);
-    this.#leader = r.rows[0]!.ok;
-    return this.#leader;
   }
 
   async #networks(): Promise<NetworkVlan[]> {
@@ -137,7 +106,7 @@ export class SwitchReconciler {
   }
 
   async #pass(): Promise<void> {
-    if (!(await this.#isLeader())) return;
+    if (!(await this.#lock.tryAcquire())) return;
     let networks: NetworkVlan[];
     try {
       networks = await this.#networks();
