@@ -6,6 +6,10 @@ import { PassLoop } from '../src/pass-loop';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = pino({ level: 'silent' });
+/** Waits for a condition (up to 5 s, however slow the machine), then lets the caller assert. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 250 && !cond(); i++) await sleep(20);
+}
 
 describe('PassLoop', () => {
   it('a burst of triggers is one pass; a trigger during a pass asks for exactly one more; passes never overlap', async () => {
@@ -27,10 +31,12 @@ describe('PassLoop', () => {
       },
     });
     for (let i = 0; i < 10; i++) loop.trigger();
+    await until(() => passes === 1);
     await sleep(60);
     expect(passes).toBe(1);
     for (let i = 0; i < 5; i++) loop.trigger(); // during the first pass
     release();
+    await until(() => passes === 2 && inside === 0);
     await sleep(60);
     expect(passes).toBe(2);
     expect(overlapped).toBe(false);
@@ -51,10 +57,10 @@ describe('PassLoop', () => {
       },
     });
     loop.trigger();
-    await sleep(30);
+    await until(() => warned.length === 1);
     expect(warned).toEqual(['test pass failed; the next one retries']);
     loop.trigger();
-    await sleep(30);
+    await until(() => passes === 2);
     expect(passes).toBe(2);
     await loop.stop();
     loop.trigger();
@@ -66,8 +72,8 @@ describe('PassLoop', () => {
     let passes = 0;
     const loop = new PassLoop({ everyMs: 40, log, what: 'test', coalesceMs: 1, pass: async () => void passes++ });
     loop.start();
-    // No trigger but the timer's after the first: three passes mean the timer works (however slow the machine).
-    for (let i = 0; i < 250 && passes < 3; i++) await sleep(20);
+    // No trigger but the timer's after the first: three passes mean the timer works.
+    await until(() => passes >= 3);
     await loop.stop();
     expect(passes).toBeGreaterThanOrEqual(3);
   });
