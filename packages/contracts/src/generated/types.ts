@@ -20,7 +20,14 @@ export type ManifestResource = {
    */
   apiVersion: "sdmi/v1";
   kind:
-    "TenantConfig" | "ClusterNetwork" | "TenantNetwork" | "Service" | "AutoscalePolicy" | "Threshold" | "RoleBinding";
+    | "TenantConfig"
+    | "ClusterNetwork"
+    | "TenantNetwork"
+    | "Service"
+    | "AutoscalePolicy"
+    | "Threshold"
+    | "RoleBinding"
+    | "Switch";
   spec: {};
 };
 /**
