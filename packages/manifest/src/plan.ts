@@ -1,6 +1,6 @@
 // What `plan` shows and `apply`/`delete` do: the declared resources against what the cluster holds,
 // as an ordered list of changes. Pure: the caller fetches the cluster's state and runs the changes.
-import type { AutoscalePolicy, ClusterNetwork, RoleBinding, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, ClusterNetwork, RoleBinding, ServiceSpec, Switch, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
 import { networkRef, resourceId, type Resource, type ResourceKind } from './resource';
 
 /** What the cluster holds, as the specs it was given. */
@@ -8,7 +8,11 @@ export interface ClusterState {
   tenantConfigs: readonly TenantConfig[];
   clusterNetworks: readonly ClusterNetwork[];
   tenantNetworks: readonly TenantNetwork[];
-  services: readonly ServiceSpec[];
+  /**
+   * The scheduler's services; only read when the manifests declare some, so that planning
+   * switches or networks does not depend on a scheduler running (a switch-agent's host may have none).
+   */
+  services?: readonly ServiceSpec[];
   /**
    * The metrics-collector's policies and thresholds; only needed (and only read) when the manifests
    * declare some, so that planning networks and services does not depend on a collector running.
@@ -20,6 +24,8 @@ export interface ClusterState {
    * declared); likewise only read when the manifests declare some.
    */
   roleBindings?: readonly RoleBinding[];
+  /** The switch-agent's switches (their specs as registered); likewise only read when declared. */
+  switches?: readonly Switch[];
 }
 
 export const ChangeActions = {
@@ -62,7 +68,11 @@ export function planIsEmpty(plan: Plan): boolean {
 
 // Policies and thresholds after services: the metrics-collector refuses them for a service that
 // does not exist. Bindings first: who may act on a tenant's resources is settled before they exist.
-const KIND_ORDER: Record<ResourceKind, number> = { RoleBinding: -1, TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Service: 3, AutoscalePolicy: 4, Threshold: 4 };
+// Switches after networks: a switch may carry networks by id, and the agent's first sync after
+// registerSwitch then finds them and puts their VLANs on at once (registered before, it would find
+// them missing and carry them only on a later pass). Before services: a replica on a VLAN network
+// is reachable across the fabric from the start.
+const KIND_ORDER: Record<ResourceKind, number> = { RoleBinding: -1, TenantConfig: 0, ClusterNetwork: 1, TenantNetwork: 2, Switch: 2.5, Service: 3, AutoscalePolicy: 4, Threshold: 4 };
 
 function currentOf(state: ClusterState, r: Resource): object | undefined {
   const id = resourceId(r);
@@ -74,19 +84,21 @@ function currentOf(state: ClusterState, r: Resource): object | undefined {
     case 'TenantNetwork':
       return state.tenantNetworks.find((n) => `${n.tenant}/${n.name}` === id);
     case 'Service':
-      return state.services.find((s) => `${s.tenant}/${s.name}` === id);
+      return state.services?.find((s) => `${s.tenant}/${s.name}` === id);
     case 'AutoscalePolicy':
       return state.autoscalePolicies?.find((p) => p.service === id);
     case 'Threshold':
       return state.thresholds?.find((t) => `${t.service}/${t.name}` === id);
     case 'RoleBinding':
       return state.roleBindings?.find((b) => b.name === id);
+    case 'Switch':
+      return state.switches?.find((s) => s.name === id);
   }
 }
 
 /**
  * The changes that make the cluster hold the declared resources: role bindings, tenant configs,
- * then networks, then services (what a later kind refers to exists first). Networks, being created together in
+ * then networks, switches, then services (what a later kind refers to exists first). Networks, being created together in
  * one transaction, need no order among themselves. Nothing the manifest does not declare is touched.
  */
 export function planApply(declared: readonly Resource[], state: ClusterState): Plan {
@@ -109,7 +121,12 @@ export function planApply(declared: readonly Resource[], state: ClusterState): P
 /**
  * The changes that remove the declared resources the cluster holds: autoscale policies and
  * thresholds first (a policy would scale a service being removed), then services (their
- * interfaces are on the networks), then networks, each after every network being deleted that
+ * interfaces are on the networks), then switches, before the networks, the reverse of apply: the
+ * outcome does not hang on a race. removeSwitch leaves the switch's configuration as it is, so the
+ * VLANs of networks deleted after it stay on the switch, always; removed after its networks, the
+ * switch would lose them or not depending on whether the agent's pass after deleteNetwork ran
+ * before the removeSwitch. (To have them taken off, delete the networks in a run of their own
+ * while the switch is still kept.) Then networks, each after every network being deleted that
  * depends on it or nests in it, and role bindings last (a delete that stops half-way leaves the
  * remaining resources with the people who administer them). TenantConfigs have no delete command
  * and are kept.
@@ -118,6 +135,7 @@ export function planDelete(declared: readonly Resource[], state: ClusterState): 
   const present = declared.filter((r) => currentOf(state, r) !== undefined);
   const autoscale = present.filter((r) => r.kind === 'AutoscalePolicy' || r.kind === 'Threshold');
   const services = present.filter((r) => r.kind === 'Service');
+  const switches = present.filter((r) => r.kind === 'Switch');
   const networks = present.filter((r): r is Extract<Resource, { kind: 'ClusterNetwork' | 'TenantNetwork' }> => r.kind === 'ClusterNetwork' || r.kind === 'TenantNetwork');
   const configs = present.filter((r) => r.kind === 'TenantConfig');
   const bindings = present.filter((r) => r.kind === 'RoleBinding');
@@ -126,6 +144,7 @@ export function planDelete(declared: readonly Resource[], state: ClusterState): 
     changes: [
       ...autoscale.map((r) => change(r, ChangeActions.Delete)),
       ...services.map((r) => change(r, ChangeActions.Delete)),
+      ...switches.map((r) => change(r, ChangeActions.Delete)),
       ...deletionOrder(networks).map((r) => change(r, ChangeActions.Delete)),
       ...configs.map((r) => change(r, ChangeActions.Keep)),
       ...bindings.map((r) => change(r, ChangeActions.Delete)),

@@ -1,4 +1,4 @@
-import type { AutoscalePolicy, ClusterNetwork, RoleBinding, ServiceSpec, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, ClusterNetwork, RoleBinding, ServiceSpec, Switch, TenantConfig, TenantNetwork, Threshold } from '@sdmi/contracts';
 
 /** The manifest format's version; a document naming another is refused. */
 export const API_VERSION = 'sdmi/v1';
@@ -11,6 +11,7 @@ export const ResourceKinds = {
   AutoscalePolicy: 'AutoscalePolicy',
   Threshold: 'Threshold',
   RoleBinding: 'RoleBinding',
+  Switch: 'Switch',
 } as const;
 export type ResourceKind = (typeof ResourceKinds)[keyof typeof ResourceKinds];
 
@@ -28,13 +29,14 @@ export type Resource =
   | { readonly kind: 'Service'; readonly spec: ServiceSpec; readonly source?: SourceLocation }
   | { readonly kind: 'AutoscalePolicy'; readonly spec: AutoscalePolicy; readonly source?: SourceLocation }
   | { readonly kind: 'Threshold'; readonly spec: Threshold; readonly source?: SourceLocation }
-  | { readonly kind: 'RoleBinding'; readonly spec: RoleBinding; readonly source?: SourceLocation };
+  | { readonly kind: 'RoleBinding'; readonly spec: RoleBinding; readonly source?: SourceLocation }
+  | { readonly kind: 'Switch'; readonly spec: Switch; readonly source?: SourceLocation };
 
 /**
  * The id the bus knows a resource by: `cluster/<name>` for a ClusterNetwork, `<tenant>/<name>` for
  * a TenantNetwork or a Service, the tenant for its TenantConfig, the service for its (one)
- * AutoscalePolicy, `<tenant>/<service>/<name>` for a Threshold, the name for a RoleBinding (unique
- * in the cluster). Unique per kind.
+ * AutoscalePolicy, `<tenant>/<service>/<name>` for a Threshold, the name for a RoleBinding or a
+ * Switch (unique in the cluster). Unique per kind.
  */
 export function resourceId(r: Resource): string {
   switch (r.kind) {
@@ -50,6 +52,7 @@ export function resourceId(r: Resource): string {
     case 'Threshold':
       return `${r.spec.service}/${r.spec.name}`;
     case 'RoleBinding':
+    case 'Switch':
       return r.spec.name;
   }
 }

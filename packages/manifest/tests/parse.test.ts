@@ -123,3 +123,25 @@ describe('role bindings', () => {
     expect([p!.location.line, p!.path, p!.rule]).toEqual([6, '/spec/principal', 'pattern']);
   });
 });
+
+describe('switches', () => {
+  const sw = 'apiVersion: sdmi/v1\nkind: Switch\nspec:\n  name: leaf-1\n  kind: netconf\n  netconf: { host: 192.0.2.10, port: 830, username: sdmi, privateKeyFile: /etc/sdmi/leaf-1.key, hostKey: ssh-ed25519 AAAA }\n  trunks:\n    - port: eth1\n      carries: all-networks\n';
+
+  it('reads a Switch, known by its name', () => {
+    expect(parseManifest(sw, 'sw.yaml').map((r) => [r.kind, r.spec, r.source?.line])).toEqual([
+      ['Switch', { name: 'leaf-1', kind: 'netconf', netconf: { host: '192.0.2.10', port: 830, username: 'sdmi', privateKeyFile: '/etc/sdmi/leaf-1.key', hostKey: 'ssh-ed25519 AAAA' }, trunks: [{ port: 'eth1', carries: 'all-networks' }] }, 1],
+    ]);
+    const [twice] = errorsOf(`${sw}---\n${sw.replace('eth1', 'eth2')}`, 'sw.yaml');
+    expect(twice!.message).toContain('Switch leaf-1 is declared twice (first at sw.yaml:1:1)');
+  });
+
+  it('checks it by the Switch contract, at the line of the offending value', () => {
+    const [carries] = errorsOf(sw.replace('carries: all-networks', 'carries: some'), 'sw.yaml');
+    expect([carries!.location.line, carries!.location.col, carries!.path]).toEqual([9, 16, '/spec/trunks/0/carries']);
+    const [kind] = errorsOf(sw.replace('kind: netconf', 'kind: cisco'), 'sw.yaml');
+    expect([kind!.location.line, kind!.path, kind!.rule]).toEqual([5, '/spec/kind', 'enum']);
+    expect(kind!.message).toContain('"netconf", "ovs"');
+    const [extra] = errorsOf(sw.replace('  trunks:', '  password: hunter2\n  trunks:'), 'sw.yaml');
+    expect([extra!.location.line, extra!.path, extra!.rule]).toEqual([7, '/spec/password', 'additionalProperties']);
+  });
+});

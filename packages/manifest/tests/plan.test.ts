@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AutoscalePolicy, RoleBinding, ServiceSpec, Threshold } from '@sdmi/contracts';
+import type { AutoscalePolicy, RoleBinding, ServiceSpec, Switch, Threshold } from '@sdmi/contracts';
 import { planApply, planDelete, planIsEmpty, type ClusterState, type Resource } from '@sdmi/manifest';
 
 const app: ServiceSpec = { tenant: 'shop', name: 'app', image: 'img:1', replicas: 2, networks: [{ network: 'front', ip: { mode: 'dynamic' } }] };
@@ -47,7 +47,7 @@ describe('planDelete', () => {
   it('removes services first, then each network before the ones it refers to; keeps tenant configs', () => {
     const state = planApply(declared, empty).changes.reduce<ClusterState>((s, c) => {
       const r = c.resource!;
-      if (r.kind === 'Service') return { ...s, services: [...s.services, r.spec] };
+      if (r.kind === 'Service') return { ...s, services: [...(s.services ?? []), r.spec] };
       if (r.kind === 'TenantNetwork') return { ...s, tenantNetworks: [...s.tenantNetworks, r.spec] };
       if (r.kind === 'ClusterNetwork') return { ...s, clusterNetworks: [...s.clusterNetworks, r.spec] };
       if (r.kind === 'TenantConfig') return { ...s, tenantConfigs: [...s.tenantConfigs, r.spec] };
@@ -97,5 +97,43 @@ describe('role bindings', () => {
     const held: ClusterState = { ...empty, services: [app], tenantNetworks: declared.flatMap((r) => (r.kind === 'TenantNetwork' ? [r.spec] : [])), roleBindings: [admins] };
     expect(planDelete(withBinding, held).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['delete Service shop/app', 'delete TenantNetwork shop/front', 'delete TenantNetwork shop/back', 'delete RoleBinding shop-admins']);
     expect(planDelete([withBinding[5]!], empty).changes).toEqual([]);
+  });
+});
+
+describe('switches', () => {
+  const leaf: Switch = {
+    name: 'leaf-1',
+    kind: 'netconf',
+    netconf: { host: '192.0.2.10', port: 830, username: 'sdmi', privateKeyFile: '/etc/sdmi/switches/leaf-1.key', hostKey: 'ssh-ed25519 AAAA' },
+    trunks: [{ port: 'eth1', carries: 'all-networks' }],
+  };
+  const withSwitch: Resource[] = [...declared, { kind: 'Switch', spec: leaf }];
+  const held = (s: Switch): ClusterState => ({ ...empty, switches: [s] });
+
+  it('are registered after the networks they carry and before the services, and diffed by field against the registered specs', () => {
+    expect(planApply(withSwitch, empty).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual([
+      'create TenantConfig shop',
+      'create ClusterNetwork cluster/fabric',
+      'create TenantNetwork shop/back',
+      'create TenantNetwork shop/front',
+      'create Switch leaf-1',
+      'create Service shop/app',
+    ]);
+    // None registered: every declared switch is a create.
+    expect(planApply([withSwitch[5]!], { ...empty, switches: [] }).changes).toMatchObject([{ action: 'create', kind: 'Switch', id: 'leaf-1' }]);
+    expect(planApply([withSwitch[5]!], held({ ...leaf, trunks: [{ carries: 'all-networks', port: 'eth1' }] })).changes).toMatchObject([{ action: 'unchanged', fields: [] }]);
+    const changed = planApply([withSwitch[5]!], held({ ...leaf, trunks: [{ port: 'eth1', carries: ['cluster/fabric'] }], drift: 'repair' })).changes;
+    expect(changed).toMatchObject([{ action: 'update', kind: 'Switch' }]);
+    // Arrays compare as wholes: the trunks are one field.
+    expect(changed[0]!.fields).toEqual([
+      { path: '/drift', from: 'repair' },
+      { path: '/trunks', from: [{ port: 'eth1', carries: ['cluster/fabric'] }], to: leaf.trunks },
+    ]);
+  });
+
+  it('are removed after the services and before the networks; one the agent does not keep is not deleted', () => {
+    const state: ClusterState = { ...empty, services: [app], tenantNetworks: declared.flatMap((r) => (r.kind === 'TenantNetwork' ? [r.spec] : [])), switches: [leaf] };
+    expect(planDelete(withSwitch, state).changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['delete Service shop/app', 'delete Switch leaf-1', 'delete TenantNetwork shop/front', 'delete TenantNetwork shop/back']);
+    expect(planDelete([withSwitch[5]!], held({ ...leaf, name: 'leaf-2' })).changes).toEqual([]);
   });
 });

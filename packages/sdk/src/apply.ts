@@ -55,6 +55,10 @@ function stepsOf(cluster: Cluster, plan: Plan, opts: RunPlanOptions): Step[] {
     if (r.kind === 'RoleBinding') {
       // Create and update are the same command: put replaces the binding of that name.
       steps.push({ changes: [c], run: async () => void (await (c.action === ChangeActions.Delete ? cluster.access.deleteRoleBinding(r.spec.name) : cluster.access.putRoleBinding(r.spec))) });
+    } else if (r.kind === 'Switch') {
+      // Create and update are the same command: registerSwitch replaces the spec of that name (the
+      // agent syncs the switch right after, on its own: the step does not wait for that sync).
+      steps.push({ changes: [c], run: async () => void (await (c.action === ChangeActions.Delete ? cluster.switches.remove(r.spec.name) : cluster.switches.register(r.spec))) });
     } else if (r.kind === 'TenantConfig') {
       steps.push({ changes: [c], run: () => cluster.tenant(r.spec.tenant).putConfig(r.spec.hostDevices) });
     } else if (r.kind === 'ClusterNetwork' || r.kind === 'TenantNetwork') {

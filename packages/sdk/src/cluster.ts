@@ -113,24 +113,28 @@ export class Cluster {
   }
 
   /**
-   * What the cluster holds, as the specs it was given: what a manifest is planned against. With
-   * `autoscale`, also the metrics-collector's policies and thresholds (asked only then, so that
-   * manifests without them do not need a collector); with `roleBindings`, the stored bindings.
+   * What the cluster holds, as the specs it was given: what a manifest is planned against. The
+   * networks, and the scheduler's services unless `services` is false; with `autoscale`, also the
+   * metrics-collector's policies and thresholds (asked only then, so that manifests without them do
+   * not need a collector); with `roleBindings`, the stored bindings; with `switches`, the
+   * switch-agent's switches.
    */
-  async state(opts: { autoscale?: boolean; roleBindings?: boolean } = {}): Promise<ClusterState> {
-    const [nets, services, autoscale, bindings] = await Promise.all([
+  async state(opts: { services?: boolean; autoscale?: boolean; roleBindings?: boolean; switches?: boolean } = {}): Promise<ClusterState> {
+    const [nets, services, autoscale, bindings, switches] = await Promise.all([
       this.networks(),
-      this.services(),
+      opts.services !== false ? this.services() : null,
       opts.autoscale ? this.autoscaling() : null,
       opts.roleBindings ? this.access.roleBindings() : null,
+      opts.switches ? this.switches.list() : null,
     ]);
     return {
       tenantConfigs: nets.tenantConfigs,
       clusterNetworks: nets.clusterNetworks.map((n) => n.spec),
       tenantNetworks: nets.tenantNetworks.map((n) => n.spec),
-      services: services.map((s) => s.spec),
+      ...(services ? { services: services.map((s) => s.spec) } : {}),
       ...(autoscale ? { autoscalePolicies: autoscale.policies.map((p) => p.policy), thresholds: autoscale.thresholds.map((t) => t.threshold) } : {}),
       ...(bindings ? { roleBindings: bindings.filter((b) => b.source === 'stored').map((b) => b.binding) } : {}),
+      ...(switches ? { switches: switches.map((s) => s.spec) } : {}),
     };
   }
 
@@ -146,7 +150,7 @@ export class Cluster {
 
   /**
    * Converges the cluster to the declared resources: plans, runs the plan (role bindings, tenant
-   * configs, all new networks in one transaction, updates, then services) and, unless `wait` is false, waits until
+   * configs, all new networks in one transaction, updates, switches, then services) and, unless `wait` is false, waits until
    * every changed service has its replicas serving. Returns the plan it ran.
    */
   async apply(resources: readonly Resource[], opts: { wait?: boolean; timeoutMs?: number; onProgress?: (p: PlanProgress) => void } = {}): Promise<Plan> {
@@ -155,7 +159,7 @@ export class Cluster {
     return plan;
   }
 
-  /** Removes the declared resources that exist (services, then networks in reference order, then role bindings). */
+  /** Removes the declared resources that exist (services, switches, then networks in reference order, then role bindings). */
   async delete(resources: readonly Resource[], opts: { wait?: boolean; timeoutMs?: number; onProgress?: (p: PlanProgress) => void } = {}): Promise<Plan> {
     const plan = await this.planDeletion(resources);
     await runPlan(this, plan, opts);
@@ -297,9 +301,13 @@ export function semanticRules(r: Resource): ErrorInfo[] {
   return [];
 }
 
-/** What a plan of these resources needs to read besides networks and services. */
-function stateFor(resources: readonly Resource[]): { autoscale: boolean; roleBindings: boolean } {
-  return { autoscale: resources.some((r) => r.kind === 'AutoscalePolicy' || r.kind === 'Threshold'), roleBindings: resources.some((r) => r.kind === 'RoleBinding') };
+/**
+ * What a plan of these resources needs to read besides networks: only what they declare, so that a
+ * manifest of switches is planned without a scheduler (or collector) running.
+ */
+function stateFor(resources: readonly Resource[]): { services: boolean; autoscale: boolean; roleBindings: boolean; switches: boolean } {
+  const declares = (...kinds: Resource['kind'][]): boolean => resources.some((r) => kinds.includes(r.kind));
+  return { services: declares('Service'), autoscale: declares('AutoscalePolicy', 'Threshold'), roleBindings: declares('RoleBinding'), switches: declares('Switch') };
 }
 
 /** Resources given in code (not read from a manifest file) are checked like a manifest's, before anything is sent. */
