@@ -283,6 +283,42 @@ describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
     expect(invalid.stderr).toMatch(/INVALID_SWITCH: .*missing\.key \(ENOENT\).*\nsee: sdmi switch help/s);
   });
 
+  it('kind Switch in a manifest: sdmi plan shows a create, apply registers it, plan --exit-code finds nothing to do, delete -f removes it; an invalid one exits 65 at its line', async () => {
+    const spec = leaf({ name: 'leaf-m', trunks: [{ port: 'eth3', carries: 'all-networks' }] });
+    const n = spec.netconf!;
+    const manifest = (file: string, carries: string): string => {
+      const path = join(keyDir, file);
+      writeFileSync(path, `apiVersion: sdmi/v1\nkind: Switch\nspec:\n  name: leaf-m\n  kind: netconf\n  netconf:\n    host: ${n.host}\n    port: ${n.port}\n    username: ${n.username}\n    privateKeyFile: ${n.privateKeyFile}\n    hostKey: ${n.hostKey}\n    confirmTimeoutSec: 4\n  trunks:\n    - port: eth3\n      carries: ${carries}\n`);
+      return path;
+    };
+    const file = manifest('leaf-m.yaml', 'all-networks');
+    const bad = manifest('leaf-m-bad.yaml', 'some');
+    // Side by side: the invalid one is refused before anything is sent.
+    const [plan, refused] = await Promise.all([sdmi(['plan', '-f', file]), sdmi(['apply', '-f', bad])]);
+    expect(refused.code).toBe(65);
+    expect(refused.stderr).toContain(`${bad}:15:16: `);
+    expect(refused.stderr).toContain('at /spec/trunks/0/carries)');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/^\+ create +Switch leaf-m +\(.*leaf-m\.yaml:1\)$/m);
+    expect(await status('leaf-m')).toBeUndefined();
+
+    const apply = await sdmi(['apply', '-f', file]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stdout).toContain('applied: create Switch leaf-m');
+    expect((await status('leaf-m'))?.spec).toEqual(spec);
+    // Landed before it is removed, so that the removal does not race the agent's first sync.
+    await until(async () => (await status('leaf-m'))?.lastSync?.ok === true, 'leaf-m synced');
+    expect((await running()).trunks.eth3).toEqual([210]);
+    const same = await sdmi(['plan', '-f', file, '--exit-code']);
+    expect(same.code, same.stdout).toBe(0);
+    expect(same.stdout).toMatch(/^= unchanged +Switch leaf-m/m);
+
+    const del = await sdmi(['delete', '-f', file]);
+    expect(del.code, del.stderr).toBe(0);
+    expect(del.stdout).toContain('deleted: delete Switch leaf-m');
+    expect(await status('leaf-m')).toBeUndefined();
+  });
+
   it('killed between the confirmed commit and the confirm: the switch rolls back at the timeout; the restarted agent brings the change about', async () => {
     const before = await running();
     await stopService('switch-agent', 'SIGTERM');
