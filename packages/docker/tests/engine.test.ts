@@ -192,15 +192,21 @@ describe('containers', () => {
     expect((await cli('inspect', '--format', '{{.State.Status}}', theirs)).trim()).toBe('running');
   });
 
-  it('stats: a busy container uses more than half a core, and some memory', async () => {
-    const c = await create({ command: ['sh', '-c', 'while :; do :; done'] });
-    await engine.start(c.id);
+  it('stats: a busy container uses CPU (clearly more than an idle one), and some memory', async () => {
+    const busy = await create({ command: ['sh', '-c', 'while :; do :; done'] });
+    const idle = await create({ command: ['sleep', '600'] });
+    await engine.start(busy.id);
+    await engine.start(idle.id);
     await new Promise((r) => setTimeout(r, 1_500));
-    const u = statsUsage(await engine.stats(c.id));
-    expect(u.usedCores).toBeGreaterThan(0.5);
+    const u = statsUsage(await engine.stats(busy.id));
+    const quiet = statsUsage(await engine.stats(idle.id));
+    // Not "more than half a core": on a loaded 2-core CI machine a busy loop gets what is left.
+    expect(u.usedCores).toBeGreaterThan(0.05);
+    expect(u.usedCores).toBeGreaterThan(quiet.usedCores * 5);
     expect(u.memoryUsedBytes).toBeGreaterThan(0);
     expect(u.memoryLimitBytes).toBeGreaterThan(u.memoryUsedBytes);
-    await engine.remove(c.id, { force: true });
+    await engine.remove(busy.id, { force: true });
+    await engine.remove(idle.id, { force: true });
   });
 
   it('exec returns exit code, stdout and stderr apart', async () => {
