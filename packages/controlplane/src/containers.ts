@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -211,7 +211,7 @@ export class ContainerControlPlane {
     const results = await Promise.all(
       this.#containers.map(async (c): Promise<ContainerStopResult> => {
         c.stopping = true;
-        const ended = await stopAndRemove(c.id, this.stopTimeoutMs, this.#options.dockerHost);
+        const ended = await stopAndRemove(c.id, this.stopTimeoutMs, this.#options.dockerHost, containerLogFile(this.runDir, c.container));
         c.waiter?.kill();
         return { ...this.#managed(c), ...ended };
       }),
@@ -398,15 +398,29 @@ function runArgs(spec: ServiceContainerSpec): string[] {
   ];
 }
 
-/** How a container ended when stopped: `docker stop` (SIGTERM, SIGKILL after the timeout), then removed. */
-async function stopAndRemove(id: string, stopTimeoutMs: number, host: string | undefined): Promise<{ code: number | null; forced: boolean; clean: boolean }> {
+/**
+ * How a container ended when stopped: `docker stop` (SIGTERM, SIGKILL after the timeout), then
+ * removed. Its output is kept first in `<runDir>/logs/<container>.log`, as a process's would be:
+ * removing the container would otherwise take the only copy of why a service ended.
+ */
+async function stopAndRemove(id: string, stopTimeoutMs: number, host: string | undefined, logFile: string): Promise<{ code: number | null; forced: boolean; clean: boolean }> {
   const wasRunning = (await tryDocker(['inspect', '--format', '{{.State.Running}}', id], { host })).stdout.trim() === 'true';
   await tryDocker(['stop', '--time', String(Math.ceil(stopTimeoutMs / 1000)), id], { host, timeoutMs: stopTimeoutMs + 30_000 });
   const inspected = await tryDocker(['inspect', '--format', '{{.State.ExitCode}}', id], { host });
   const code = inspected.code === 0 ? Number(inspected.stdout.trim()) : null;
+  const output = await tryDocker(['logs', id], { host });
+  if (output.code === 0) {
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    writeFileSync(logFile, output.stdout + output.stderr, { mode: 0o600 });
+  }
   await tryDocker(['rm', '--force', id], { host });
   // 137 = 128 + SIGKILL: the service outlived the timeout (or was killed before we asked).
   return { code, forced: wasRunning && code === 137, clean: code === 0 };
+}
+
+/** Where a stopped container's output is kept. */
+export function containerLogFile(runDir: string, container: string): string {
+  return path.join(path.resolve(runDir), 'logs', `${container}.log`);
 }
 
 export interface LabelledContainer {
@@ -464,7 +478,7 @@ export async function stopContainers(runDir: string, options: { stopTimeoutMs?: 
   const found = (await listContainers(runDir, options.dockerHost)).sort((a, b) => order(a.service) - order(b.service) || a.name.localeCompare(b.name));
   return Promise.all(
     found.map(async (c): Promise<ContainerDownResult> => {
-      const ended = await stopAndRemove(c.id, options.stopTimeoutMs ?? 15_000, options.dockerHost);
+      const ended = await stopAndRemove(c.id, options.stopTimeoutMs ?? 15_000, options.dockerHost, containerLogFile(runDir, c.name));
       const outcome = !c.running ? ContainerOutcome.notRunning : ended.forced ? ContainerOutcome.killed : ContainerOutcome.stopped;
       return { ...c, code: ended.code, outcome };
     }),

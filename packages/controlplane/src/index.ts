@@ -1,7 +1,7 @@
 export { ControlPlane, ControlPlaneState, SERVICE_NAMES, DEFAULT_ROOT_DIR } from './controlplane';
 export type { ControlPlaneOptions, ManagedProcess, ProcessExit, StopResult, ServiceName } from './controlplane';
 
-export { ContainerControlPlane, ContainerOutcome, CONTROLPLANE_LABEL, SERVICE_LABEL, INSTANCE_LABEL, SERVICE_CONTAINER_USER, containerName, listContainers, stopContainers, serviceContainerSpec } from './containers';
+export { ContainerControlPlane, ContainerOutcome, CONTROLPLANE_LABEL, SERVICE_LABEL, INSTANCE_LABEL, SERVICE_CONTAINER_USER, containerLogFile, containerName, listContainers, stopContainers, serviceContainerSpec } from './containers';
 export type { ContainerControlPlaneOptions, ManagedContainer, ContainerExit, ContainerStopResult, ContainerDownResult, LabelledContainer, ServiceContainerSpec } from './containers';
 
 export { buildControlPlaneImages, readContext, dockerIgnore, serviceImageName, serviceDockerfile, BASE_IMAGE_NAME, DEBIAN_PACKAGES } from './images';

@@ -6,7 +6,7 @@
 // Everything is run-unique (bus prefix, database, OVS bridge, instance and node names), and every
 // container started here is removed in afterAll, also after a failure.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,7 @@ import {
   SERVICE_CONTAINER_USER,
   SERVICE_NAMES,
   buildControlPlaneImages,
+  containerLogFile,
   containerName,
   listContainers,
   readContext,
@@ -278,7 +279,8 @@ describe('up --containers and down', () => {
     const tsx = path.join(DEFAULT_ROOT_DIR, 'node_modules', '.bin', 'tsx');
     const script = (name: string) => path.join(DEFAULT_ROOT_DIR, 'packages', 'controlplane', 'src', name);
     const ports = await dnsPorts();
-    const env = { ...process.env, ...serviceEnv, SDMI_DNS_PORT: String(ports.dnsPort), SDMI_PDNS_API_PORT: String(ports.apiPort), SDMI_DOT_PORT: String(ports.dotPort) };
+    // Info level: each container's last line ("stopped") must be in the output kept at down.
+    const env = { ...process.env, ...serviceEnv, SDMI_LOG_LEVEL: 'info', SDMI_DNS_PORT: String(ports.dnsPort), SDMI_PDNS_API_PORT: String(ports.apiPort), SDMI_DOT_PORT: String(ports.dotPort) };
     const up = await exec(tsx, [script('up.ts'), '--containers', '--detach', '--run-dir', upRunDir, '--instance-id', instance, '--ready-timeout', '120000'], { timeout: 900_000, env });
     const [tablePart, dnsPart] = up.stdout.trim().split('\n\n');
     const table = tablePart!.split('\n');
@@ -328,6 +330,8 @@ describe('up --containers and down', () => {
     await expect(kdig({ port: ports.dotPort, timeoutMs: 5_000 }, '+time=1', '+retry=0', 'nothing.sdmi.invalid.', 'A')).resolves.toMatchObject({ status: undefined });
     expect(await listContainers(upRunDir)).toEqual([]);
     for (const c of running) expect((await exec('docker', ['ps', '-aq', '--filter', `id=${c.id}`])).stdout.trim(), c.name).toBe('');
+    // What each printed outlives its container: kept in the run dir, down to its last words.
+    for (const c of running) expect(await readFile(containerLogFile(upRunDir, c.name), 'utf8'), c.name).toMatch(/"msg":"stopped"/);
     // Nobody answers for them any more.
     for (const s of SERVICE_NAMES) await expect(ready(s, instance)(), s).rejects.toThrow();
   }, 1_200_000);
