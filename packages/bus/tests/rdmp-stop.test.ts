@@ -49,8 +49,14 @@ describe('stop() leaves nothing behind', () => {
     });
     await worker.start();
     worker.serve();
+    // The gateway's subscription must be at the server before the request comes over another
+    // connection; otherwise, on a loaded machine, the request meets no responder and the test
+    // waits for an authorize that never comes (seen once in a fresh-clone run: 120 s timeout).
+    await nc.flush();
     const request = f.nc.request(f.names.submit('stopper'), JSON.stringify({ id: randomUUID(), kind: 'noop', key: 'k', payload: {} }), { timeout: 5_000 });
-    await inAuthorize;
+    // Fails at once (not after the test's timeout) if the request ends before reaching authorize.
+    const first = await Promise.race([inAuthorize.then(() => 'authorize'), request.then(() => 'answered', (e: Error) => `failed: ${e.message}`)]);
+    expect(first).toBe('authorize');
     await worker.stop();
     // The reply went out before stop() resolved: closing the connection now loses nothing.
     await nc.close();
