@@ -33,5 +33,13 @@ node -e '
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
 ' "$report" || status=1
 cp "$report" "$SDMI_TEST_LOG_DIR/vitest-report.json"
-pnpm -s exec tsx test/secret-scan.ts "$SDMI_TEST_SECRET_LEDGER" "$SDMI_TEST_LOG_DIR" || status=1
+scan_clean=1
+pnpm -s exec tsx test/secret-scan.ts "$SDMI_TEST_SECRET_LEDGER" "$SDMI_TEST_LOG_DIR" || { status=1; scan_clean=0; }
+# A failed run keeps what the daemons and services printed (the test bed's own logs are gone with
+# their directories), but only logs the scan found free of the suite's secrets.
+if [[ $status -ne 0 && $scan_clean -eq 1 ]]; then
+  kept=$(mktemp -d /tmp/sdmi-test-logs-XXXXXX)
+  cp -a "$SDMI_TEST_LOG_DIR"/. "$kept"/
+  echo "the suite failed: its logs are kept in $kept"
+fi
 exit "$status"
