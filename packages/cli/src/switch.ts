@@ -49,7 +49,12 @@ export function readSwitchFile(file: string): Switch {
     throw new CliError(`${file}: not YAML or JSON: ${(e as Error).message}`, ExitCodes.DataErr);
   }
   const [problem] = switchProblems(data);
-  if (problem) throw new CliError(`${file}: ${problem.path ?? '/'}: ${problem.message}${problem.rule ? ` (rule: ${problem.rule})` : ''}`, ExitCodes.DataErr);
+  if (problem) {
+    const at = problem.path ?? '/';
+    // The switch rules' messages begin with their path already; the schema's do not.
+    const what = problem.message.startsWith(`${at}:`) ? problem.message : `${at}: ${problem.message}`;
+    throw new CliError(`${file}: ${what}${problem.rule ? ` (rule: ${problem.rule})` : ''}`, ExitCodes.DataErr);
+  }
   return data as Switch;
 }
 

@@ -5,7 +5,7 @@ import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, typ
 import { NetworkQueries } from '@sdmi/networks';
 import { SchedulerQueries, validateServiceSpec } from '@sdmi/scheduling';
 import { Access, roleBindingProblems } from './access';
-import { Switches } from './switches';
+import { Switches, switchProblems } from './switches';
 import { runPlan, type PlanProgress } from './apply';
 import { scaleDecisions, thresholdEvents } from './autoscale';
 import { Dns } from './dns';
@@ -288,7 +288,7 @@ export class Cluster {
 /**
  * The rules the owning services apply that need no cluster state, checked before anything is
  * sent so that a plan does not stop half-way on them (a ServiceSpec's semantic rules, an autoscale
- * policy's bounds, a role binding's role and tenant).
+ * policy's bounds, a role binding's role and tenant, a switch's access and trunks).
  */
 export function semanticRules(r: Resource): ErrorInfo[] {
   if (r.kind === 'Service') return validateServiceSpec(r.spec).map((e) => e.info);
@@ -298,6 +298,8 @@ export function semanticRules(r: Resource): ErrorInfo[] {
   }
   // The network-controller's INVALID_ROLE_BINDING (a role and a tenant that do not go together), likewise.
   if (r.kind === 'RoleBinding') return roleBindingProblems(r.spec);
+  // The switch-agent's INVALID_SWITCH (access settings of the other kind, a port listed twice), likewise.
+  if (r.kind === 'Switch') return switchProblems(r.spec);
   return [];
 }
 

@@ -1,4 +1,5 @@
 import { SWITCH_AGENT, SwitchCommandKinds, SwitchQueries, contracts as sharedContracts, switchKey, type ErrorInfo, type Switch, type SwitchStatus } from '@sdmi/contracts';
+import { switchProblems as switchRules } from '@sdmi/switches';
 import type { Cluster } from './cluster';
 import { isBoolean, isString, isStringArray, resultField } from './results';
 
@@ -21,10 +22,14 @@ export interface SyncSwitchResult {
   changes: string[];
 }
 
-/** What the switch-agent's contract would refuse in a switch, found before anything is sent (paths relative to the switch). */
+/**
+ * What the switch-agent would refuse in a switch, found before anything is sent: its contract, then
+ * the rules the schema cannot say (@sdmi/switches: access matching the kind, a port listed once).
+ * Paths are relative to the switch. Empty: the switch may be registered.
+ */
 export function switchProblems(s: unknown): ErrorInfo[] {
   const checked = sharedContracts().check('Switch', s);
-  return checked.ok ? [] : [checked.error];
+  return checked.ok ? switchRules(checked.value) : [checked.error];
 }
 
 /**

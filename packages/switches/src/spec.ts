@@ -1,8 +1,7 @@
 // What a Switch resource means beyond its schema, and what it should carry, as pure functions.
 import { createHash } from 'node:crypto';
-import type { ListNetworksReply, Switch } from '@sdmi/contracts';
+import type { ErrorInfo, ListNetworksReply, Switch } from '@sdmi/contracts';
 import { desiredState, type NetworkVlan, type VlanState } from './plan';
-import { VlanProfiles } from './profile';
 
 /** A Switch the schema accepts but that cannot be kept as given. `path` is a JSON pointer into the payload. */
 export class InvalidSwitch extends Error {
@@ -11,24 +10,39 @@ export class InvalidSwitch extends Error {
   constructor(
     message: string,
     readonly path: string,
+    /** Which rule: access-matches-kind or port-listed-once. */
+    readonly rule: string,
   ) {
     super(message);
   }
 }
 
-/** Refuses what the schema cannot say: access matching the kind, one entry per trunk port. */
+/**
+ * Refuses what the schema cannot say: access matching the kind, one entry per trunk port. `at` is
+ * where the switch sits in the message (`/switch` in registerSwitch's payload, `` in a manifest's spec).
+ */
 export function checkSwitch(s: Switch, at = '/switch'): void {
-  if (s.kind === 'netconf' && !s.netconf) throw new InvalidSwitch(`${at}/netconf: a kind netconf switch needs netconf (host, port, username, privateKeyFile, hostKey)`, `${at}/netconf`);
-  if (s.kind === 'ovs' && !s.ovs) throw new InvalidSwitch(`${at}/ovs: a kind ovs switch needs ovs (ovsdb, bridge)`, `${at}/ovs`);
-  if (s.kind === 'netconf' && s.ovs) throw new InvalidSwitch(`${at}/ovs: a kind netconf switch takes no ovs settings`, `${at}/ovs`);
-  if (s.kind === 'ovs' && s.netconf) throw new InvalidSwitch(`${at}/netconf: a kind ovs switch takes no netconf settings`, `${at}/netconf`);
-  if (s.netconf?.profile && !VlanProfiles[s.netconf.profile]) throw new InvalidSwitch(`${at}/netconf/profile: unknown profile ${s.netconf.profile}`, `${at}/netconf/profile`);
+  if (s.kind === 'netconf' && !s.netconf) throw new InvalidSwitch(`${at}/netconf: a kind netconf switch needs netconf (host, port, username, privateKeyFile, hostKey)`, `${at}/netconf`, 'access-matches-kind');
+  if (s.kind === 'ovs' && !s.ovs) throw new InvalidSwitch(`${at}/ovs: a kind ovs switch needs ovs (ovsdb, bridge)`, `${at}/ovs`, 'access-matches-kind');
+  if (s.kind === 'netconf' && s.ovs) throw new InvalidSwitch(`${at}/ovs: a kind netconf switch takes no ovs settings`, `${at}/ovs`, 'access-matches-kind');
+  if (s.kind === 'ovs' && s.netconf) throw new InvalidSwitch(`${at}/netconf: a kind ovs switch takes no netconf settings`, `${at}/netconf`, 'access-matches-kind');
   const seen = new Map<string, number>();
   s.trunks.forEach((t, i) => {
     const first = seen.get(t.port);
-    if (first !== undefined) throw new InvalidSwitch(`${at}/trunks/${i}/port: port ${t.port} is already trunk ${first}; list each port once`, `${at}/trunks/${i}/port`);
+    if (first !== undefined) throw new InvalidSwitch(`${at}/trunks/${i}/port: port ${t.port} is already trunk ${first}; list each port once`, `${at}/trunks/${i}/port`, 'port-listed-once');
     seen.set(t.port, i);
   });
+}
+
+/** checkSwitch's refusal as the contracts report problems (paths relative to the switch), or none. */
+export function switchProblems(s: Switch): ErrorInfo[] {
+  try {
+    checkSwitch(s, '');
+  } catch (e) {
+    if (e instanceof InvalidSwitch) return [{ code: e.code, message: e.message, path: e.path, rule: e.rule }];
+    throw e;
+  }
+  return [];
 }
 
 /** Every network with a VLAN: ClusterNetworks' own, TenantNetworks' assigned from their TenantConfig. */

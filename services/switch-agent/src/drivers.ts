@@ -8,7 +8,7 @@ import type { NetconfSwitchAccess, OvsSwitchAccess, Switch } from '@sdmi/contrac
 import { NetconfError, connectNetconf, type NetconfSession } from '@sdmi/netconf';
 import { OvsSwitch, OvsdbError, type BridgeInfo, type PortInfo } from '@sdmi/ovsdb';
 import type { Logger } from 'pino';
-import { describePlan, planVlans, type VlanState } from './plan';
+import { describePlan, planVlans, type VlanState } from '@sdmi/switches';
 import { VlanProfiles } from './profile';
 import { SwitchRefused, applyVlans, readVlans } from './transaction';
 

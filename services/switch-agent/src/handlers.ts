@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { TaskFailed, type ApplyHandler } from '@sdmi/bus';
 import { SchemaIds, SwitchCommandKinds, SwitchErrorCodes, type RegisterSwitchPayload, type RemoveSwitchPayload, type SyncSwitchPayload } from '@sdmi/contracts';
 import type { SwitchReconciler } from './reconciler';
-import { InvalidSwitch, checkSwitch } from './spec';
+import { InvalidSwitch, checkSwitch } from '@sdmi/switches';
 import type { SwitchStore } from './store';
 
 export function switchHandlers(store: SwitchStore, reconciler: () => SwitchReconciler | undefined): ApplyHandler[] {
@@ -17,7 +17,7 @@ export function switchHandlers(store: SwitchStore, reconciler: () => SwitchRecon
       try {
         checkSwitch(spec);
       } catch (e) {
-        if (e instanceof InvalidSwitch) throw new TaskFailed({ code: e.code, message: e.message, path: e.path });
+        if (e instanceof InvalidSwitch) throw new TaskFailed({ code: e.code, message: e.message, path: e.path, rule: e.rule });
         throw e;
       }
       if (spec.netconf) {

@@ -1,7 +1,7 @@
 // A YANG profile: how a VLAN plan becomes an edit-config tree and how get-config reads back, for
 // one data model. `sdmi-vlan` is ours; a vendor model (Cisco NX-OS, ...) is another class.
 import { SDMI_VLAN_NS, asArray, operation, textOf, type XmlTree } from '@sdmi/netconf';
-import type { VlanPlan, VlanState } from './plan';
+import type { VlanPlan, VlanState } from '@sdmi/switches';
 
 export interface VlanProfile {
   readonly name: string;

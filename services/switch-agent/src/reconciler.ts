@@ -12,8 +12,8 @@ import type { ErrorInfo, Switch, SwitchSync } from '@sdmi/contracts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { driverFor, type SwitchDriver, type SyncResult } from './drivers';
-import type { NetworkVlan } from './plan';
-import { desiredFor, fingerprint, networkVlans, vlansOf } from './spec';
+import type { NetworkVlan } from '@sdmi/switches';
+import { desiredFor, fingerprint, networkVlans, vlansOf } from '@sdmi/switches';
 import type { SwitchRow, SwitchStore } from './store';
 
 const LEADER_LOCK = 'sdmi switch-agent reconciler';

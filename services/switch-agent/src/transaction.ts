@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { NetconfError, RpcError, type NetconfSession } from '@sdmi/netconf';
 import type { Logger } from 'pino';
-import { describePlan, isEmptyPlan, planVlans, type VlanPlan, type VlanState } from './plan';
+import { describePlan, isEmptyPlan, planVlans, type VlanPlan, type VlanState } from '@sdmi/switches';
 import type { VlanProfile } from './profile';
 
 /** The switch refused the change (its rpc-error) or did not end up as planned; nothing stayed. */

@@ -2,7 +2,7 @@
 // commit and the confirm, so a test can SIGKILL it there. Prints "committed <persistId>" when it is.
 import { readFileSync } from 'node:fs';
 import { connectNetconf } from '@sdmi/netconf';
-import { desiredState } from '../src/plan';
+import { desiredState } from '@sdmi/switches';
 import { SdmiVlanProfile } from '../src/profile';
 import { applyVlans } from '../src/transaction';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredState, isEmptyPlan, planVlans, type VlanState } from '../src/plan';
+import { desiredState, isEmptyPlan, planVlans, type VlanState } from '@sdmi/switches';
 import { SdmiVlanProfile } from '../src/profile';
 
 const state = (vlans: [number, string][], trunks: [string, number[]][]): VlanState => ({ vlans: new Map(vlans), trunks: new Map(trunks.map(([p, v]) => [p, new Set(v)])) });

@@ -140,7 +140,8 @@ beforeAll(async () => {
   nc = await connectNats(`test-${tag}-switch-agent`);
   client = new RdmpClient(nc, { names });
   server = await tb.netconfd({ yang: [SDMI_VLAN_YANG] });
-  main = await connectNetconf(server.endpoint);
+  // A long reply timeout: once, under a fresh-clone suite's load, this first edit-config waited over 30 s.
+  main = await connectNetconf({ ...server.endpoint, timeoutMs: 90_000 });
   // The switch before the agent: three ports, VLAN 10 (someone else's) on eth2.
   await main.editConfig('candidate', {
     vlans: { '@_xmlns': NS, vlan: { id: 10, name: 'mgmt' } },
@@ -273,6 +274,13 @@ describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
     expect(refused.code).toBe(65);
     expect(refused.stderr).toContain(`${bad}: /name:`);
     expect((await sdmi(['switch', 'register'])).code).toBe(64);
+    // The rules beyond the schema are checked before anything is sent, too.
+    const dup = join(keyDir, 'dup.yaml');
+    writeFileSync(dup, readFileSync(file, 'utf8').replace('leaf-cli', 'leaf-dup').replace('trunks:\n', 'trunks:\n  - port: eth3\n    carries: []\n'));
+    const twice = await sdmi(['switch', 'register', '-f', dup]);
+    expect(twice.code).toBe(65);
+    expect(twice.stderr).toContain(`${dup}: /trunks/1/port: port eth3 is already trunk 0; list each port once (rule: port-listed-once)`);
+    expect(await status('leaf-dup')).toBeUndefined();
     const unknown = await sdmi(['switch', 'sync', 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/UNKNOWN_SWITCH: no switch nope is registered/);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testbed } from '@sdmi/testbed';
 import type { Netconfd } from '@sdmi/testbed';
 import { SDMI_VLAN_NS as NS, SDMI_VLAN_YANG, connectNetconf, type NetconfSession } from '@sdmi/netconf';
-import { desiredState, type NetworkVlan, type TrunkSpec } from '../src/plan';
+import { desiredState, type NetworkVlan, type TrunkSpec } from '@sdmi/switches';
 import { SdmiVlanProfile } from '../src/profile';
 import { SwitchRefused, applyVlans, readVlans } from '../src/transaction';
 

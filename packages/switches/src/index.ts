@@ -1,0 +1,3 @@
+export { desiredState, describePlan, isEmptyPlan, planVlans, vlanName } from './plan';
+export type { NetworkVlan, TrunkSpec, VlanPlan, VlanState } from './plan';
+export { InvalidSwitch, checkSwitch, desiredFor, fingerprint, networkVlans, switchProblems, vlansOf } from './spec';
