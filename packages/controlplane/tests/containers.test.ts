@@ -331,7 +331,12 @@ describe('up --containers and down', () => {
     expect(await listContainers(upRunDir)).toEqual([]);
     for (const c of running) expect((await exec('docker', ['ps', '-aq', '--filter', `id=${c.id}`])).stdout.trim(), c.name).toBe('');
     // What each printed outlives its container: kept in the run dir, down to its last words.
-    for (const c of running) expect(await readFile(containerLogFile(upRunDir, c.name), 'utf8'), c.name).toMatch(/"msg":"stopped"/);
+    // (On a loaded machine a service may outlive its own stop timeout: then its last line is "stop failed".)
+    for (const c of running) {
+      const kept = await readFile(containerLogFile(upRunDir, c.name), 'utf8');
+      expect(kept, c.name).toContain(`"service":"${c.service}"`);
+      expect(kept, c.name).toMatch(/"msg":"(stopped|stop failed)"/);
+    }
     // Nobody answers for them any more.
     for (const s of SERVICE_NAMES) await expect(ready(s, instance)(), s).rejects.toThrow();
   }, 1_200_000);
