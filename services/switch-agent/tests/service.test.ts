@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusNames, RdmpClient, RdmpError, connectNats, jetstreamManager, removeStreams } from '@sdmi/bus';
 import { SWITCH_AGENT, SwitchQueries, switchKey, type ErrorInfo, type Switch, type SwitchStatus } from '@sdmi/contracts';
-import { SDMI_VLAN_NS as NS, SDMI_VLAN_YANG, connectNetconf, operation, type NetconfSession } from '@sdmi/netconf';
+import { RpcError, SDMI_VLAN_NS as NS, SDMI_VLAN_YANG, connectNetconf, operation, type NetconfSession } from '@sdmi/netconf';
 import { healthSubject, requestHealth } from '@sdmi/service';
 import { FailMode, Testbed, checkIfName, freePort, keepLog, run, runId, testName, type Netconfd, type OvsBridge, type TestDatabase } from '@sdmi/testbed';
 import pg from 'pg';
@@ -231,9 +231,24 @@ describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
   });
 
   it('drift: a VLAN taken off a trunk by hand is reported (policy report), then repaired (policy repair)', async () => {
+    // As an operator would: under the candidate lock, waiting while the agent's own transaction holds it
+    // (running shows the agent's change at its confirmed commit, a moment before it confirms and unlocks).
     const dropByHand = async () => {
-      await main.editConfig('candidate', { interfaces: { '@_xmlns': NS, trunk: { port: 'eth1', 'allowed-vlan': { ...operation('delete'), '#text': 210 } } } });
-      await main.commit();
+      for (let i = 0; ; i++) {
+        try {
+          await main.lock('candidate');
+          break;
+        } catch (e) {
+          if (!(e instanceof RpcError && (e.tag === 'in-use' || e.tag === 'lock-denied')) || i >= 30) throw e;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+      try {
+        await main.editConfig('candidate', { interfaces: { '@_xmlns': NS, trunk: { port: 'eth1', 'allowed-vlan': { ...operation('delete'), '#text': 210 } } } });
+        await main.commit();
+      } finally {
+        await main.unlock('candidate');
+      }
     };
     await dropByHand();
     await until(async () => (await status('leaf-1'))?.drift?.inSync === false, 'drift reported');
