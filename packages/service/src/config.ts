@@ -78,6 +78,17 @@ function positiveMs(raw: unknown): { ok: true; value: number } | { ok: false; re
 }
 
 /**
+ * A whole-number setting of a service's own (`SDMI_DNS_TTL`, `SDMI_SWITCH_RESYNC_MS`, ...): the
+ * default when unset or empty, else the value, refused with the setting and its range.
+ */
+export function intSetting(name: string, raw: string | undefined, dflt: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new Error(`${name}="${raw}": expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/**
  * A host name turned into a valid instance id (`Web-01.dc1` → `web-01-dc1`): the node-agent runs
  * one instance per host, and the control plane names instances after the host by default.
  */

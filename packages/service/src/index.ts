@@ -15,7 +15,7 @@ export type {
   RunOptions,
 } from './service';
 
-export { loadServiceConfig, findUnknownEnv, hostInstanceId, LogLevel, ServiceEnv, DEFAULT_NATS_URL } from './config';
+export { loadServiceConfig, findUnknownEnv, hostInstanceId, intSetting, LogLevel, ServiceEnv, DEFAULT_NATS_URL } from './config';
 export type { ServiceConfig, UnknownEnvKey } from './config';
 
 export { createLogger } from './logger';

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { absoluteName } from '@sdmi/powerdns';
+import { intSetting } from '@sdmi/service';
 
 export const DnsEnv = {
   /** The cluster's DNS domain, e.g. sdmi.internal. Unset: the cluster has no DNS (dns-manager idles, the scheduler adds no DNS step). */
@@ -27,13 +28,6 @@ export interface DnsConfig {
   nsAddress: string;
   ttl: number;
   resyncMs: number;
-}
-
-function int(name: string, raw: string | undefined, dflt: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw new Error(`${name}="${raw}": expected a whole number from ${min} to ${max}`);
-  return n;
 }
 
 /** The configuration, or undefined when SDMI_DNS_DOMAIN is unset (DNS off). */
@@ -62,7 +56,7 @@ export function loadDnsConfig(env: NodeJS.ProcessEnv = process.env): DnsConfig |
     apiUrl: apiUrl.replace(/\/$/, ''),
     apiKey,
     nsAddress,
-    ttl: int(DnsEnv.ttl, env[DnsEnv.ttl], 10, 1, 86400),
-    resyncMs: int(DnsEnv.resyncMs, env[DnsEnv.resyncMs], 3000, 200, 3_600_000),
+    ttl: intSetting(DnsEnv.ttl, env[DnsEnv.ttl], 10, 1, 86400),
+    resyncMs: intSetting(DnsEnv.resyncMs, env[DnsEnv.resyncMs], 3000, 200, 3_600_000),
   };
 }

@@ -114,7 +114,10 @@ interface OvsPlan {
   missingPorts: string[];
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const inB = new Set(b);
+  return a.length === b.length && a.every((x) => inB.has(x));
+}
 
 class OvsDriver implements SwitchDriver {
   constructor(

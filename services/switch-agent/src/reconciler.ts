@@ -144,6 +144,7 @@ export class SwitchReconciler {
   async #sync(row: SwitchRow, networks: readonly NetworkVlan[]): Promise<SyncOutcome> {
     const { spec } = row;
     const desired = desiredFor(spec, networks);
+    const fp = fingerprint(spec, desired);
     const want = vlansOf(desired);
     // Ours from before this sync sends anything: a crash after the switch took it still knows.
     await this.o.store.addManaged(this.o.pool, spec.name, want);
@@ -152,7 +153,7 @@ export class SwitchReconciler {
     try {
       const r = await this.#driver(spec).apply(desired, managed);
       const sync: SwitchSync = { at, ok: true, changes: r.changes };
-      await this.o.store.synced(this.o.pool, spec.name, want, fingerprint(spec, desired), sync);
+      await this.o.store.synced(this.o.pool, spec.name, want, fp, sync);
       this.#checkedAt.set(spec.name, Date.now());
       this.#failed.delete(spec.name);
       if (r.changed) this.o.log.info({ switch: spec.name, changes: r.changes }, 'switch synced');
@@ -161,7 +162,7 @@ export class SwitchReconciler {
       const error = errorInfo(e);
       const sync: SwitchSync = { at, ok: false, changes: [], error };
       await this.o.store.syncFailed(this.o.pool, spec.name, sync);
-      this.#failed.set(spec.name, { fp: fingerprint(spec, desired), at: Date.now() });
+      this.#failed.set(spec.name, { fp, at: Date.now() });
       this.o.log.warn({ switch: spec.name, code: error.code, error: error.message }, 'switch sync failed; running left as it was');
       return { ok: false, changed: false, changes: [], error };
     }
