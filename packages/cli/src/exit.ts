@@ -1,5 +1,5 @@
 import { ErrorCodes, RdmpError } from '@sdmi/bus';
-import { DnsErrorCodes, MetricsErrorCodes } from '@sdmi/contracts';
+import { DnsErrorCodes, MetricsErrorCodes, SwitchErrorCodes } from '@sdmi/contracts';
 import { ManifestInvalid } from '@sdmi/manifest';
 import { AccessErrorCodes, PlanFailed, ServiceNotConverged, ServiceNotFound } from '@sdmi/sdk';
 
@@ -50,7 +50,7 @@ const DATA_ERRORS: ReadonlyMap<string, string> = new Map([
   [MetricsErrorCodes.InvalidAutoscalePolicy, 'see: sdmi autoscale help'],
   [MetricsErrorCodes.InvalidThreshold, 'see: sdmi threshold help'],
   [AccessErrorCodes.InvalidRoleBinding, 'see: sdmi rolebinding help'],
-  ['INVALID_SWITCH', 'see: sdmi switch help'],
+  [SwitchErrorCodes.InvalidSwitch, 'see: sdmi switch help'],
 ]);
 
 /** Refusals by access control: exit 1 like any refusal, with what to check. */

@@ -20,6 +20,8 @@ export const SwitchQueries = {
 
 /** Codes the switch-agent's commands fail with, besides the bus's own. */
 export const SwitchErrorCodes = {
+  /** The switch's spec breaks a rule beyond its schema, or names a key file the agent cannot read. */
+  InvalidSwitch: 'INVALID_SWITCH',
   /** The switch answered the change with an rpc-error (or an OVSDB error); nothing of it stayed. */
   SwitchRefused: 'SWITCH_REFUSED',
   /** Another transaction held the switch's candidate lock for longer than the agent waits. */

@@ -1,12 +1,12 @@
 // What a Switch resource means beyond its schema, and what it should carry, as pure functions.
 import { createHash } from 'node:crypto';
-import type { ErrorInfo, ListNetworksReply, Switch } from '@sdmi/contracts';
+import { SwitchErrorCodes, type ErrorInfo, type ListNetworksReply, type Switch } from '@sdmi/contracts';
 import { desiredState, type NetworkVlan, type VlanState } from './plan';
 
 /** A Switch the schema accepts but that cannot be kept as given. `path` is a JSON pointer into the payload. */
 export class InvalidSwitch extends Error {
   override name = 'InvalidSwitch';
-  readonly code = 'INVALID_SWITCH';
+  readonly code = SwitchErrorCodes.InvalidSwitch;
   constructor(
     message: string,
     readonly path: string,

@@ -8,12 +8,15 @@ export const SwitchEnv = {
   driftMs: 'SDMI_SWITCH_DRIFT_MS',
   /** How long a sync waits for another transaction's candidate lock, ms. Default 20000. */
   lockWaitMs: 'SDMI_SWITCH_LOCK_WAIT_MS',
+  /** How long a NETCONF session may take to open and each reply may take, ms. Default 60000. */
+  replyTimeoutMs: 'SDMI_SWITCH_REPLY_TIMEOUT_MS',
 } as const;
 
 export interface SwitchConfig {
   resyncMs: number;
   driftMs: number;
   lockWaitMs: number;
+  replyTimeoutMs: number;
 }
 
 export function loadSwitchConfig(env: NodeJS.ProcessEnv = process.env): SwitchConfig {
@@ -22,5 +25,8 @@ export function loadSwitchConfig(env: NodeJS.ProcessEnv = process.env): SwitchCo
     resyncMs: intSetting(SwitchEnv.resyncMs, env[SwitchEnv.resyncMs], 10_000, 1000, 3_600_000),
     driftMs: intSetting(SwitchEnv.driftMs, env[SwitchEnv.driftMs], 30_000, 1000, 86_400_000),
     lockWaitMs: intSetting(SwitchEnv.lockWaitMs, env[SwitchEnv.lockWaitMs], 20_000, 0, 600_000),
+    // Generous: a switch's commit can take many seconds, and a netconfd on a loaded host was seen
+    // taking over 30 s to answer an edit-config; a reply given up on fails the whole sync.
+    replyTimeoutMs: intSetting(SwitchEnv.replyTimeoutMs, env[SwitchEnv.replyTimeoutMs], 60_000, 1000, 600_000),
   };
 }

@@ -34,6 +34,8 @@ export interface DriverOptions {
   log: Logger;
   /** How long a NETCONF sync waits for another's candidate lock. */
   lockWaitMs: number;
+  /** How long a NETCONF session may take to open, and each of its replies. */
+  replyTimeoutMs: number;
 }
 
 export function driverFor(s: Switch, o: DriverOptions): SwitchDriver {
@@ -61,7 +63,7 @@ class NetconfDriver implements SwitchDriver {
     }
     let s: NetconfSession;
     try {
-      s = await connectNetconf({ host: this.access.host, port: this.access.port, username: this.access.username, privateKey, hostKey: this.access.hostKey, timeoutMs: 20_000 });
+      s = await connectNetconf({ host: this.access.host, port: this.access.port, username: this.access.username, privateKey, hostKey: this.access.hostKey, timeoutMs: this.o.replyTimeoutMs });
     } catch (e) {
       throw new SwitchUnreachable(`switch ${this.name}: NETCONF to ${this.access.host}:${this.access.port}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }

@@ -25,7 +25,7 @@ export function switchHandlers(store: SwitchStore, reconciler: () => SwitchRecon
         try {
           accessSync(spec.netconf.privateKeyFile, constants.R_OK);
         } catch (e) {
-          throw new TaskFailed({ code: 'INVALID_SWITCH', message: `/switch/netconf/privateKeyFile: switch-agent cannot read ${spec.netconf.privateKeyFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, path: '/switch/netconf/privateKeyFile' });
+          throw new TaskFailed({ code: SwitchErrorCodes.InvalidSwitch, message: `/switch/netconf/privateKeyFile: switch-agent cannot read ${spec.netconf.privateKeyFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, path: '/switch/netconf/privateKeyFile' });
         }
       }
       const created = await store.put(db, spec);

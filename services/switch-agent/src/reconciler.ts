@@ -29,6 +29,8 @@ export interface SwitchReconcilerOptions {
   /** Each switch is checked for drift this often. */
   driftMs: number;
   lockWaitMs: number;
+  /** NETCONF session set-up and each reply, ms. */
+  replyTimeoutMs: number;
   /** Which driver talks to a switch (tests may wrap it). */
   driver?: (s: Switch) => SwitchDriver;
 }
@@ -190,6 +192,6 @@ export class SwitchReconciler {
   }
 
   #driver(s: Switch): SwitchDriver {
-    return (this.o.driver ?? ((x) => driverFor(x, { log: this.o.log, lockWaitMs: this.o.lockWaitMs })))(s);
+    return (this.o.driver ?? ((x) => driverFor(x, { log: this.o.log, lockWaitMs: this.o.lockWaitMs, replyTimeoutMs: this.o.replyTimeoutMs })))(s);
   }
 }
