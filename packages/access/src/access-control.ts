@@ -3,7 +3,7 @@
 // (readScope), and the record of every admission decision (audit). Off unless the environment
 // names the cluster's principals file: then everything is allowed and nothing recorded, as before.
 import type { Audit, Authenticate, Authorize, ReadScope } from '@sdmi/bus';
-import type { ErrorInfo, RoleBinding } from '@sdmi/contracts';
+import type { ErrorInfo, RoleBinding, Task } from '@sdmi/contracts';
 import { authorize, readableTenants, targetsOf } from '@sdmi/rbac';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -63,9 +63,11 @@ export class AccessControl {
     return info;
   };
 
+  /** The tenants a task is about (empty: the cluster's own), for the event feed. */
+  readonly scopeOf = (task: Task): string[] => [...new Set((targetsOf(task.kind, task.payload, this.ctx) ?? []).flatMap((t) => (t.tenant ? [t.tenant] : [])))];
+
   readonly audit: Audit = async ({ task, accepted, error }) => {
-    const tenants = [...new Set((targetsOf(task.kind, task.payload, this.ctx) ?? []).flatMap((t) => (t.tenant ? [t.tenant] : [])))];
-    await this.store.recordAdmission({ taskId: task.id, service: task.service, kind: task.kind, key: task.key, principal: task.principal.id, tenants, accepted, ...(error ? { error } : {}) });
+    await this.store.recordAdmission({ taskId: task.id, service: task.service, kind: task.kind, key: task.key, principal: task.principal.id, tenants: this.scopeOf(task), accepted, ...(error ? { error } : {}) });
   };
 
   /** The tenants a principal may read: 'all' or a list. */

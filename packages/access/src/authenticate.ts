@@ -13,6 +13,6 @@ export function authenticator(directory: PrincipalDirectory, opts: { maxSkewMs?:
     if (!principal) {
       return { ok: false, error: { code: ErrorCodes.Unauthenticated, message: `${subject}: key ${v.publicKey} signed the request but belongs to no principal of this cluster (principals.json)`, rule: 'unknown-key' }, claimed: `key:${v.publicKey}` };
     }
-    return { ok: true, principal };
+    return { ok: true, principal, publicKey: v.publicKey };
   };
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { nkeys } from '@nats-io/nats-core';
-import { ErrorCodes, signerFromSeed, type RdmpClient } from '@sdmi/bus';
+import { ErrorCodes, signRequest, signerFromSeed, signerOf, type RdmpClient } from '@sdmi/bus';
 import {
   ACCESS_SERVICE,
   AccessCommandKinds,
@@ -22,7 +22,9 @@ import {
   nodeService,
   roleBindingKey,
   type AuditRecord,
+  type FollowEventsReply,
   type RoleBinding,
+  type TaskStatusEvent,
 } from '@sdmi/contracts';
 import { NetworkCommandKinds, NetworkQueries } from '@sdmi/networks';
 import { CATALOGUE } from '@sdmi/rbac';
@@ -337,4 +339,86 @@ describe('secrets', () => {
       expect(cluster.log.includes(seed), `${name}'s seed`).toBe(false);
     }
   });
+});
+
+describe('the event feed', () => {
+  it("a tenant's reader follows its tenant's task events and no other tenant's nor the cluster's; a viewer of all gets all three; an inbox not its own, or no signature, is refused", async () => {
+    const collect = (c: RdmpClient) => {
+      const seen: TaskStatusEvent[] = [];
+      const it = c.follow({ ttlMs: 6000 });
+      // Caught here: a failing test must not leave a rejection behind when the connections close.
+      const done = (async () => {
+        for await (const ev of it) seen.push(ev);
+      })().catch((err: unknown) => err);
+      return { seen, it, done };
+    };
+    // dave: a viewer of acme (bob's binding is gone by now: see "loses that the moment…" above).
+    const dave = collect(await cluster.client('dave'));
+    const erin = collect(await cluster.client('erin')); // viewer of every tenant
+    // The request goes out as follow() is called; a moment for every worker to take it in.
+    await new Promise((r) => setTimeout(r, 1500));
+    const acme = await admin.run('network-controller', { kind: NetworkCommandKinds.CreateNetworks, key: 'networks', payload: { tenantNetworks: [{ tenant: 'acme', name: 'feed', cidr: '10.45.0.0/24' }] } }, { timeoutMs: 30_000 });
+    const beta = await admin.run('network-controller', { kind: NetworkCommandKinds.CreateNetworks, key: 'networks', payload: { tenantNetworks: [{ tenant: 'beta', name: 'feed', cidr: '10.46.0.0/24' }] } }, { timeoutMs: 30_000 });
+    const ours = await admin.run('network-controller', { kind: NetworkCommandKinds.PutTenantConfig, key: 'networks', payload: { tenant: 'omega', hostDevices: [{ name: 'fabric0', vniType: 'vlan', vniRange: '740-749' }] } }, { timeoutMs: 30_000 });
+    const completed = (f: { seen: TaskStatusEvent[] }, taskId: string) => f.seen.some((e) => e.taskId === taskId && e.status === 'completed');
+    // Renewed past its 6 s TTL while waiting: the feed outlives one TTL.
+    const end = Date.now() + 30_000;
+    while (!(completed(erin, acme.taskId) && completed(erin, beta.taskId) && completed(erin, ours.taskId) && completed(dave, acme.taskId))) {
+      if (Date.now() > end) throw new Error(`events did not arrive: dave ${JSON.stringify(dave.seen.map((e) => [e.kind, e.status]))}, erin ${erin.seen.length}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 7000));
+    const afterTtl = await admin.run('network-controller', { kind: NetworkCommandKinds.DeleteNetwork, key: 'networks', payload: { id: 'acme/feed' } }, { timeoutMs: 30_000 });
+    const end2 = Date.now() + 30_000;
+    while (!completed(dave, afterTtl.taskId)) {
+      if (Date.now() > end2) throw new Error('dave got no event of a task after the first TTL: the feed was not renewed');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const daveTasks = new Set(dave.seen.map((e) => e.taskId));
+    expect(daveTasks.has(acme.taskId)).toBe(true);
+    expect(daveTasks.has(beta.taskId)).toBe(false);
+    expect(daveTasks.has(ours.taskId)).toBe(false);
+    expect(dave.seen.find((e) => e.taskId === acme.taskId && e.status === 'completed')).toMatchObject({ service: 'network-controller', kind: 'createNetworks' });
+    await dave.it.return(undefined);
+    await erin.it.return(undefined);
+    expect(await Promise.all([dave.done, erin.done])).toEqual([undefined, undefined]);
+    await admin.run('network-controller', { kind: NetworkCommandKinds.DeleteNetwork, key: 'networks', payload: { id: 'beta/feed' } }, { timeoutMs: 30_000 });
+
+    // By hand, as a client that tries: events into alice's inbox, and no signature at all.
+    const nc = await cluster.connect('bob');
+    const ask = async (inbox: string, signed: boolean) => {
+      const body = JSON.stringify({ inbox, ttlMs: 5000 });
+      const m = await nc.request(cluster.names.follow, body, { timeout: 5000, ...(signed ? { headers: signRequest(signerOf(nc)!, cluster.names.follow, body) } : {}) });
+      return m.json<FollowEventsReply>();
+    };
+    const foreign = await ask(`_INBOX.${cluster.ids.get('alice')!.publicKey}.x.ev`, true);
+    expect(foreign).toMatchObject({ ok: false, error: { code: ErrorCodes.Forbidden, path: '/inbox', rule: 'ownInbox' } });
+    const unsigned = await ask(`_INBOX.${cluster.ids.get('bob')!.publicKey}.x.ev`, false);
+    expect(unsigned).toMatchObject({ ok: false, error: { code: ErrorCodes.Unauthenticated } });
+    // And through follow(): a stranger's key is refused, and thrown from the iterator.
+    const stranger = await cluster.client('bob', { signer: signerFromSeed(nkeys.createUser().getSeed()) });
+    await expect((async () => {
+      for await (const _e of stranger.follow()) return 'event';
+      return 'ended';
+    })()).rejects.toThrow(/belongs to no principal of this cluster/);
+  }, 120_000);
+});
+
+describe('task status', () => {
+  it("is told to the task's sender and to readers of its tenants; to another tenant's principal it is a task never heard of; unsigned is refused", async () => {
+    const beta = await admin.run('network-controller', { kind: NetworkCommandKinds.CreateNetworks, key: 'networks', payload: { tenantNetworks: [{ tenant: 'beta', name: 'status', cidr: '10.47.0.0/24' }] } }, { timeoutMs: 30_000 });
+    const records = async (who: string, taskId: string) => (await (await cluster.client(who)).status('network-controller', taskId)).records.map((r) => r.status);
+    expect(await records('admin', beta.taskId)).toEqual(['completed']);
+    expect(await records('erin', beta.taskId)).toEqual(['completed']); // viewer of every tenant
+    expect(await records('alice', beta.taskId)).toEqual([]); // tenant-admin of acme
+    expect(await records('dave', beta.taskId)).toEqual([]); // viewer of acme
+    // alice's own task on acme: she and acme's viewer are told, beta's nobody is.
+    const mine = await (await cluster.client('alice')).run('network-controller', { kind: NetworkCommandKinds.CreateNetworks, key: 'networks', payload: { tenantNetworks: [{ tenant: 'acme', name: 'status', cidr: '10.48.0.0/24' }] } }, { timeoutMs: 30_000 });
+    expect(mine.status).toBe('completed');
+    expect(await records('dave', mine.taskId)).toEqual(['completed']);
+    expect(await records('carol', mine.taskId)).toEqual(['completed']); // network-admin: reads every tenant
+    const unsigned = await cluster.client('viewer', { signer: null });
+    expect((await refusal(unsigned.status('network-controller', beta.taskId)))?.code).toBe(ErrorCodes.Unauthenticated);
+    for (const id of ['beta/status', 'acme/status']) await admin.run('network-controller', { kind: NetworkCommandKinds.DeleteNetwork, key: 'networks', payload: { id } }, { timeoutMs: 30_000 });
+  }, 120_000);
 });

@@ -321,3 +321,41 @@ describe('the SDK: cluster.access', () => {
     expect(roleBindingProblems({ version: 1, name: 'builtin-x', principal: 'user:tina', role: 'viewer' })).toMatchObject([{ path: '/name', rule: 'reserved-name' }]);
   });
 });
+
+describe('sdmi events -f as a tenant user', () => {
+  it("shows its tenant's task events through the event feed, none of another tenant's, and says on stderr what it does not show", async () => {
+    await admin.access.putRoleBinding({ name: 'nobody-acme', principal: 'user:nobody', role: 'tenant-user', tenant: 'acme' });
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', SDMI_NATS_URL: cluster.server.url, SDMI_BUS_PREFIX: cluster.names.prefix, SDMI_NATS_NKEY_SEED_FILE: cluster.ids.get('nobody')!.seedFile };
+    const child = spawn(bin, ['events', '-f', '--nodes', '-o', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const until = async (cond: () => boolean, what: string) => {
+      const end = Date.now() + 30_000;
+      while (!cond()) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`${what}; stdout:\n${stdout}\nstderr:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    try {
+      await until(() => stderr.includes('come through the event feed'), 'no notice that task events come through the feed');
+      await until(() => stderr.includes('node events: this credential may not read them'), 'no notice that node events are not shown');
+      // The feed's request went out with the notice; a moment for every worker to take it in.
+      await new Promise((r) => setTimeout(r, 1500));
+      const beta = await admin.client.submit('scheduler', { kind: 'scaleService', key: 'service/beta/web', payload: { service: 'beta/web', replicas: 1 } });
+      const acme = await admin.client.submit('scheduler', { kind: 'scaleService', key: 'service/acme/web', payload: { service: 'acme/web', replicas: 1 } });
+      await until(() => stdout.includes(acme.taskId), "the acme task's events are not shown");
+      const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; service: string; event: { taskId: string; key: string } });
+      expect(lines.every((l) => l.type === 'task' && l.event.key !== 'service/beta/web')).toBe(true);
+      expect(stdout).not.toContain(beta.taskId);
+      expect(lines.find((l) => l.event.taskId === acme.taskId)).toMatchObject({ service: 'scheduler', event: { key: 'service/acme/web' } });
+    } finally {
+      child.kill('SIGINT');
+      printed += `$ sdmi events -f --nodes -o json  (as nobody)\n${stdout}${stderr}`;
+      await admin.access.deleteRoleBinding('nobody-acme');
+    }
+    expect(await exited, stderr).toBe(0);
+  }, 90_000);
+});

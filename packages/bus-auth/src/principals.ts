@@ -100,6 +100,8 @@ export interface RdmpServing {
 function rdmpServer(l: Lists, n: BusNames, service: string, serving: RdmpServing): void {
   l.subscribe(n.submit(service), n.taskStatus(service));
   l.publish(n.taskEvents(service, '*'), n.rejected(service));
+  // The event feed: followers ask on <p>.follow, and get their events in their own inboxes.
+  l.subscribe(n.follow).publish(INBOX);
   streamsApi(l, n);
   if (serving.queued) {
     l.publish(n.queued(service));
@@ -151,7 +153,8 @@ const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
  * Every principal of a cluster: the five services, one node-agent per node, `admin` (the CLI and
  * SDK of an operator: everything under the prefix, the service runtime and JetStream), `viewer`
  * (reads: task status, queries, events, metrics, discovery and health; no commands), and one per
- * named user: may send commands and queries to every service (and no events); what its
+ * named user: may send commands and queries to every service, and follow the event feed (no
+ * event subjects); what its
  * commands may change is decided by its role bindings at each service (@sdmi/access), not here.
  */
 export function principalsFor(names: BusNames, nodes: readonly string[], users: readonly string[] = []): Principal[] {
@@ -254,7 +257,9 @@ export function principalsFor(names: BusNames, nodes: readonly string[], users: 
     const l = new Lists();
     l.publish(`${p}.cmd.*`, `${p}.q.*.task`, `${p}.query.*.*`, '$SRV.>', `${SUBJECT_ROOT}.*.*.health`);
     // No task events: their subjects carry no tenant, so a user would see every tenant's tasks.
-    // RdmpClient.wait learns outcomes from the task's status instead (docs/security.md).
+    // It follows the events its bindings let it read through the event feed instead (its own
+    // inbox), and RdmpClient.wait learns outcomes from the task's status (docs/security.md).
+    l.publish(n.follow);
     out.push(Object.freeze({ name: user, kind: PrincipalKinds.user, permissions: l.done(false) }));
   }
   return out;

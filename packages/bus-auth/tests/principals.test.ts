@@ -93,6 +93,18 @@ describe('principalsFor', () => {
     expect(mayPublish('admin', 'other.cmd.scheduler')).toBe(false);
   });
 
+  it('the event feed: every RDMP server hears <p>.follow and may send into inboxes; a named user may ask and not read events', () => {
+    const users = principalsFor(new BusNames('sdmi'), ['host-a'], ['alice']);
+    const can = (name: string, verb: 'publish' | 'subscribe', subject: string) => users.find((x) => x.name === name)!.permissions[verb].some((p) => matches(p, subject));
+    for (const svc of ['scheduler', 'network-controller', 'switch-agent', 'metrics-collector', 'dns-manager', 'node-agent-host-a']) {
+      expect(can(svc, 'subscribe', 'sdmi.follow'), svc).toBe(true);
+      expect(can(svc, 'publish', '_INBOX.UALICE.abc.ev'), svc).toBe(true);
+    }
+    expect(can('alice', 'publish', 'sdmi.follow')).toBe(true);
+    expect(can('alice', 'subscribe', 'sdmi.evt.task.scheduler.x')).toBe(false);
+    expect(can('alice', 'subscribe', 'sdmi.follow')).toBe(false);
+  });
+
   it('services answer requests; users do not', () => {
     for (const p of all) expect(p.permissions.allowResponses, p.name).toBe(p.kind !== 'user');
     for (const p of all) expect(p.permissions.subscribe, p.name).toContain('_INBOX.>');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { errors as natsErrors, type NatsConnection } from '@nats-io/nats-core';
 import { contracts as sharedContracts, type Contracts, type ErrorInfo, type QueryContract, type QueryReply, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
 import { ErrorCodes, QueryFailed, Timeout, errorFromInfo, BadMessage, type RdmpError } from './errors';
+import { inboxPrefixFor } from './credentials';
 import { signRequest, signerOf, type Signer } from './signature';
 import { BusNames } from './subjects';
 
@@ -43,6 +44,15 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** For a broadcast task: how many endpoints must finish. Default 1. */
   endpoints?: number;
+}
+
+export interface FollowOptions {
+  /** Only these services' tasks (RDMP service names: `scheduler`, `node-<host>`); default all. */
+  services?: readonly string[];
+  /** How long each worker sends without hearing from us again, ms; renewed at a third of it. Default 30000. */
+  ttlMs?: number;
+  /** How long to wait for the first worker to answer, ms. Default the client's request timeout (5000). */
+  answerTimeoutMs?: number;
 }
 
 const TERMINAL = new Set(['completed', 'failed']);
@@ -102,7 +112,10 @@ export class RdmpClient {
   }
 
   async status(service: string, taskId: string): Promise<TaskStatusReply> {
-    const m = await this.nc.request(this.names.taskStatus(service), JSON.stringify({ taskId }), { timeout: this.opts.requestTimeoutMs ?? 5_000 });
+    const subject = this.names.taskStatus(service);
+    const query = JSON.stringify({ taskId });
+    // Signed: with access control on, only the task's sender and readers of its tenants are told.
+    const m = await this.nc.request(subject, query, this.requestOptions(subject, query, this.opts.requestTimeoutMs ?? 5_000));
     const body = m.json<{ error?: TaskStatusEvent['error'] }>();
     if (body.error) throw errorFromInfo(body.error);
     return this.contracts.assert('TaskStatusReply', body);
@@ -171,6 +184,121 @@ export class RdmpClient {
   }
 
   /**
+   * Task status events this principal may read, as they happen, until the iterator is returned:
+   * the event feed (event-feed.ts), for a principal that may not subscribe to the event subjects
+   * (a tenant's user). Every worker of every service hears the signed request on `<p>.follow` and
+   * sends what the asker's bindings let it read to an inbox of this connection; the request is
+   * renewed while the iterator lives and withdrawn (ttlMs 0) when it ends. Throws the refusal
+   * when a worker refuses (UNAUTHENTICATED, FORBIDDEN for an inbox not ours), and TIMEOUT when
+   * no worker answers. Events arrive from each worker in order; between workers, by arrival.
+   */
+  follow(opts: FollowOptions = {}): AsyncGenerator<TaskStatusEvent> {
+    const ttlMs = opts.ttlMs ?? 30_000;
+    const signer = this.opts.signer === undefined ? signerOf(this.nc) : this.opts.signer;
+    // In the connection's own inbox (its key's, which its credential may subscribe to), whoever signs.
+    const own = signerOf(this.nc);
+    const base = `${own ? inboxPrefixFor(own.publicKey) : '_INBOX'}.${randomUUID().replace(/-/g, '')}`;
+    const inbox = `${base}.ev`;
+    const answers = `${base}.ack`;
+    const request = (ttl: number): void => {
+      const body = JSON.stringify({ inbox, ttlMs: ttl, ...(opts.services ? { services: [...opts.services] } : {}) });
+      const checked = this.contracts.check('FollowEventsRequest', JSON.parse(body));
+      if (!checked.ok) throw new BadMessage(checked.error);
+      const headers = signer ? signRequest(signer, this.names.follow, body) : undefined;
+      this.nc.publish(this.names.follow, body, { reply: answers, ...(headers ? { headers } : {}) });
+    };
+    const events = this.nc.subscribe(inbox);
+    const acks = this.nc.subscribe(answers);
+    const queue: TaskStatusEvent[] = [];
+    let failure: unknown;
+    let answered = false;
+    let wake: (() => void) | null = null;
+    const poke = (): void => {
+      wake?.();
+      wake = null;
+    };
+    void (async () => {
+      try {
+        for await (const m of events) {
+          const ev = this.contracts.check('TaskStatusEvent', jsonOf(m.data));
+          if (ev.ok) queue.push(ev.value);
+          poke();
+        }
+      } catch (err) {
+        failure ??= err;
+        poke();
+      }
+    })();
+    void (async () => {
+      try {
+        for await (const m of acks) {
+          // An empty body is the server's "no responders" status: the no-answer timer says so.
+          if (m.data.length === 0) continue;
+          const a = this.contracts.check('FollowEventsReply', jsonOf(m.data));
+          if (!a.ok) continue;
+          // One worker refusing means its events would be missed without a word: stop and say why.
+          if (!a.value.ok) failure ??= errorFromInfo(a.value.error);
+          answered = true;
+          poke();
+        }
+      } catch (err) {
+        failure ??= err;
+        poke();
+      }
+    })();
+    const timeoutMs = opts.answerTimeoutMs ?? this.opts.requestTimeoutMs ?? 5_000;
+    const noAnswer = setTimeout(() => {
+      if (!answered) failure ??= new Timeout({ code: ErrorCodes.Timeout, message: `no service answered the request to follow events on ${this.names.follow} within ${timeoutMs} ms` });
+      poke();
+    }, timeoutMs);
+    // A new worker (a restart, a take-over) hears the next renewal.
+    const renew = setInterval(() => {
+      try {
+        request(ttlMs);
+      } catch (err) {
+        failure ??= err;
+        poke();
+      }
+    }, Math.max(1_000, Math.floor(ttlMs / 3)));
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(noAnswer);
+      clearInterval(renew);
+      try {
+        request(0);
+      } catch {
+        // the connection is closing: the workers forget us at ttlMs anyway
+      }
+      events.unsubscribe();
+      acks.unsubscribe();
+      poke();
+    };
+    request(ttlMs);
+    async function* read(): AsyncGenerator<TaskStatusEvent> {
+      try {
+        for (;;) {
+          while (queue.length > 0) yield queue.shift()!;
+          if (failure !== undefined) throw failure;
+          if (closed) return;
+          await new Promise<void>((r) => (wake = r));
+        }
+      } finally {
+        close();
+      }
+    }
+    const it = read();
+    // return() on a generator waiting for an event would wait for one: end it now.
+    const finish = it.return.bind(it);
+    it.return = (value) => {
+      close();
+      return finish(value);
+    };
+    return it;
+  }
+
+  /**
    * Asks one of a service's queries. The request is checked against the query's request schema
    * before it is sent, the reply against its reply schema; a refusal is thrown as its error class
    * (BadMessage, UnknownQuery, or QueryFailed carrying the service's own code). Asked again, with
@@ -224,6 +352,15 @@ export class RdmpClient {
 function queryError(info: ErrorInfo): RdmpError {
   const e = errorFromInfo(info);
   return e.name === 'TaskFailed' ? new QueryFailed(info) : e;
+}
+
+/** A message's JSON, or undefined (which no contract accepts) when it is none. */
+function jsonOf(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function isRetryable(err: unknown): boolean {

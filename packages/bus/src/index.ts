@@ -1,5 +1,7 @@
 export { RdmpClient } from './client';
 export { LeaderLock } from './lease';
+export { EventFeed } from './event-feed';
+export type { CanRead, EventFeedOptions } from './event-feed';
 export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';
 export { NatsCredentialsEnv, NatsCredentialsError, inboxPrefixFor, natsCredentialOptions, natsCredentials, readNkeySeedFile, signerAuthenticator } from './credentials';

@@ -120,6 +120,12 @@ export class TaskStore {
     return r.rows;
   }
 
+  /** The task as it was submitted (any endpoint's record of it), for who may read its status. */
+  async taskOf(taskId: string): Promise<Task | undefined> {
+    const r = await this.pool.query<{ task: Task }>('SELECT task FROM rdmp.task WHERE id = $1 AND service = $2 LIMIT 1', [taskId, this.service]);
+    return r.rows[0]?.task;
+  }
+
   /** Every endpoint's record of a task: what the task-status query answers. */
   async statusOf(taskId: string): Promise<TaskStatusReply> {
     const r = await this.pool.query<{

@@ -49,6 +49,13 @@ export class BusNames {
   broadcast(service: string): string {
     return `${this.prefix}.task.${service}.b`;
   }
+  /**
+   * Core NATS, no queue group: a FollowEventsRequest, heard by every RDMP worker of every
+   * service (the tenant-scoped event feed, for principals that may not subscribe to events).
+   */
+  get follow(): string {
+    return `${this.prefix}.follow`;
+  }
   /** Status events of one task; `*` for any. */
   taskEvents(service: string, taskId = '*'): string {
     return `${this.prefix}.evt.task.${service}.${taskId}`;

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { contracts as sharedContracts, type Contracts, type ErrorInfo, type Principal, type SubmitReply, type Task, type TaskStatusEvent } from '@sdmi/contracts';
+import { contracts as sharedContracts, type Contracts, type ErrorInfo, type FollowEventsReply, type Principal, type SubmitReply, type Task, type TaskStatusEvent } from '@sdmi/contracts';
 import type { Pool } from 'pg';
 import pino, { type Logger } from 'pino';
+import { inboxPrefixFor } from './credentials';
 import { ErrorCodes, toErrorInfo } from './errors';
+import { EventFeed } from './event-feed';
 import { isTransaction, TaskModes, type Handler, type JsonObject, type TaskMode, type TypedTask } from './handlers';
 import { KeyedQueue } from './keyed-queue';
 import { migrate } from './migrate';
 import { ConsumerLease } from './lease';
 import { TaskStore } from './store';
 import { ensureStreams, resetConsumer } from './streams';
+import type { ReadScope } from './query';
 import { BusNames } from './subjects';
 import { TransactionRunner, type StepEvent } from './transaction';
 
@@ -24,7 +27,8 @@ export interface SignedRequest {
 }
 
 export type Authentication =
-  | { readonly ok: true; readonly principal: Principal }
+  /** `publicKey`: the key that signed, when the principal was proved by one (its inbox is `_INBOX.<key>`). */
+  | { readonly ok: true; readonly principal: Principal; readonly publicKey?: string }
   /** `claimed`: who the request says it is from (a key, a name), for the audit; never trusted. */
   | { readonly ok: false; readonly error: ErrorInfo; readonly claimed?: string };
 
@@ -72,6 +76,10 @@ export interface RdmpWorkerOptions {
   authenticate?: Authenticate;
   /** Every submit that passed the envelope check, accepted or refused, is recorded here first. */
   audit?: Audit;
+  /** What a follower of the event feed may read; unset, everything. */
+  readScope?: ReadScope;
+  /** The tenants a task is about (empty: the cluster's own), for the event feed; unset, none. */
+  scopeOf?: (task: Task) => readonly string[];
   /** Fault injection for tests. */
   faults?: {
     /** Skip the ack after the effect committed, as a crash there would: JetStream redelivers. */
@@ -130,12 +138,15 @@ export class RdmpWorker {
   private lease?: ConsumerLease;
   private leader = false;
   private readonly counters = { delivered: 0, redelivered: 0, duplicates: 0, completed: 0, failed: 0, rejected: 0 };
+  /** Who follows this worker's events through `<p>.follow` (see event-feed.ts). */
+  private readonly feed: EventFeed;
 
   constructor(private readonly opts: RdmpWorkerOptions) {
     this.names = opts.names ?? new BusNames();
     this.endpoint = opts.endpoint ?? `${opts.service}-${randomUUID().slice(0, 8)}`;
     this.contracts = opts.contracts ?? sharedContracts();
     this.log = (opts.log ?? pino({ level: 'silent' })).child({ component: 'rdmp', service: opts.service, endpoint: this.endpoint });
+    this.feed = new EventFeed({ nc: opts.nc, log: this.log });
     for (const h of opts.handlers) {
       if (this.handlers.has(h.kind)) throw new Error(`two handlers for kind "${h.kind}"`);
       this.handlers.set(h.kind, h);
@@ -182,6 +193,7 @@ export class RdmpWorker {
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, this.names);
     this.js = jetstream(nc);
+    this.listenForFollowers();
     const specs: ConsumerPlan[] = [];
     if (this.opts.broadcast) {
       specs.push({ stream: this.names.broadcastStream, durable: this.names.durableBroadcast(this.service, this.endpoint), endpoint: this.endpoint, filter: this.names.broadcast(this.service), newOnly: true, workQueue: false });
@@ -258,7 +270,32 @@ export class RdmpWorker {
   /** Answers submit and task-status requests on plain core-NATS queue subscriptions. */
   serve(): void {
     const { nc } = this.opts;
-    const respond = (m: Msg, body: unknown) => {
+    this.subs.push(nc.subscribe(this.names.submit(this.service), { queue: this.service, callback: (_e, m) => this.reply(m, (d) => this.handleSubmit(d, m.headers)) }));
+    this.subs.push(nc.subscribe(this.names.taskStatus(this.service), { queue: this.service, callback: (_e, m) => this.reply(m, (d) => this.handleStatusQuery(d, m.headers)) }));
+  }
+
+  /**
+   * The event feed's requests, from start() on whoever answers submits (serve() or a service's
+   * framework endpoints). No queue group: every instance executes tasks, so each must hear a follower.
+   */
+  private listenForFollowers(): void {
+    this.subs.push(
+      this.opts.nc.subscribe(this.names.follow, {
+        callback: (err, m) => {
+          if (err) {
+            // Credentials made before the feed existed may not subscribe here: no feed, all else works.
+            this.log.warn({ err, subject: this.names.follow }, 'cannot hear event-feed followers (regenerate the credentials: sdmi auth init)');
+            return;
+          }
+          if (!m.reply) return; // nobody to tell whether it is followed: not a follower
+          this.reply(m, (d) => this.handleFollow(d, m.headers));
+        },
+      }),
+    );
+  }
+
+  private reply(m: Msg, handler: (data: Uint8Array) => Promise<unknown>): void {
+    const respond = (body: unknown) => {
       try {
         m.respond(JSON.stringify(body));
       } catch (err) {
@@ -266,20 +303,48 @@ export class RdmpWorker {
         this.log.warn({ err, subject: m.subject }, 'could not answer a request');
       }
     };
-    const reply = (m: Msg, handler: (data: Uint8Array) => Promise<unknown>) => {
-      const done: Promise<void> = handler(m.data)
-        .then(
-          (r) => respond(m, r),
-          (err: unknown) => {
-            this.log.error({ err }, 'request handler failed');
-            respond(m, { ok: false, error: toErrorInfo(err, ErrorCodes.Unavailable) });
-          },
-        )
-        .finally(() => this.replies.delete(done));
-      this.replies.add(done);
-    };
-    this.subs.push(nc.subscribe(this.names.submit(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleSubmit(d, m.headers)) }));
-    this.subs.push(nc.subscribe(this.names.taskStatus(this.service), { queue: this.service, callback: (_e, m) => reply(m, (d) => this.handleStatusQuery(d)) }));
+    const done: Promise<void> = handler(m.data)
+      .then(
+        (r) => respond(r),
+        (err: unknown) => {
+          this.log.error({ err }, 'request handler failed');
+          respond({ ok: false, error: toErrorInfo(err, ErrorCodes.Unavailable) });
+        },
+      )
+      .finally(() => this.replies.delete(done));
+    this.replies.add(done);
+  }
+
+  /**
+   * The event feed: a FollowEventsRequest from a principal that may not subscribe to the event
+   * subjects. Checked like a submit (size, JSON, schema, signature), and the inbox must be the
+   * asker's own; what it may read is decided now, from its bindings, and again at every renewal.
+   */
+  async handleFollow(data: Uint8Array, headers?: MsgHdrs): Promise<FollowEventsReply> {
+    const who = { service: this.service, endpoint: this.endpoint };
+    const no = (error: ErrorInfo): FollowEventsReply => ({ ok: false, ...who, error });
+    if (data.length > 4096) return no({ code: ErrorCodes.PayloadTooLarge, message: `follow request is ${data.length} bytes; the limit is 4096 bytes`, path: '/', rule: 'maxBytes' });
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch (err) {
+      return no({ code: ErrorCodes.NotJson, message: `follow request is not JSON: ${(err as Error).message}`, path: '/', rule: 'json' });
+    }
+    const req = this.contracts.check('FollowEventsRequest', body);
+    if (!req.ok) return no(req.error);
+    let principal: Principal = { id: 'anonymous' };
+    if (this.opts.authenticate) {
+      const a = this.opts.authenticate({ subject: this.names.follow, data, headers });
+      if (!a.ok) return no({ ...a.error, code: ErrorCodes.Unauthenticated });
+      principal = a.principal;
+      if (a.publicKey && !req.value.inbox.startsWith(`${inboxPrefixFor(a.publicKey)}.`)) {
+        return no({ code: ErrorCodes.Forbidden, message: `/inbox: ${req.value.inbox} is not an inbox of the connection that signed (${inboxPrefixFor(a.publicKey)}.…); events go only to the asker`, path: '/inbox', rule: 'ownInbox' });
+      }
+    }
+    const canRead = this.opts.readScope ? await this.opts.readScope(principal) : () => true;
+    const r = this.feed.follow(principal.id, canRead, req.value);
+    if ('error' in r) return no(r.error);
+    return { ok: true, ...who, until: r.until === null ? null : new Date(r.until).toISOString() };
   }
 
   /**
@@ -367,7 +432,7 @@ export class RdmpWorker {
     }
   }
 
-  async handleStatusQuery(data: Uint8Array): Promise<unknown> {
+  async handleStatusQuery(data: Uint8Array, headers?: MsgHdrs): Promise<unknown> {
     let body: unknown;
     try {
       body = JSON.parse(Buffer.from(data).toString('utf8'));
@@ -376,7 +441,24 @@ export class RdmpWorker {
     }
     const q = this.contracts.check('TaskStatusQuery', body);
     if (!q.ok) return { error: q.error };
-    return this.contracts.assert('TaskStatusReply', await this.store('').statusOf(q.value.taskId));
+    const taskId = q.value.taskId;
+    if (this.opts.authenticate) {
+      const a = this.opts.authenticate({ subject: this.names.taskStatus(this.service), data, headers });
+      if (!a.ok) return { error: { ...a.error, code: ErrorCodes.Unauthenticated } };
+      // Its sender, and whoever may read the task's tenants, learn how a task went; to anyone else
+      // it is a task this service has not heard of (not even whether it exists is told).
+      if (this.opts.readScope && !(await this.mayReadTask(taskId, a.principal))) return { taskId, records: [] };
+    }
+    return this.contracts.assert('TaskStatusReply', await this.store('').statusOf(taskId));
+  }
+
+  private async mayReadTask(taskId: string, principal: Principal): Promise<boolean> {
+    const task = await this.store('').taskOf(taskId);
+    if (!task) return true; // nothing to tell anyway
+    if (task.principal.id === principal.id) return true;
+    const canRead = await this.opts.readScope!(principal);
+    const tenants = this.opts.scopeOf?.(task) ?? [];
+    return tenants.length === 0 ? canRead(undefined) : tenants.some((t) => canRead(t));
   }
 
   /**
@@ -628,6 +710,7 @@ export class RdmpWorker {
     };
     try {
       this.opts.nc.publish(this.names.taskEvents(this.service, task.id), JSON.stringify(this.contracts.assert('TaskStatusEvent', ev)));
+      this.feed.forward(ev, this.opts.scopeOf?.(task) ?? []);
     } catch (err) {
       // The record in PostgreSQL is the truth; a lost event is recovered by a status query.
       this.log.warn({ err, taskId: task.id }, 'could not publish a status event');

@@ -425,14 +425,16 @@ export async function events(args: readonly string[], io: Io): Promise<number> {
     for (;;) {
       const next = await Promise.race([it.next(), stop.then(() => null)]);
       if (next === null || next.done) break;
-      io.out(format === 'table' ? eventLine(next.value) : JSON.stringify(next.value));
+      // What the stream leaves out is said on stderr, so stdout stays the events alone.
+      if (next.value.type === 'notice') io.err(`events: ${next.value.message}`);
+      else io.out(format === 'table' ? eventLine(next.value) : JSON.stringify(next.value));
     }
     await it.return(undefined);
     return ExitCodes.Ok;
   });
 }
 
-function eventLine(e: ClusterEvent): string {
+function eventLine(e: Exclude<ClusterEvent, { type: 'notice' }>): string {
   if (e.type === 'node') return `${e.event.time}  node      ${e.event.node}: ${e.event.replicas.length} replica(s)`;
   if (e.type === 'scale') return `${e.event.at}  scale     ${e.event.service} ${e.event.from} -> ${e.event.to} (${e.event.reason}): ${e.event.why}`;
   if (e.type === 'threshold') return `${e.event.at}  threshold ${e.event.service} ${e.event.threshold} ${e.event.kind}: ${e.event.why}`;

@@ -10,6 +10,8 @@ export const SchemaIds = {
   TaskStatusQuery: `${schemaIdBase}rdmp/task-status-query.schema.json`,
   TaskStatusReply: `${schemaIdBase}rdmp/task-status-reply.schema.json`,
   QueryReply: `${schemaIdBase}rdmp/query-reply.schema.json`,
+  FollowEventsRequest: `${schemaIdBase}rdmp/follow-events-request.schema.json`,
+  FollowEventsReply: `${schemaIdBase}rdmp/follow-events-reply.schema.json`,
   HealthReply: `${schemaIdBase}service/health-reply.schema.json`,
   TenantConfig: `${schemaIdBase}network/tenant-config.schema.json`,
   ClusterNetwork: `${schemaIdBase}network/cluster-network.schema.json`,

@@ -137,6 +137,8 @@ export type {
   SubmitRequest,
   Task,
   TaskStatusEvent,
+  FollowEventsRequest,
+  FollowEventsReply,
   TaskStatusQuery,
   TaskStatusReply,
   TenantConfig,

@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/nats-core';
+import { errors as natsErrors, type NatsConnection } from '@nats-io/nats-core';
 import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
 import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type AutoscaleStatusReply, type ErrorInfo, type ScaleDecision, type ThresholdEvent, type TopQuery, type TopReply, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
@@ -31,7 +31,9 @@ export type ClusterEvent =
   | { type: 'task'; service: string; event: TaskStatusEvent }
   | { type: 'node'; event: NodeStatusEvent }
   | { type: 'scale'; event: ScaleDecision }
-  | { type: 'threshold'; event: ThresholdEvent };
+  | { type: 'threshold'; event: ThresholdEvent }
+  /** Something about the stream itself: what this credential is not shown, and why. */
+  | { type: 'notice'; message: string };
 
 /**
  * An SDMI cluster as seen over its bus: the entry point of the SDK. Every change is a task
@@ -205,7 +207,11 @@ export class Cluster {
   /**
    * Task status events of every service (or one) and node announcements, with `autoscale` also
    * the autoscaler's decisions and threshold events, until the iterator is returned. Subscribed
-   * at the call, so nothing announced after it is missed.
+   * at the call, so nothing announced after it is missed. A credential that may not subscribe to
+   * task events (a tenant's user: their subjects carry no tenant) gets the tasks its bindings let
+   * it read through the event feed instead ({@link RdmpClient.follow}); what it may not read at
+   * all (nodes, the autoscaler's events) ends with a `notice` saying so. A refusal of the feed
+   * itself is thrown from the iterator.
    */
   events(opts: { service?: string; nodes?: boolean; autoscale?: boolean } = {}): AsyncGenerator<ClusterEvent> {
     const c = sharedContracts();
@@ -216,10 +222,18 @@ export class Cluster {
     const queue: ClusterEvent[] = [];
     let wake: (() => void) | null = null;
     let closed = false;
+    let failure: unknown;
+    let feed: AsyncGenerator<TaskStatusEvent> | null = null;
     const push = (e: ClusterEvent): void => {
       queue.push(e);
       wake?.();
     };
+    const fail = (err: unknown): void => {
+      if (closed) return;
+      failure ??= err;
+      wake?.();
+    };
+    const refused = (err: unknown): boolean => err instanceof natsErrors.PermissionViolationError;
     const pump = async (sub: AsyncIterable<{ subject: string; json<T>(): T }>, f: (subject: string, data: unknown) => ClusterEvent | null): Promise<void> => {
       for await (const m of sub) {
         let data: unknown;
@@ -233,41 +247,57 @@ export class Cluster {
       }
     };
     const taskPrefix = `${this.names.prefix}.evt.task.`;
-    void pump(tasks, (subject, data) => {
+    pump(tasks, (subject, data) => {
       const ev = c.check('TaskStatusEvent', data);
       return ev.ok ? { type: 'task', service: subject.slice(taskPrefix.length).split('.')[0]!, event: ev.value } : null;
+    }).catch(async (err: unknown) => {
+      if (!refused(err) || closed) return fail(err);
+      feed = this.client.follow(opts.service !== undefined ? { services: [opts.service] } : {});
+      push({ type: 'notice', message: 'task events: this credential may not subscribe to them, so they come through the event feed: the tasks of the tenants its role bindings let it read' });
+      try {
+        for await (const ev of feed) push({ type: 'task', service: ev.service, event: ev });
+      } catch (e) {
+        fail(e);
+      }
     });
+    const readOnly = (what: string) => (err: unknown) => {
+      if (refused(err)) push({ type: 'notice', message: `${what}: this credential may not read them (they are the cluster's); not shown` });
+      else fail(err);
+    };
     if (nodes) {
-      void pump(nodes, (_s, data) => {
+      pump(nodes, (_s, data) => {
         const ev = c.check('NodeStatusEvent', data);
         return ev.ok ? { type: 'node', event: ev.value } : null;
-      });
+      }).catch(readOnly('node events'));
     }
     if (decisions && thresholds) {
-      void pump(decisions, (_s, data) => {
+      pump(decisions, (_s, data) => {
         const ev = c.check('ScaleDecision', data);
         return ev.ok ? { type: 'scale', event: ev.value } : null;
-      });
-      void pump(thresholds, (_s, data) => {
+      }).catch(readOnly('scale decisions'));
+      pump(thresholds, (_s, data) => {
         const ev = c.check('ThresholdEvent', data);
         return ev.ok ? { type: 'threshold', event: ev.value } : null;
-      });
+      }).catch(readOnly('threshold events'));
     }
     const unsubscribe = (): void => {
       tasks.unsubscribe();
       nodes?.unsubscribe();
       decisions?.unsubscribe();
       thresholds?.unsubscribe();
+      void feed?.return(undefined);
     };
     async function* read(): AsyncGenerator<ClusterEvent> {
       try {
         while (!closed) {
           while (queue.length > 0) yield queue.shift()!;
+          if (failure !== undefined) throw failure;
           if (closed) break;
           await new Promise<void>((r) => (wake = r));
           wake = null;
         }
       } finally {
+        closed = true;
         unsubscribe();
       }
     }

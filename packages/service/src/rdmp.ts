@@ -48,7 +48,7 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
       // SDMI_PRINCIPALS_FILE set: every submit is authenticated, authorized and audited (docs/security.md).
       const access = await AccessControl.fromEnv(pool, process.env, log)?.start();
       if (access) log.info({ rdmp: rdmpService }, 'access control on: submits are authenticated by signature, authorized by role bindings and audited');
-      const guard = access ? { authenticate: access.authenticate, authorize: access.authorize, audit: access.audit } : {};
+      const guard = access ? { authenticate: access.authenticate, authorize: access.authorize, audit: access.audit, readScope: access.readScope, scopeOf: access.scopeOf } : {};
       w = new RdmpWorker({ ...guard, ...workerOptions, nc, pool, dbUrl, service: rdmpService, endpoint: service.instanceId, log: log.child({ rdmp: rdmpService }), names });
       await w.start();
     } catch (err) {
@@ -62,7 +62,7 @@ export function attachRdmp(service: SdmiService, options: AttachRdmpOptions): ()
     };
   });
   service.addEndpoint<Uint8Array>(ep.submit, { subject: names.submit(rdmpService), raw: true, handler: (data, ctx) => current().handleSubmit(data, ctx.headers) });
-  service.addEndpoint<Uint8Array>(ep.status, { subject: names.taskStatus(rdmpService), raw: true, handler: (data) => current().handleStatusQuery(data) });
+  service.addEndpoint<Uint8Array>(ep.status, { subject: names.taskStatus(rdmpService), raw: true, handler: (data, ctx) => current().handleStatusQuery(data, ctx.headers) });
   // A standby is healthy and ready: it answers the gateway and takes over when the leader goes.
   service.addReadinessCheck(ep.check, () => {
     if (!worker) return { ok: false, detail: 'worker not started' };

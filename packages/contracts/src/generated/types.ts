@@ -58,6 +58,37 @@ export type Routes = NetworkRoute[];
  */
 export type DependsOn = string[];
 /**
+ * One RDMP worker's answer to a FollowEventsRequest: following (until when), or why not.
+ */
+export type FollowEventsReply =
+  | {
+      ok: true;
+      /**
+       * The service kind that executes the task.
+       */
+      service: string;
+      /**
+       * Endpoint (service instance) id; empty for a queued task, the instance's id for a broadcast task.
+       */
+      endpoint: string;
+      /**
+       * When the worker stops sending unless asked again; null when the request stopped it.
+       */
+      until: string | null;
+    }
+  | {
+      ok: false;
+      /**
+       * The service kind that executes the task.
+       */
+      service: string;
+      /**
+       * Endpoint (service instance) id; empty for a queued task, the instance's id for a broadcast task.
+       */
+      endpoint: string;
+      error: ErrorInfo;
+    };
+/**
  * Answer to a query on <prefix>.query.<service>.<name>: the query's own reply (checked against that query's reply schema) or why the query was refused. A query changes nothing and is not recorded.
  */
 export type QueryReply =
@@ -151,6 +182,8 @@ export interface SdmiContracts {
   ReplicaLogsQuery?: ReplicaLogsQuery;
   ReplicaLogsReply?: ReplicaLogsReply;
   RunReplicaPayload?: RunReplicaPayload;
+  FollowEventsReply?: FollowEventsReply;
+  FollowEventsRequest?: FollowEventsRequest;
   QueryReply?: QueryReply;
   SubmitReply?: SubmitReply;
   SubmitRequest?: SubmitRequest;
@@ -1673,6 +1706,26 @@ export interface ReplicaInterface {
    */
   gateway?: string;
   routes?: Routes;
+}
+/**
+ * Published (signed, with a reply subject) on <prefix>.follow, which every RDMP worker of every service hears: from now until ttlMs from now, the worker sends each status event of a task the asker may read (by its role bindings: a tenant's tasks to readers of that tenant, the cluster's to readers of all) to the asker's inbox. For principals that may not subscribe to <prefix>.evt.task.> (those subjects carry no tenant). Sent again before ttlMs passes, it renews; ttlMs 0 stops. Each worker answers with a FollowEventsReply.
+ */
+export interface FollowEventsRequest {
+  /**
+   * Where the events go: an inbox of the asker's own connection (_INBOX.<its public key>. when the cluster authenticates).
+   */
+  inbox: string;
+  /**
+   * How long the worker keeps sending, ms; 0 stops now.
+   */
+  ttlMs: number;
+  /**
+   * Only these services' tasks (absent: every service's).
+   *
+   * @minItems 1
+   * @maxItems 64
+   */
+  services?: [string, ...string[]];
 }
 /**
  * A command sent to a service on sdmi.cmd.<service>. The service validates it and persists it as a Task; resending the same id is safe.
