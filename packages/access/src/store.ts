@@ -78,6 +78,7 @@ export class AccessStore {
     if (q.outcome !== undefined) where.push(`a.accepted = ${arg(q.outcome === 'accepted')}`);
     if (q.taskId !== undefined) where.push(`a.task_id = ${arg(q.taskId)}`);
     if (q.since !== undefined) where.push(`a.at >= ${arg(q.since)}`);
+    if (q.tenant !== undefined) where.push(`${arg(q.tenant)} = ANY(a.tenants)`);
     if (tenants !== 'all') where.push(`a.tenants && ${arg([...tenants])}::text[]`);
     const r = await this.pool.query<{ seq: string; at: Date; task_id: string; service: string; kind: string; key: string; principal: string; tenants: string[]; accepted: boolean; error: ErrorInfo | null; status: AuditRecord['status'] | null }>(
       `SELECT a.seq, a.at, a.task_id, a.service, a.kind, a.key, a.principal, a.tenants, a.accepted, a.error, t.status

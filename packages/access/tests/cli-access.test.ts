@@ -161,6 +161,14 @@ describe('sdmi rolebinding and sdmi audit', () => {
       sdmi('admin', ['audit', '--principal', 'user:vera']),
     ]);
     expect(byTask.map((x) => x.taskId)).toEqual([task]);
+    // Role bindings are the cluster's (no tenant); a command on an acme service acts on acme (the
+    // gateway accepts it; there is no such service, so the scheduler fails it).
+    const onAcme = await admin.client.submit('scheduler', { kind: 'scaleService', key: 'service/acme/web', payload: { service: 'acme/web', replicas: 1 } });
+    const acme = await json(['--tenant', 'acme']);
+    expect(acme.map((x) => x.taskId)).toContain(onAcme.taskId);
+    expect(acme.every((x) => x.tenants.includes('acme'))).toBe(true);
+    expect(acme.map((x) => x.key)).not.toContain('rolebinding/tina-acme');
+    expect(await json(['--tenant', 'nosuch'])).toEqual([]);
     expect(limited).toHaveLength(1);
     expect(future).toEqual([]);
     expect(recent.map((x) => x.taskId)).toEqual(vera.map((x) => x.taskId));
@@ -208,6 +216,7 @@ describe('sdmi rolebinding and sdmi audit', () => {
     { args: ['--limit', '0'], err: /--limit: must be a whole number from 1 to 1000, got "0"/ },
     { args: ['--since', 'yesterday'], err: /--since: must be a duration .* got "yesterday"/ },
     { args: ['--task', '42'], err: /--task: must be a task id/ },
+    { args: ['--tenant', 'Acme'], err: /--tenant: must be a tenant name .* got "Acme"/ },
     { args: ['-o', 'xml'], err: /-o must be one of table, json, yaml/ },
   ])('sdmi audit $args is a usage error', async ({ args, err }, { expect }) => {
     const r = await sdmi('admin', ['audit', ...args]);

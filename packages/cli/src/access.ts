@@ -12,7 +12,7 @@ export const ROLEBINDING_USAGE = `sdmi rolebinding list [--principal user:NAME|s
        sdmi rolebinding put <name> --role ROLE --principal user:NAME|service:NAME [--tenant T]
        sdmi rolebinding delete <name>`;
 
-export const AUDIT_USAGE = `sdmi audit [--principal P] [--service S] [--outcome accepted|refused] [--task ID]
+export const AUDIT_USAGE = `sdmi audit [--principal P] [--service S] [--tenant T] [--outcome accepted|refused] [--task ID]
                   [--since 10m|2026-12-03T08:00:00Z] [--limit N] [-o table|json|yaml]`;
 
 const ROLEBINDING_HELP = `usage: ${ROLEBINDING_USAGE}
@@ -34,6 +34,7 @@ const AUDIT_HELP = `usage: ${AUDIT_USAGE}
   Every command sent to the cluster, accepted or refused, newest first: who sent it, to which
   service, what kind and key, the gateway's decision and, for an accepted task, where it is now.
   --principal is as the records name it (user:alice, service:scheduler, unauthenticated);
+  --tenant keeps the tasks that act on that tenant's resources;
   --since is a duration back from now (30s, 10m, 2h, 1d) or an RFC 3339 time; --limit defaults
   to 100, at most 1000. A tenant-scoped principal sees only the records of its tenants' resources.`;
 
@@ -133,7 +134,7 @@ export async function rolebinding(args: readonly string[], io: Io): Promise<numb
 }
 
 const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const AUDIT_FLAG: Record<string, string> = { '/principal': '--principal', '/service': '--service', '/outcome': '--outcome', '/taskId': '--task', '/since': '--since', '/limit': '--limit' };
+const AUDIT_FLAG: Record<string, string> = { '/principal': '--principal', '/service': '--service', '/tenant': '--tenant', '/outcome': '--outcome', '/taskId': '--task', '/since': '--since', '/limit': '--limit' };
 
 /** --since as the query's time: a duration back from `now`, or a time as it is (the schema checks its format). */
 function since(raw: string, now: number): string {
@@ -146,7 +147,7 @@ export function auditQuery(values: Record<string, unknown>, now = Date.now()): A
   if (limit !== undefined && !/^\d+$/.test(limit)) throw new CliError(`--limit: must be a whole number from 1 to 1000, got "${limit}"`, ExitCodes.DataErr);
   const outcome = str(values, 'outcome');
   const q: Record<string, unknown> = {};
-  for (const [flag, field] of [['principal', 'principal'], ['service', 'service'], ['outcome', 'outcome'], ['task', 'taskId']] as const) {
+  for (const [flag, field] of [['principal', 'principal'], ['service', 'service'], ['tenant', 'tenant'], ['outcome', 'outcome'], ['task', 'taskId']] as const) {
     const v = str(values, flag);
     if (v !== undefined) q[field] = v;
   }
@@ -163,6 +164,7 @@ export function auditQuery(values: Record<string, unknown>, now = Date.now()): A
     '--since': `must be a duration back from now (30s, 10m, 2h, 1d) or an RFC 3339 time (2026-12-03T08:00:00Z), got "${s}"`,
     '--limit': `must be a whole number from 1 to 1000, got "${limit}"`,
     '--service': `must be a service name (lower-case letters, digits and "-"), got "${str(values, 'service')}"`,
+    '--tenant': `must be a tenant name (lower-case letters, digits and "-", starting with a letter), got "${str(values, 'tenant')}"`,
   };
   throw new CliError(`${flag}: ${why[flag] ?? e.message}`, ExitCodes.DataErr);
 }
@@ -174,7 +176,7 @@ export async function audit(args: readonly string[], io: Io): Promise<number> {
   }
   const { values } = parse(
     args,
-    { output: { type: 'string', short: 'o' }, principal: { type: 'string' }, service: { type: 'string' }, outcome: { type: 'string' }, task: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
+    { output: { type: 'string', short: 'o' }, principal: { type: 'string' }, service: { type: 'string' }, tenant: { type: 'string' }, outcome: { type: 'string' }, task: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
     { min: 0, max: 0, usage: AUDIT_USAGE },
   );
   const format = outputFormat(str(values, 'output'));

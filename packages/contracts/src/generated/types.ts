@@ -1901,6 +1901,10 @@ export interface AuditQuery {
    * Only accepted or only refused submits.
    */
   outcome?: "accepted" | "refused";
+  /**
+   * Only tasks acting on this tenant's resources (a tenant-scoped asker: within its own tenants still).
+   */
+  tenant?: string;
   taskId?: string;
   /**
    * Only records at or after this time.
