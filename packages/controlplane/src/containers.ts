@@ -459,6 +459,8 @@ export const ContainerOutcome = {
   stopped: 'stopped',
   /** Still running after the timeout; killed, then removed. */
   killed: 'killed',
+  /** Ended after SIGTERM, but with a non-zero exit code (its own stop failed or outlasted SDMI_STOP_TIMEOUT_MS: see its kept log); removed. */
+  stopFailed: 'stop-failed',
   /** Had already ended; removed. */
   notRunning: 'not-running',
 } as const;
@@ -479,7 +481,7 @@ export async function stopContainers(runDir: string, options: { stopTimeoutMs?: 
   return Promise.all(
     found.map(async (c): Promise<ContainerDownResult> => {
       const ended = await stopAndRemove(c.id, options.stopTimeoutMs ?? 15_000, options.dockerHost, containerLogFile(runDir, c.name));
-      const outcome = !c.running ? ContainerOutcome.notRunning : ended.forced ? ContainerOutcome.killed : ContainerOutcome.stopped;
+      const outcome = !c.running ? ContainerOutcome.notRunning : ended.forced ? ContainerOutcome.killed : ended.clean ? ContainerOutcome.stopped : ContainerOutcome.stopFailed;
       return { ...c, code: ended.code, outcome };
     }),
   );

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { positiveInt, runScript } from './cli';
-import { CONTROLPLANE_LABEL, stopContainers } from './containers';
+import { CONTROLPLANE_LABEL, ContainerOutcome, containerLogFile, stopContainers } from './containers';
 import { removeContainerSeedCopies } from './credentials';
 import { DEFAULT_ROOT_DIR } from './controlplane';
 import { DetachedOutcome, stopDetached } from './detached';
@@ -47,7 +47,10 @@ async function main(): Promise<number> {
     return 0;
   }
   for (const r of processes ?? []) console.log(`${r.service.padEnd(20)} pid ${String(r.pid).padEnd(8)} ${r.outcome}`);
-  for (const r of containers) console.log(`${r.service.padEnd(20)} container ${r.name.padEnd(40)} ${r.outcome}`);
+  for (const r of containers) {
+    const why = r.outcome === ContainerOutcome.stopFailed ? ` (exit code ${r.code ?? 'unknown'}; its output: ${containerLogFile(runDir, r.name)})` : '';
+    console.log(`${r.service.padEnd(20)} container ${r.name.padEnd(40)} ${r.outcome}${why}`);
+  }
   for (const r of dns) console.log(`${r.program.padEnd(20)} pid ${String(r.pid).padEnd(8)} ${r.outcome}`);
   const fine: readonly string[] = [DetachedOutcome.stopped, DetachedOutcome.notRunning];
   return [...(processes ?? []), ...containers, ...dns].every((r) => fine.includes(r.outcome)) ? 0 : 1;
