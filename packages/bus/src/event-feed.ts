@@ -68,9 +68,11 @@ export class EventFeed {
    * of them (a task touching two tenants is each one's business), a task of no tenant reaches
    * readers of the cluster's own.
    */
-  forward(ev: TaskStatusEvent, tenants: readonly string[]): void {
+  forward(ev: TaskStatusEvent, tenantsOf: readonly string[] | (() => readonly string[])): void {
     if (this.#followers.size === 0) return;
     this.#prune();
+    // Worked out only when someone follows: most events have no follower at all.
+    const tenants = typeof tenantsOf === 'function' ? tenantsOf() : tenantsOf;
     let body: string | undefined;
     for (const [inbox, f] of this.#followers) {
       if (f.services && !f.services.has(ev.service)) continue;

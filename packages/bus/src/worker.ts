@@ -710,7 +710,7 @@ export class RdmpWorker {
     };
     try {
       this.opts.nc.publish(this.names.taskEvents(this.service, task.id), JSON.stringify(this.contracts.assert('TaskStatusEvent', ev)));
-      this.feed.forward(ev, this.opts.scopeOf?.(task) ?? []);
+      this.feed.forward(ev, () => this.opts.scopeOf?.(task) ?? []);
     } catch (err) {
       // The record in PostgreSQL is the truth; a lost event is recovered by a status query.
       this.log.warn({ err, taskId: task.id }, 'could not publish a status event');
