@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { errors as natsErrors, type NatsConnection } from '@nats-io/nats-core';
 import { contracts as sharedContracts, type Contracts, type ErrorInfo, type QueryContract, type QueryReply, type SubmitRequest, type TaskStatusEvent, type TaskStatusReply } from '@sdmi/contracts';
 import { ErrorCodes, QueryFailed, Timeout, errorFromInfo, BadMessage, type RdmpError } from './errors';
+import { asyncQueue } from './async-queue';
 import { inboxPrefixFor } from './credentials';
 import { signRequest, signerOf, type Signer } from './signature';
 import { BusNames } from './subjects';
@@ -201,69 +202,17 @@ export class RdmpClient {
     const inbox = `${base}.ev`;
     const answers = `${base}.ack`;
     const request = (ttl: number): void => {
-      const body = JSON.stringify({ inbox, ttlMs: ttl, ...(opts.services ? { services: [...opts.services] } : {}) });
-      const checked = this.contracts.check('FollowEventsRequest', JSON.parse(body));
+      const req = { inbox, ttlMs: ttl, ...(opts.services ? { services: [...opts.services] } : {}) };
+      const checked = this.contracts.check('FollowEventsRequest', req);
       if (!checked.ok) throw new BadMessage(checked.error);
+      const body = JSON.stringify(req);
       const headers = signer ? signRequest(signer, this.names.follow, body) : undefined;
       this.nc.publish(this.names.follow, body, { reply: answers, ...(headers ? { headers } : {}) });
     };
     const events = this.nc.subscribe(inbox);
     const acks = this.nc.subscribe(answers);
-    const queue: TaskStatusEvent[] = [];
-    let failure: unknown;
     let answered = false;
-    let wake: (() => void) | null = null;
-    const poke = (): void => {
-      wake?.();
-      wake = null;
-    };
-    void (async () => {
-      try {
-        for await (const m of events) {
-          const ev = this.contracts.check('TaskStatusEvent', jsonOf(m.data));
-          if (ev.ok) queue.push(ev.value);
-          poke();
-        }
-      } catch (err) {
-        failure ??= err;
-        poke();
-      }
-    })();
-    void (async () => {
-      try {
-        for await (const m of acks) {
-          // An empty body is the server's "no responders" status: the no-answer timer says so.
-          if (m.data.length === 0) continue;
-          const a = this.contracts.check('FollowEventsReply', jsonOf(m.data));
-          if (!a.ok) continue;
-          // One worker refusing means its events would be missed without a word: stop and say why.
-          if (!a.value.ok) failure ??= errorFromInfo(a.value.error);
-          answered = true;
-          poke();
-        }
-      } catch (err) {
-        failure ??= err;
-        poke();
-      }
-    })();
-    const timeoutMs = opts.answerTimeoutMs ?? this.opts.requestTimeoutMs ?? 5_000;
-    const noAnswer = setTimeout(() => {
-      if (!answered) failure ??= new Timeout({ code: ErrorCodes.Timeout, message: `no service answered the request to follow events on ${this.names.follow} within ${timeoutMs} ms` });
-      poke();
-    }, timeoutMs);
-    // A new worker (a restart, a take-over) hears the next renewal.
-    const renew = setInterval(() => {
-      try {
-        request(ttlMs);
-      } catch (err) {
-        failure ??= err;
-        poke();
-      }
-    }, Math.max(1_000, Math.floor(ttlMs / 3)));
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
+    const q = asyncQueue<TaskStatusEvent>(() => {
       clearTimeout(noAnswer);
       clearInterval(renew);
       try {
@@ -273,29 +222,38 @@ export class RdmpClient {
       }
       events.unsubscribe();
       acks.unsubscribe();
-      poke();
-    };
-    request(ttlMs);
-    async function* read(): AsyncGenerator<TaskStatusEvent> {
-      try {
-        for (;;) {
-          while (queue.length > 0) yield queue.shift()!;
-          if (failure !== undefined) throw failure;
-          if (closed) return;
-          await new Promise<void>((r) => (wake = r));
-        }
-      } finally {
-        close();
+    });
+    void (async () => {
+      for await (const m of events) {
+        const ev = this.contracts.check('TaskStatusEvent', jsonOf(m.data));
+        if (ev.ok) q.push(ev.value);
       }
-    }
-    const it = read();
-    // return() on a generator waiting for an event would wait for one: end it now.
-    const finish = it.return.bind(it);
-    it.return = (value) => {
-      close();
-      return finish(value);
-    };
-    return it;
+    })().catch((err: unknown) => q.fail(err));
+    void (async () => {
+      for await (const m of acks) {
+        // An empty body is the server's "no responders" status: the no-answer timer says so.
+        if (m.data.length === 0) continue;
+        const a = this.contracts.check('FollowEventsReply', jsonOf(m.data));
+        if (!a.ok) continue;
+        // One worker refusing means its events would be missed without a word: stop and say why.
+        if (!a.value.ok) q.fail(errorFromInfo(a.value.error));
+        answered = true;
+      }
+    })().catch((err: unknown) => q.fail(err));
+    const timeoutMs = opts.answerTimeoutMs ?? this.opts.requestTimeoutMs ?? 5_000;
+    const noAnswer = setTimeout(() => {
+      if (!answered) q.fail(new Timeout({ code: ErrorCodes.Timeout, message: `no service answered the request to follow events on ${this.names.follow} within ${timeoutMs} ms` }));
+    }, timeoutMs);
+    // A new worker (a restart, a take-over) hears the next renewal.
+    const renew = setInterval(() => {
+      try {
+        request(ttlMs);
+      } catch (err) {
+        q.fail(err);
+      }
+    }, Math.max(1_000, Math.floor(ttlMs / 3)));
+    request(ttlMs);
+    return q.iterator;
   }
 
   /**

@@ -12,6 +12,14 @@ import { ErrorCodes } from './errors';
 /** Whether a follower may read something of `tenant` (undefined: the cluster's own). */
 export type CanRead = (tenant: string | undefined) => boolean;
 
+/**
+ * Whether a task of these tenants may be read: a reader of one of them may (a task touching two
+ * tenants is each one's business); a task of no tenant only by a reader of the cluster's own.
+ */
+export function mayRead(canRead: CanRead, tenants: readonly string[]): boolean {
+  return tenants.length === 0 ? canRead(undefined) : tenants.some((t) => canRead(t));
+}
+
 interface Follower {
   readonly principal: string;
   readonly canRead: CanRead;
@@ -63,11 +71,7 @@ export class EventFeed {
     return { until };
   }
 
-  /**
-   * Sends the event to every follower that may read it: a task of tenants reaches readers of one
-   * of them (a task touching two tenants is each one's business), a task of no tenant reaches
-   * readers of the cluster's own.
-   */
+  /** Sends the event to every follower that may read its task ({@link mayRead}). */
   forward(ev: TaskStatusEvent, tenantsOf: readonly string[] | (() => readonly string[])): void {
     if (this.#followers.size === 0) return;
     this.#prune();
@@ -76,7 +80,7 @@ export class EventFeed {
     let body: string | undefined;
     for (const [inbox, f] of this.#followers) {
       if (f.services && !f.services.has(ev.service)) continue;
-      if (!(tenants.length === 0 ? f.canRead(undefined) : tenants.some((t) => f.canRead(t)))) continue;
+      if (!mayRead(f.canRead, tenants)) continue;
       body ??= JSON.stringify(ev);
       try {
         this.o.nc.publish(inbox, body);

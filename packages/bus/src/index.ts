@@ -1,6 +1,8 @@
 export { RdmpClient } from './client';
 export { LeaderLock } from './lease';
-export { EventFeed } from './event-feed';
+export { asyncQueue } from './async-queue';
+export type { AsyncQueue } from './async-queue';
+export { EventFeed, mayRead } from './event-feed';
 export type { CanRead, EventFeedOptions } from './event-feed';
 export type { Command, Outcome, QueryOptions, Receipt, RdmpClientOptions, WaitOptions } from './client';
 export { connectNats, createPool, defaultNatsUrl, defaultPgUrl, ensureDatabase, jetstreamManager } from './connect';

@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import pino, { type Logger } from 'pino';
 import { inboxPrefixFor } from './credentials';
 import { ErrorCodes, toErrorInfo } from './errors';
-import { EventFeed } from './event-feed';
+import { EventFeed, mayRead } from './event-feed';
 import { isTransaction, TaskModes, type Handler, type JsonObject, type TaskMode, type TypedTask } from './handlers';
 import { KeyedQueue } from './keyed-queue';
 import { migrate } from './migrate';
@@ -454,11 +454,8 @@ export class RdmpWorker {
 
   private async mayReadTask(taskId: string, principal: Principal): Promise<boolean> {
     const task = await this.store('').taskOf(taskId);
-    if (!task) return true; // nothing to tell anyway
-    if (task.principal.id === principal.id) return true;
-    const canRead = await this.opts.readScope!(principal);
-    const tenants = this.opts.scopeOf?.(task) ?? [];
-    return tenants.length === 0 ? canRead(undefined) : tenants.some((t) => canRead(t));
+    if (!task || task.principal.id === principal.id) return true; // nothing to tell, or its own
+    return mayRead(await this.opts.readScope!(principal), this.opts.scopeOf?.(task) ?? []);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { errors as natsErrors, type NatsConnection } from '@nats-io/nats-core';
-import { BusNames, RdmpClient, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
+import { BusNames, RdmpClient, asyncQueue, connectNats, defaultNatsUrl, type Outcome } from '@sdmi/bus';
 import { METRICS_COLLECTOR, MetricsQueries, contracts as sharedContracts, type AutoscaleStatusReply, type ErrorInfo, type ScaleDecision, type ThresholdEvent, type TopQuery, type TopReply, type ListNetworksReply, type ListNodesReply, type ListReplicasReply, type ListServicesReply, type NodeStatusEvent, type TaskStatusEvent } from '@sdmi/contracts';
 import { API_VERSION, ManifestError, ManifestInvalid, planApply, planDelete, type ClusterState, type Plan, type Resource } from '@sdmi/manifest';
 import { NetworkQueries } from '@sdmi/networks';
@@ -219,20 +219,14 @@ export class Cluster {
     const nodes = opts.nodes === false ? null : this.nc.subscribe(this.names.nodeEvents('*', 'status'));
     const decisions = opts.autoscale === true ? this.nc.subscribe(this.names.scaleDecisions()) : null;
     const thresholds = opts.autoscale === true ? this.nc.subscribe(this.names.thresholdEvents()) : null;
-    const queue: ClusterEvent[] = [];
-    let wake: (() => void) | null = null;
-    let closed = false;
-    let failure: unknown;
     let feed: AsyncGenerator<TaskStatusEvent> | null = null;
-    const push = (e: ClusterEvent): void => {
-      queue.push(e);
-      wake?.();
-    };
-    const fail = (err: unknown): void => {
-      if (closed) return;
-      failure ??= err;
-      wake?.();
-    };
+    const q = asyncQueue<ClusterEvent>(() => {
+      tasks.unsubscribe();
+      nodes?.unsubscribe();
+      decisions?.unsubscribe();
+      thresholds?.unsubscribe();
+      void feed?.return(undefined);
+    });
     const refused = (err: unknown): boolean => err instanceof natsErrors.PermissionViolationError;
     const pump = async (sub: AsyncIterable<{ subject: string; json<T>(): T }>, f: (subject: string, data: unknown) => ClusterEvent | null): Promise<void> => {
       for await (const m of sub) {
@@ -243,7 +237,7 @@ export class Cluster {
           continue;
         }
         const e = f(m.subject, data);
-        if (e) push(e);
+        if (e) q.push(e);
       }
     };
     const taskPrefix = `${this.names.prefix}.evt.task.`;
@@ -251,18 +245,18 @@ export class Cluster {
       const ev = c.check('TaskStatusEvent', data);
       return ev.ok ? { type: 'task', service: subject.slice(taskPrefix.length).split('.')[0]!, event: ev.value } : null;
     }).catch(async (err: unknown) => {
-      if (!refused(err) || closed) return fail(err);
+      if (!refused(err) || q.closed) return q.fail(err);
       feed = this.client.follow(opts.service !== undefined ? { services: [opts.service] } : {});
-      push({ type: 'notice', message: 'task events: this credential may not subscribe to them, so they come through the event feed: the tasks of the tenants its role bindings let it read' });
+      q.push({ type: 'notice', message: 'task events: this credential may not subscribe to them, so they come through the event feed: the tasks of the tenants its role bindings let it read' });
       try {
-        for await (const ev of feed) push({ type: 'task', service: ev.service, event: ev });
+        for await (const ev of feed) q.push({ type: 'task', service: ev.service, event: ev });
       } catch (e) {
-        fail(e);
+        q.fail(e);
       }
     });
     const readOnly = (what: string) => (err: unknown) => {
-      if (refused(err)) push({ type: 'notice', message: `${what}: this credential may not read them (they are the cluster's); not shown` });
-      else fail(err);
+      if (refused(err)) q.push({ type: 'notice', message: `${what}: this credential may not read them (they are the cluster's); not shown` });
+      else q.fail(err);
     };
     if (nodes) {
       pump(nodes, (_s, data) => {
@@ -280,38 +274,7 @@ export class Cluster {
         return ev.ok ? { type: 'threshold', event: ev.value } : null;
       }).catch(readOnly('threshold events'));
     }
-    const unsubscribe = (): void => {
-      tasks.unsubscribe();
-      nodes?.unsubscribe();
-      decisions?.unsubscribe();
-      thresholds?.unsubscribe();
-      void feed?.return(undefined);
-    };
-    async function* read(): AsyncGenerator<ClusterEvent> {
-      try {
-        while (!closed) {
-          while (queue.length > 0) yield queue.shift()!;
-          if (failure !== undefined) throw failure;
-          if (closed) break;
-          await new Promise<void>((r) => (wake = r));
-          wake = null;
-        }
-      } finally {
-        closed = true;
-        unsubscribe();
-      }
-    }
-    const it = read();
-    // A generator waiting for the next event would take return() only when one arrives (maybe
-    // never, on a quiet cluster): wake it so that it ends now.
-    const finish = it.return.bind(it);
-    it.return = (value) => {
-      closed = true;
-      unsubscribe();
-      wake?.();
-      return finish(value);
-    };
-    return it;
+    return q.iterator;
   }
 }
 
