@@ -53,7 +53,25 @@ export interface SessionOptions {
   capabilities?: readonly string[];
   /** How long to wait for the server's hello and for each reply; default 30 s. */
   timeoutMs?: number;
+  /**
+   * Whether {@link NetconfSession.open} resolves only once the server has answered a first,
+   * read-only request (default true): see {@link PROBE}.
+   */
+  probe?: boolean;
 }
+
+/**
+ * The first request of a session: a get-config of running with an empty filter, which selects
+ * nothing (RFC 6241 §6.4.2) and changes nothing. netconfd (yuma123) leaves a message that reaches
+ * it within some tens of milliseconds of the client's hello unread until more bytes come: on a
+ * loaded machine the first request of a session then waits for ever. So a session is ready only
+ * once this has been answered (a reply or an rpc-error, either proves the server reads us), and
+ * while it is not, it is sent again every {@link NUDGE_MS}: a harmless next message that makes
+ * such a server read the ones before it.
+ */
+export const PROBE: XmlTree = { 'get-config': { source: { running: '' }, filter: { [`${ATTR}type`]: 'subtree' } } };
+export const NUDGE_MS = 1000;
+const MAX_NUDGES = 5;
 
 export interface SshOptions extends SessionOptions {
   host: string;
@@ -126,6 +144,8 @@ export class NetconfSession {
         'eom',
       );
       await hello;
+      clearTimeout(timer);
+      if (options.probe ?? true) await s.#probe();
     } catch (e) {
       s.#end(e instanceof NetconfError ? e : new SessionClosed(String(e)));
       throw e;
@@ -133,6 +153,28 @@ export class NetconfSession {
       clearTimeout(timer);
     }
     return s;
+  }
+
+  /** Sends {@link PROBE} until one is answered. */
+  async #probe(): Promise<void> {
+    const once = () => this.rpc(PROBE).then(
+      () => undefined,
+      (e: unknown) => {
+        if (!(e instanceof RpcError)) throw e;
+      },
+    );
+    const first = once();
+    let nudges = 0;
+    const nudge = setInterval(() => {
+      if (++nudges > MAX_NUDGES) return clearInterval(nudge);
+      // Its reply (or its end with the session) is of no interest: the first one's is awaited.
+      once().catch(() => undefined);
+    }, NUDGE_MS);
+    try {
+      await first;
+    } finally {
+      clearInterval(nudge);
+    }
   }
 
   /** The session-id the server gave this session. */

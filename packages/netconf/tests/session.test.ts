@@ -7,6 +7,7 @@ import {
   BASE_1_1,
   Deframer,
   FramingError,
+  NUDGE_MS,
   NetconfSession,
   ProtocolError,
   RpcError,
@@ -53,10 +54,11 @@ class FakeServer {
   }
 }
 
-async function start(clientCaps?: string[], serverCaps = [BASE_1_0, BASE_1_1], timeoutMs = 5_000) {
+/** A session on a scripted server; without the first probe unless asked (the tests below script every message). */
+async function start(clientCaps?: string[], serverCaps = [BASE_1_0, BASE_1_1], timeoutMs = 5_000, probe = false) {
   const [client, server] = duplexPair();
   const srv = new FakeServer(server, serverCaps);
-  const opening = NetconfSession.open(client, { capabilities: clientCaps, timeoutMs });
+  const opening = NetconfSession.open(client, { capabilities: clientCaps, timeoutMs, probe });
   return { srv, opening };
 }
 
@@ -78,6 +80,36 @@ describe('NetconfSession on a scripted server', () => {
     srv.send(rest.subarray(0, 9));
     srv.send(rest.subarray(9));
     await expect(reply).resolves.toMatchObject({ warnings: [] });
+  });
+
+  it('is ready only once the server has answered the probe, which it sends again while unanswered; an rpc-error answers too', async () => {
+    const { srv, opening } = await start(undefined, undefined, 5_000, true);
+    await srv.message(0);
+    srv.send(encodeEom(hello([BASE_1_0, BASE_1_1])));
+    let ready = false;
+    void opening.then(() => (ready = true));
+    const probe = await srv.message(1);
+    expect(parseXml(probe)).toMatchObject({ rpc: { 'get-config': { source: { running: '' }, filter: { '@_type': 'subtree' } } } });
+    expect(probe).toContain('<filter type="subtree"');
+    // Unanswered, the same request again: a server that sat on the first one reads it now.
+    const t0 = Date.now();
+    const again = await srv.message(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(NUDGE_MS - 100);
+    expect(again.replace(/message-id="\d+"/, '')).toBe(probe.replace(/message-id="\d+"/, ''));
+    expect(ready).toBe(false);
+    srv.send(
+      encodeChunked(
+        `<rpc-reply message-id="${await srv.messageId(1)}" xmlns="${NS}"><rpc-error><error-type>protocol</error-type><error-tag>operation-not-supported</error-tag><error-severity>error</error-severity></rpc-error></rpc-reply>`,
+      ),
+    );
+    const s = await opening;
+    // The nudge's reply, when it comes, is taken and dropped; the session goes on.
+    srv.send(encodeChunked(`<rpc-reply message-id="${await srv.messageId(2)}" xmlns="${NS}"><data/></rpc-reply>`));
+    const p = s.discardChanges();
+    expect(await srv.messageId(3)).toBe('3');
+    srv.send(encodeChunked(ok('3')));
+    await expect(p).resolves.toMatchObject({ warnings: [] });
+    s.destroy();
   });
 
   it('stays on end-of-message framing when one side lacks base:1.1', async () => {

@@ -38,6 +38,9 @@ export interface DriverOptions {
   replyTimeoutMs: number;
 }
 
+/** A NETCONF session (open, work, close) longer than this is logged as a warning. */
+const SLOW_SESSION_MS = 10_000;
+
 export function driverFor(s: Switch, o: DriverOptions): SwitchDriver {
   if (s.kind === 'netconf' && s.netconf) return new NetconfDriver(s.name, s.netconf, o);
   if (s.kind === 'ovs' && s.ovs) return new OvsDriver(s.name, s.ovs, s.trunks.map((t) => t.port));
@@ -54,7 +57,7 @@ class NetconfDriver implements SwitchDriver {
     this.#profile = VlanProfiles[access.profile ?? 'sdmi-vlan']!();
   }
 
-  async #session<T>(fn: (s: NetconfSession) => Promise<T>): Promise<T> {
+  async #session<T>(what: string, fn: (s: NetconfSession) => Promise<T>): Promise<T> {
     let privateKey: string;
     try {
       privateKey = readFileSync(this.access.privateKeyFile, 'utf8');
@@ -62,20 +65,30 @@ class NetconfDriver implements SwitchDriver {
       throw new SwitchUnreachable(`switch ${this.name}: cannot read privateKeyFile ${this.access.privateKeyFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     let s: NetconfSession;
+    const t0 = Date.now();
     try {
       s = await connectNetconf({ host: this.access.host, port: this.access.port, username: this.access.username, privateKey, hostKey: this.access.hostKey, timeoutMs: this.o.replyTimeoutMs });
     } catch (e) {
       throw new SwitchUnreachable(`switch ${this.name}: NETCONF to ${this.access.host}:${this.access.port}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
+    const t1 = Date.now();
+    let ok = false;
     try {
-      return await fn(s);
+      const r = await fn(s);
+      ok = true;
+      return r;
     } finally {
+      const t2 = Date.now();
       await s.closeSession().catch(() => s.destroy());
+      const timing = { switch: this.name, what, ok, openMs: t1 - t0, workMs: t2 - t1, closeMs: Date.now() - t2 };
+      // A switch that takes this long to answer will soon hit the reply timeout: worth saying before it does.
+      if (Date.now() - t0 > SLOW_SESSION_MS) this.o.log.warn(timing, 'NETCONF session was slow');
+      else this.o.log.debug(timing, 'NETCONF session');
     }
   }
 
   diff(desired: VlanState, managed: ReadonlySet<number>): Promise<string[]> {
-    return this.#session(async (s) => {
+    return this.#session('diff', async (s) => {
       try {
         return describePlan(planVlans(desired, await readVlans(s, this.#profile), managed));
       } catch (e) {
@@ -86,7 +99,7 @@ class NetconfDriver implements SwitchDriver {
   }
 
   apply(desired: VlanState, managed: ReadonlySet<number>): Promise<SyncResult> {
-    return this.#session(async (s) => {
+    return this.#session('apply', async (s) => {
       const r = await applyVlans(s, {
         profile: this.#profile,
         desired,

@@ -62,14 +62,15 @@ async function stopService(name: string, signal: NodeJS.Signals): Promise<void> 
 }
 
 function logs(): string {
-  return [...procs].map(([n, p]) => `--- ${n}\n${p.log}`).join('\n');
+  const daemons = server ? `\n--- netconfd\n${server.logTail(40)}\n--- sshd\n${server.sshdLogTail(20)}` : '';
+  return [...procs].map(([n, p]) => `--- ${n}\n${p.log}`).join('\n') + daemons;
 }
 
-async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 40_000, everyMs = 1000): Promise<void> {
+async function until(cond: () => Promise<boolean>, what: string | (() => string), timeoutMs = 40_000, everyMs = 1000): Promise<void> {
   const end = Date.now() + timeoutMs;
   // Slow on purpose: netconfd serves confirm timeouts only when idle.
   while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${what}\n${logs()}`);
+    if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${typeof what === 'string' ? what : what()}\n${logs()}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -156,7 +157,7 @@ beforeAll(async () => {
   tb.defer(`bridge ${newBridge}`, () => run('ovs-vsctl', ['--timeout=10', '--if-exists', 'del-br', newBridge]));
   startService('network-controller', 'services/network-controller/src/main.ts', { SDMI_OPENFLOW_LISTEN: `127.0.0.1:${await freePort(false)}` });
   await ready('network-controller', 'network-controller');
-  startService('switch-agent', 'services/switch-agent/src/main.ts', { SDMI_SWITCH_RESYNC_MS: '1500', SDMI_SWITCH_DRIFT_MS: '2000' });
+  startService('switch-agent', 'services/switch-agent/src/main.ts', { SDMI_SWITCH_RESYNC_MS: '1500', SDMI_SWITCH_DRIFT_MS: '2000', SDMI_LOG_LEVEL: 'debug' });
   await ready('switch-agent', 'switch-agent');
 }, 180_000);
 
@@ -251,7 +252,12 @@ describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
       }
     };
     await dropByHand();
-    await until(async () => (await status('leaf-1'))?.drift?.inSync === false, 'drift reported');
+    const dropped = new Date().toISOString();
+    let seen: SwitchStatus | undefined;
+    await until(
+      async () => (seen = await status('leaf-1'))?.drift?.inSync === false,
+      () => `drift reported (running changed by hand at ${dropped}; the agent said ${JSON.stringify({ drift: seen?.drift, lastSync: seen?.lastSync })})`,
+    );
     expect((await status('leaf-1'))?.drift).toMatchObject({ inSync: false, differences: ['trunk eth1 lacks 210'], repaired: false });
     await new Promise((r) => setTimeout(r, 2500));
     expect((await running()).trunks.eth1).toEqual([]); // report only: left as found
