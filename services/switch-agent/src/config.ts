@@ -25,8 +25,9 @@ export function loadSwitchConfig(env: NodeJS.ProcessEnv = process.env): SwitchCo
     resyncMs: intSetting(SwitchEnv.resyncMs, env[SwitchEnv.resyncMs], 10_000, 1000, 3_600_000),
     driftMs: intSetting(SwitchEnv.driftMs, env[SwitchEnv.driftMs], 30_000, 1000, 86_400_000),
     lockWaitMs: intSetting(SwitchEnv.lockWaitMs, env[SwitchEnv.lockWaitMs], 20_000, 0, 600_000),
-    // Generous: a switch's commit can take many seconds, and a netconfd on a loaded host was seen
-    // taking over 30 s to answer an edit-config; a reply given up on fails the whole sync.
+    // Generous: a switch's commit can take many seconds, and a reply given up on fails the whole
+    // sync. (The 30 s waits once seen were netconfd sitting on a session's first request: the
+    // NETCONF client's probe, docs/netconf.md.)
     replyTimeoutMs: intSetting(SwitchEnv.replyTimeoutMs, env[SwitchEnv.replyTimeoutMs], 60_000, 1000, 600_000),
   };
 }

@@ -3,7 +3,8 @@
 // desired state changed since its last sync to it. Between changes it checks each switch for
 // drift (running edited by hand) and reports or repairs it, by the switch's policy. One instance
 // passes (a PostgreSQL advisory lock); calls on one switch never overlap within an instance, and
-// across instances and other agents the switch's candidate lock serialises them.
+// across instances and other agents the switch's candidate lock serialises them. Each switch's
+// call runs on its own: a switch slow to answer holds up no other.
 // A pass whose networks cannot be read changes nothing: missing data never removes a VLAN.
 import { LeaderLock, type RdmpClient } from '@sdmi/bus';
 import { NetworkQueries } from '@sdmi/networks';
@@ -56,6 +57,8 @@ export class SwitchReconciler {
   /** Per switch: the call under way, so the next waits for it. */
   readonly #busy = new Map<string, Promise<unknown>>();
   readonly #checkedAt = new Map<string, number>();
+  /** Switches a pass found busy: their call's end asks for another pass. */
+  readonly #passedOver = new Set<string>();
   readonly #failed = new Map<string, { fp: string; at: number }>();
   #lastPass: { at: number; ok: boolean; detail: string } | undefined;
 
@@ -103,7 +106,11 @@ export class SwitchReconciler {
     const next = before.catch(() => undefined).then(fn);
     const settled = next.catch(() => undefined);
     this.#busy.set(name, settled);
-    void settled.then(() => this.#busy.get(name) === settled && this.#busy.delete(name));
+    void settled.then(() => {
+      if (this.#busy.get(name) !== settled) return;
+      this.#busy.delete(name);
+      if (this.#passedOver.delete(name)) this.#loop.trigger();
+    });
     return next;
   }
 
@@ -119,28 +126,35 @@ export class SwitchReconciler {
     }
     const rows = await this.o.store.list(this.o.pool);
     const now = Date.now();
-    await Promise.all(
-      rows.map((row) =>
-        this.#serial(row.spec.name, async () => {
-          const name = row.spec.name;
-          // Re-read inside the serial section: a syncNow may have just landed.
-          const fresh = await this.o.store.get(this.o.pool, name);
-          if (!fresh) return;
-          const desired = desiredFor(fresh.spec, networks);
-          const fp = fingerprint(fresh.spec, desired);
-          if (fp !== fresh.applied) {
-            // The same failed attempt is repeated once per resync period, not on every trigger;
-            // a changed spec or network is tried at once.
-            const failed = this.#failed.get(name);
-            if (failed && failed.fp === fp && now - failed.at < this.o.resyncMs) return;
-            await this.#sync(fresh, networks);
-          } else if (now - (this.#checkedAt.get(name) ?? 0) >= this.o.driftMs) {
-            await this.#driftCheck(fresh, networks);
-          }
-        }).catch((err: unknown) => this.o.log.warn({ err, switch: row.spec.name }, 'switch pass step failed')),
-      ),
-    );
-    this.#lastPass = { at: Date.now(), ok: true, detail: `${rows.length} switch(es)` };
+    let busy = 0;
+    // Each switch's step runs on its own and the pass does not wait for them: a switch that is slow
+    // to answer (or does not answer, until the reply timeout) holds up no other. One still busy
+    // from an earlier pass is passed over, and passed again once its call has ended.
+    for (const row of rows) {
+      if (this.#busy.has(row.spec.name)) {
+        busy++;
+        this.#passedOver.add(row.spec.name);
+        continue;
+      }
+      void this.#serial(row.spec.name, async () => {
+        const name = row.spec.name;
+        // Re-read inside the serial section: a syncNow may have just landed.
+        const fresh = await this.o.store.get(this.o.pool, name);
+        if (!fresh) return;
+        const desired = desiredFor(fresh.spec, networks);
+        const fp = fingerprint(fresh.spec, desired);
+        if (fp !== fresh.applied) {
+          // The same failed attempt is repeated once per resync period, not on every trigger;
+          // a changed spec or network is tried at once.
+          const failed = this.#failed.get(name);
+          if (failed && failed.fp === fp && now - failed.at < this.o.resyncMs) return;
+          await this.#sync(fresh, networks);
+        } else if (now - (this.#checkedAt.get(name) ?? 0) >= this.o.driftMs) {
+          await this.#driftCheck(fresh, networks);
+        }
+      }).catch((err: unknown) => this.o.log.warn({ err, switch: row.spec.name }, 'switch pass step failed'));
+    }
+    this.#lastPass = { at: Date.now(), ok: true, detail: `${rows.length} switch(es)${busy ? `, ${busy} still busy from before` : ''}` };
   }
 
   async #sync(row: SwitchRow, networks: readonly NetworkVlan[]): Promise<SyncOutcome> {

@@ -4,6 +4,7 @@
 // through the network-controller only; what the switches carry is read from the switches.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,8 +142,7 @@ beforeAll(async () => {
   nc = await connectNats(`test-${tag}-switch-agent`);
   client = new RdmpClient(nc, { names });
   server = await tb.netconfd({ yang: [SDMI_VLAN_YANG] });
-  // A long reply timeout: once, under a fresh-clone suite's load, this first edit-config waited over 30 s.
-  main = await connectNetconf({ ...server.endpoint, timeoutMs: 90_000 });
+  main = await connectNetconf(server.endpoint);
   // The switch before the agent: three ports, VLAN 10 (someone else's) on eth2.
   await main.editConfig('candidate', {
     vlans: { '@_xmlns': NS, vlan: { id: 10, name: 'mgmt' } },
@@ -346,6 +346,29 @@ describe('switch-agent keeps a NETCONF switch carrying the networks', () => {
     expect(del.code, del.stderr).toBe(0);
     expect(del.stdout).toContain('deleted: delete Switch leaf-m');
     expect(await status('leaf-m')).toBeUndefined();
+  });
+
+  it('a switch that does not answer holds up no other: a new VLAN lands on leaf-1 while the silent one still has its first call open', async () => {
+    // A TCP port on loopback that accepts and then says nothing: a switch hung before its SSH banner.
+    const held = new Set<Socket>();
+    const silent = createServer((c) => held.add(c.on('error', () => undefined)));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      (await sw('registerSwitch', 'leaf-silent', { switch: leaf({ name: 'leaf-silent', trunks: [{ port: 'eth1', carries: 'all-networks' }] }, { port }) }));
+      await until(async () => held.size > 0, 'the agent calling the silent switch', 20_000, 200);
+      (await net('createNetworks', { clusterNetworks: [{ name: 'slow', cidr: '10.68.0.0/24', vlan: 230 }] }));
+      await until(async () => (await running()).trunks.eth1?.includes(230) === true, 'VLAN 230 on leaf-1 while leaf-silent hangs');
+      // Still hanging (the reply timeout is 60 s): leaf-1 did not wait for it to end.
+      expect([...held].some((c) => !c.destroyed)).toBe(true);
+      expect((await status('leaf-silent'))?.lastSync).toBeNull();
+      expect((await sw('removeSwitch', 'leaf-silent', { name: 'leaf-silent' }))).toEqual({ name: 'leaf-silent', removed: true });
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+    (await net('deleteNetwork', { id: 'cluster/slow' }));
+    await until(async () => (await running()).trunks.eth1?.includes(230) === false, 'VLAN 230 gone from leaf-1');
   });
 
   it('killed between the confirmed commit and the confirm: the switch rolls back at the timeout; the restarted agent brings the change about', async () => {
