@@ -29,6 +29,9 @@ export async function connectNats(name: string, url: string = defaultNatsUrl(), 
   return nc;
 }
 
+/** How long a pool keeps a session nobody uses. */
+export const IDLE_SESSION_MS = 1000;
+
 /**
  * A pool that survives its sessions dying. pg reports a session that fails while idle in the pool
  * (PostgreSQL restarted, `pg_terminate_backend`, a dropped database, also a session still closing
@@ -37,7 +40,10 @@ export async function connectNats(name: string, url: string = defaultNatsUrl(), 
  * Here it is logged, and the next query opens a new session.
  */
 export function createPool(url: string = defaultPgUrl(), max = 10, log: Logger = fallbackLog()): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max });
+  // Sessions a burst opened close a second after it (pg's default keeps them 10 s): a server's
+  // max_connections is shared by every service and test on it, and bursts of several processes
+  // at once, each holding its idle sessions, ran a 100-session server out ("too many clients").
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: IDLE_SESSION_MS });
   pool.on('error', (err) => {
     log.warn({ err }, 'an idle PostgreSQL session of the pool failed; it was discarded');
   });
