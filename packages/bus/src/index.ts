@@ -46,7 +46,8 @@ export type {
 export { KeyedQueue } from './keyed-queue';
 export { PgListener } from './listen';
 export type { PgListenerOptions } from './listen';
-export { migrate } from './migrate';
+export { isTransientConnectError, migrate } from './migrate';
+export type { MigrateOptions } from './migrate';
 export { QueryServer, serveQuery } from './query';
 export type { QueryContext, QueryHandler, QueryServerOptions, ReadScope } from './query';
 export { ensureStreams, removeStreams, resetConsumer } from './streams';
