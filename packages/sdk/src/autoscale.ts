@@ -1,7 +1,7 @@
 // A service's autoscale policy and thresholds (kept and evaluated by the metrics-collector), and
 // the decisions and threshold events it announces on core NATS, each checked against its contract.
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { BusNames } from '@sdmi/bus';
+import { asyncQueue, type BusNames } from '@sdmi/bus';
 import { contracts, type AutoscalePolicy, type ScaleDecision, type Threshold, type ThresholdEvent } from '@sdmi/contracts';
 import { isBoolean, isString, resultField } from './results';
 
@@ -46,29 +46,21 @@ function checkServiceId(service: string | undefined): void {
  */
 function checked<T>(nc: NatsConnection, subject: string, check: (data: unknown) => T | null): AsyncGenerator<T> {
   const sub = nc.subscribe(subject);
-  async function* read(): AsyncGenerator<T> {
-    try {
-      for await (const m of sub) {
-        let data: unknown;
-        try {
-          data = m.json();
-        } catch {
-          continue;
-        }
-        const v = check(data);
-        if (v !== null) yield v;
+  const q = asyncQueue<T>(() => sub.unsubscribe());
+  void (async () => {
+    for await (const m of sub) {
+      let data: unknown;
+      try {
+        data = m.json();
+      } catch {
+        continue;
       }
-    } finally {
-      sub.unsubscribe();
+      const v = check(data);
+      if (v !== null) q.push(v);
     }
-  }
-  const it = read();
-  const finish = it.return.bind(it);
-  it.return = (value) => {
-    sub.unsubscribe();
-    return finish(value);
-  };
-  return it;
+    q.close(); // the subscription ended (the connection closed): so does the reader
+  })().catch((err: unknown) => q.fail(err));
+  return q.iterator;
 }
 
 /** The autoscaler's decisions of one service (default every service), as announced. */
