@@ -3,6 +3,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { asyncQueue, type BusNames } from '@sdmi/bus';
 import { contracts, type AutoscalePolicy, type ScaleDecision, type Threshold, type ThresholdEvent } from '@sdmi/contracts';
+import { eachJson } from './messages';
 import { isBoolean, isString, resultField } from './results';
 
 /** A policy as `service.autoscale()` takes it: the service is the one it is called on. */
@@ -47,19 +48,14 @@ function checkServiceId(service: string | undefined): void {
 function checked<T>(nc: NatsConnection, subject: string, check: (data: unknown) => T | null): AsyncGenerator<T> {
   const sub = nc.subscribe(subject);
   const q = asyncQueue<T>(() => sub.unsubscribe());
-  void (async () => {
-    for await (const m of sub) {
-      let data: unknown;
-      try {
-        data = m.json();
-      } catch {
-        continue;
-      }
-      const v = check(data);
-      if (v !== null) q.push(v);
-    }
-    q.close(); // the subscription ended (the connection closed): so does the reader
-  })().catch((err: unknown) => q.fail(err));
+  // The subscription ending (the connection closed) ends the reader too.
+  eachJson(sub, (_subject, data) => {
+    const v = check(data);
+    if (v !== null) q.push(v);
+  }).then(
+    () => q.close(),
+    (err: unknown) => q.fail(err),
+  );
   return q.iterator;
 }
 

@@ -10,6 +10,7 @@ import { runPlan, type PlanProgress } from './apply';
 import { scaleDecisions, thresholdEvents } from './autoscale';
 import { Dns } from './dns';
 import { liveMetrics, type MetricSample, type MetricsFilter } from './metrics';
+import { eachJson, type JsonMessage } from './messages';
 import { ClusterNetwork } from './network';
 import { Node } from './node';
 import { Tenant } from './tenant';
@@ -228,18 +229,11 @@ export class Cluster {
       void feed?.return(undefined);
     });
     const refused = (err: unknown): boolean => err instanceof natsErrors.PermissionViolationError;
-    const pump = async (sub: AsyncIterable<{ subject: string; json<T>(): T }>, f: (subject: string, data: unknown) => ClusterEvent | null): Promise<void> => {
-      for await (const m of sub) {
-        let data: unknown;
-        try {
-          data = m.json();
-        } catch {
-          continue;
-        }
-        const e = f(m.subject, data);
+    const pump = (sub: AsyncIterable<JsonMessage>, f: (subject: string, data: unknown) => ClusterEvent | null): Promise<void> =>
+      eachJson(sub, (subject, data) => {
+        const e = f(subject, data);
         if (e) q.push(e);
-      }
-    };
+      });
     const taskPrefix = `${this.names.prefix}.evt.task.`;
     pump(tasks, (subject, data) => {
       const ev = c.check('TaskStatusEvent', data);

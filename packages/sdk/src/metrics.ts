@@ -1,8 +1,9 @@
 // The cluster's metric samples: the collector's latest per node and replica (top), and the live
 // samples the node-agents publish on core NATS, each checked against its contract.
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { BusNames } from '@sdmi/bus';
+import { asyncQueue, type BusNames } from '@sdmi/bus';
 import { contracts, type ContainerMetrics, type NodeMetrics } from '@sdmi/contracts';
+import { eachJson } from './messages';
 
 export type MetricSample = { kind: 'node'; sample: NodeMetrics } | { kind: 'container'; sample: ContainerMetrics };
 
@@ -13,30 +14,28 @@ export interface MetricsFilter {
   service?: string;
 }
 
-/** Live samples until the iterator is returned; a sample that breaks its contract is skipped (the collector reports it). */
-export async function* liveMetrics(nc: NatsConnection, names: BusNames, filter: MetricsFilter = {}): AsyncGenerator<MetricSample> {
+/**
+ * Live samples until the iterator is returned (at once, even while it waits); a sample that breaks
+ * its contract is skipped (the collector reports it). Subscribed at the call.
+ */
+export function liveMetrics(nc: NatsConnection, names: BusNames, filter: MetricsFilter = {}): AsyncGenerator<MetricSample> {
   const c = contracts();
   const kind = filter.service !== undefined ? 'container' : filter.kind;
   const sub = nc.subscribe(kind === 'node' ? names.metrics('node') : kind === 'container' ? names.metrics('container') : `${names.prefix}.metrics.*.*`);
   const head = `${names.prefix}.metrics.`;
-  try {
-    for await (const m of sub) {
-      const k = m.subject.slice(head.length).split('.')[0];
-      let data: unknown;
-      try {
-        data = m.json();
-      } catch {
-        continue;
-      }
-      if (k === 'node') {
-        const v = c.check('NodeMetrics', data);
-        if (v.ok) yield { kind: 'node', sample: v.value };
-      } else if (k === 'container') {
-        const v = c.check('ContainerMetrics', data);
-        if (v.ok && (filter.service === undefined || v.value.service === filter.service)) yield { kind: 'container', sample: v.value };
-      }
+  const q = asyncQueue<MetricSample>(() => sub.unsubscribe());
+  eachJson(sub, (subject, data) => {
+    const k = subject.slice(head.length).split('.')[0];
+    if (k === 'node') {
+      const v = c.check('NodeMetrics', data);
+      if (v.ok) q.push({ kind: 'node', sample: v.value });
+    } else if (k === 'container') {
+      const v = c.check('ContainerMetrics', data);
+      if (v.ok && (filter.service === undefined || v.value.service === filter.service)) q.push({ kind: 'container', sample: v.value });
     }
-  } finally {
-    sub.unsubscribe();
-  }
+  }).then(
+    () => q.close(),
+    (err: unknown) => q.fail(err),
+  );
+  return q.iterator;
 }
