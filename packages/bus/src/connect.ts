@@ -51,7 +51,8 @@ export function createPool(url: string = defaultPgUrl(), max = 10, log: Logger =
 }
 
 let fallback: Logger | undefined;
-function fallbackLog(): Logger {
+/** For what happens to PostgreSQL sessions when the caller gave no logger (createPool, migrate). */
+export function fallbackLog(): Logger {
   fallback ??= pino({ level: 'warn' }).child({ component: 'pg-pool' });
   return fallback;
 }

@@ -2,7 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pool, PoolClient } from 'pg';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { fallbackLog } from './connect';
 
 const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../migrations');
 // Any constant shared by every SDMI process: serialises concurrent start-ups on one database.
@@ -24,11 +25,9 @@ export interface MigrateOptions {
    * with its database, so this is what lets a service start while PostgreSQL is full or restarting.
    */
   waitMs?: number;
-  /** Where each retry is said (default: a warn-level logger of its own). */
+  /** Where each retry is said (default: the pools' warn-level logger). */
   log?: Logger;
 }
-
-let fallback: Logger | undefined;
 
 async function firstSession(pool: Pool, o: MigrateOptions): Promise<PoolClient> {
   const waitMs = o.waitMs ?? 30_000;
@@ -41,8 +40,7 @@ async function firstSession(pool: Pool, o: MigrateOptions): Promise<PoolClient> 
       const left = end - Date.now();
       if (left <= 0) throw new Error(`PostgreSQL refused a session for ${waitMs} ms: ${(err as Error).message}`, { cause: err });
       const wait = Math.min(delay, left);
-      const log = o.log ?? (fallback ??= pino({ level: 'warn' }).child({ component: 'migrate' }));
-      log.warn({ code: (err as { code?: string }).code, error: (err as Error).message, retryInMs: wait }, 'PostgreSQL refused a session; waiting for it');
+      (o.log ?? fallbackLog()).warn({ code: (err as { code?: string }).code, error: (err as Error).message, retryInMs: wait }, 'PostgreSQL refused a session; waiting for it');
       await new Promise((r) => setTimeout(r, wait));
     }
   }

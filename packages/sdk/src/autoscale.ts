@@ -1,9 +1,9 @@
 // A service's autoscale policy and thresholds (kept and evaluated by the metrics-collector), and
 // the decisions and threshold events it announces on core NATS, each checked against its contract.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { asyncQueue, type BusNames } from '@sdmi/bus';
+import type { BusNames } from '@sdmi/bus';
 import { contracts, type AutoscalePolicy, type ScaleDecision, type Threshold, type ThresholdEvent } from '@sdmi/contracts';
-import { eachJson } from './messages';
+import { jsonIterator } from './messages';
 import { isBoolean, isString, resultField } from './results';
 
 /** A policy as `service.autoscale()` takes it: the service is the one it is called on. */
@@ -46,17 +46,7 @@ function checkServiceId(service: string | undefined): void {
  * even while the iterator waits for a message (a generator alone would finish only at the next one).
  */
 function checked<T>(nc: NatsConnection, subject: string, check: (data: unknown) => T | null): AsyncGenerator<T> {
-  const sub = nc.subscribe(subject);
-  const q = asyncQueue<T>(() => sub.unsubscribe());
-  // The subscription ending (the connection closed) ends the reader too.
-  eachJson(sub, (_subject, data) => {
-    const v = check(data);
-    if (v !== null) q.push(v);
-  }).then(
-    () => q.close(),
-    (err: unknown) => q.fail(err),
-  );
-  return q.iterator;
+  return jsonIterator(nc.subscribe(subject), (_subject, data) => check(data));
 }
 
 /** The autoscaler's decisions of one service (default every service), as announced. */

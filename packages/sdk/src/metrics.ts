@@ -1,9 +1,9 @@
 // The cluster's metric samples: the collector's latest per node and replica (top), and the live
 // samples the node-agents publish on core NATS, each checked against its contract.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { asyncQueue, type BusNames } from '@sdmi/bus';
+import type { BusNames } from '@sdmi/bus';
 import { contracts, type ContainerMetrics, type NodeMetrics } from '@sdmi/contracts';
-import { eachJson } from './messages';
+import { jsonIterator } from './messages';
 
 export type MetricSample = { kind: 'node'; sample: NodeMetrics } | { kind: 'container'; sample: ContainerMetrics };
 
@@ -23,19 +23,16 @@ export function liveMetrics(nc: NatsConnection, names: BusNames, filter: Metrics
   const kind = filter.service !== undefined ? 'container' : filter.kind;
   const sub = nc.subscribe(kind === 'node' ? names.metrics('node') : kind === 'container' ? names.metrics('container') : `${names.prefix}.metrics.*.*`);
   const head = `${names.prefix}.metrics.`;
-  const q = asyncQueue<MetricSample>(() => sub.unsubscribe());
-  eachJson(sub, (subject, data) => {
+  return jsonIterator<MetricSample>(sub, (subject, data) => {
     const k = subject.slice(head.length).split('.')[0];
     if (k === 'node') {
       const v = c.check('NodeMetrics', data);
-      if (v.ok) q.push({ kind: 'node', sample: v.value });
-    } else if (k === 'container') {
-      const v = c.check('ContainerMetrics', data);
-      if (v.ok && (filter.service === undefined || v.value.service === filter.service)) q.push({ kind: 'container', sample: v.value });
+      return v.ok ? { kind: 'node', sample: v.value } : null;
     }
-  }).then(
-    () => q.close(),
-    (err: unknown) => q.fail(err),
-  );
-  return q.iterator;
+    if (k === 'container') {
+      const v = c.check('ContainerMetrics', data);
+      return v.ok && (filter.service === undefined || v.value.service === filter.service) ? { kind: 'container', sample: v.value } : null;
+    }
+    return null;
+  });
 }
